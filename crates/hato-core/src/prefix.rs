@@ -107,7 +107,7 @@ impl<A: Afi, V> PrefixTable<A, V> {
 
     /// Keeps only the entries for which `keep` returns true.
     pub fn retain(&mut self, mut keep: impl FnMut(&A::Prefix, &V) -> bool) {
-        self.map.retain(|p, v| keep(&p, v));
+        self.map.retain(|p, v| keep(p, v));
     }
 }
 
