@@ -1,7 +1,7 @@
-//! DVMRP messages, carried in IGMP type 0x13 (draft-ietf-idmr-dvmrp-v3-11 §4), as mrouted 4.x
-//! sends them.
+//! DVMRP messages, carried in IGMP type 0x13 (draft-ietf-idmr-dvmrp-v3-11 §4), as mrouted
+//! 4.x sends them (its `dvmrp.h` documents the same layouts).
 //!
-//! Every message starts with the common header of §4.1:
+//! Every message starts with the common header:
 //!
 //! ```text
 //!  0       8       16              32
@@ -9,15 +9,14 @@
 //! | rsvd  | caps  | minor | major |
 //! ```
 //!
-//! The code is the DVMRP message type: Probe (§4.2), Report (§4.3), Ask-Neighbors and Neighbors
-//! (mrouted's mapper), Ask-Neighbors2 and Neighbors2 (§4.6, what `mrinfo` uses), Prune (§4.4.1),
-//! Graft (§4.4.2) and Graft-Ack (§4.4.3). Other codes are kept raw. The checksum covers the whole
-//! message. mrouted fills the capability flags (§4.2) in every message it sends, not only in
-//! probes, and announces version 3.255.
+//! The code is the DVMRP message type: Probe, Report, Ask-Neighbors and Neighbors (mrouted's
+//! mapper), Ask-Neighbors2 and Neighbors2 (what `mrinfo` uses), Prune, Graft and Graft-Ack. Other
+//! codes are kept raw. The checksum covers the whole message. mrouted fills the capability flags
+//! in every message it sends, not only in probes, and announces version 3.255.
 //!
-//! Route reports pack routes by netmask (§4.3.1): three mask octets (the leading 255 is implied),
-//! then (source, metric) pairs carrying only the significant octets of the source; the high bit of
-//! the metric closes the mask group. The default route travels as `0.0.0.0` with mask `255.0.0.0`.
+//! Route reports pack routes by netmask: three mask octets (the leading 255 is implied), then
+//! (source, metric) pairs carrying only the significant octets of the source; the high bit of the
+//! metric closes the mask group. The default route travels as `0.0.0.0` under mask `255.0.0.0`.
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -33,9 +32,9 @@ use crate::{Error, Result};
 pub const IGMP_TYPE_DVMRP: u8 = 0x13;
 /// Octets of the common header.
 pub const HEADER_LEN: usize = 8;
-/// ALL-DVMRP-ROUTERS, the destination of probes and reports (§4.1).
+/// ALL-DVMRP-ROUTERS, the destination of probes and reports.
 pub const ALL_DVMRP_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 4);
-/// The metric meaning "unreachable" (§3.2.2); poison reverse adds it to the real metric.
+/// The metric meaning "unreachable" (the draft's infinity); poison reverse adds it to the real metric.
 pub const INFINITY: u8 = 32;
 /// The largest metric a report can carry (seven bits).
 pub const MAX_METRIC: u8 = 0x7f;
@@ -60,7 +59,7 @@ pub mod code {
     pub const GRAFT_ACK: u8 = 9;
 }
 
-/// The capability flags of the header (§4.2).
+/// The capability flags of the header, as in the draft's Probe.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize)]
 pub struct Capabilities(pub u8);
 
@@ -99,44 +98,44 @@ pub struct Repr {
 
 /// The body of a DVMRP message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case", tag = "type")]
+#[serde(rename_all = "kebab-case")]
 pub enum Message {
-    /// Neighbor discovery (§4.2).
+    /// Neighbor discovery.
     Probe(Probe),
-    /// Routes (§4.3).
+    /// Routes.
     Report(Report),
     /// The mapper's request for a Neighbors reply; no body.
     AskNeighbors,
     /// The old mapper reply: per interface, the neighbors seen there.
     Neighbors(Vec<NeighborsEntry>),
-    /// `mrinfo`'s request for a Neighbors2 reply (§4.6); no body.
+    /// `mrinfo`'s request for a Neighbors2 reply; no body.
     AskNeighbors2,
-    /// The reply to Ask-Neighbors2 (§4.6): per interface, flags and neighbors.
+    /// The reply to Ask-Neighbors2: per interface, flags and neighbors.
     Neighbors2(Vec<NeighborsEntry>),
-    /// Prune (§4.4.1).
+    /// Prune.
     Prune(Prune),
-    /// Graft (§4.4.2).
+    /// Graft.
     Graft(Graft),
-    /// Graft-Ack (§4.4.3): echoes the graft it acknowledges.
+    /// Graft-Ack: echoes the graft it acknowledges.
     GraftAck(Graft),
     /// A code this codec does not know, with its body.
     Unknown { code: u8, body: Vec<u8> },
 }
 
-/// Probe (§4.2): the sender's generation id and the neighbors it has heard on the interface.
+/// Probe: the sender's generation id and the neighbors it has heard on the interface.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Probe {
     pub generation_id: u32,
     pub neighbors: Vec<Ipv4Addr>,
 }
 
-/// Route report (§4.3): mask groups in the order they were sent.
+/// Route report: mask groups in the order they were sent.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub groups: Vec<RouteGroup>,
 }
 
-/// Routes sharing one netmask (§4.3.1).
+/// Routes sharing one netmask.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RouteGroup {
     /// The netmask; its first octet is always 255 on the wire.
@@ -186,7 +185,7 @@ pub mod neighbor_flags {
     pub const LEAF: u8 = 0x80;
 }
 
-/// Prune (§4.4.1): stop sending `(source, group)` traffic for `lifetime` seconds.
+/// Prune: stop sending `(source, group)` traffic for `lifetime` seconds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Prune {
     pub source: Ipv4Addr,
@@ -196,7 +195,7 @@ pub struct Prune {
     pub source_mask: Option<Ipv4Addr>,
 }
 
-/// Graft and Graft-Ack (§4.4.2, §4.4.3).
+/// Graft and Graft-Ack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Graft {
     pub source: Ipv4Addr,
@@ -424,7 +423,7 @@ fn emit_neighbors(w: &mut Writer<'_>, entries: &[NeighborsEntry], with_flags: bo
     Ok(())
 }
 
-/// Octets of a source sent under `mask` (§4.3.1): up to and including its last non-zero octet,
+/// Octets of a source sent under `mask`: up to and including its last non-zero octet,
 /// at least one.
 pub fn source_width(mask: Ipv4Addr) -> usize {
     match mask.octets() {
@@ -540,29 +539,28 @@ impl Report {
             }
             let (network, prefix_len) = V4::prefix_parts(&route.prefix);
             let mask = match prefix_len {
-                // The default route travels as 0.0.0.0 under 255.0.0.0 (§4.3.1).
+                // The default route travels as 0.0.0.0 under 255.0.0.0.
                 0 => Ipv4Addr::new(255, 0, 0, 0),
                 8..=32 => Ipv4Addr::from(u32::MAX << (32 - u32::from(prefix_len))),
                 // The implied leading 255 leaves no way to send these.
                 _ => return Err(Error::Malformed),
             };
             let width = source_width(mask);
-            let same_group = current_prefix_len == Some(prefix_len) && len != 0;
-            let needed = if same_group { width + 1 } else { width + 4 };
-            if needed > max_data_len {
+            if width + 4 > max_data_len {
                 return Err(Error::Malformed);
             }
-            if len + needed > max_data_len {
-                reports.push(std::mem::take(&mut current));
-                len = 0;
-            }
             let wire_route = ReportedRoute { source: network, metric: route.metric };
+            let same_group = len != 0 && current_prefix_len == Some(prefix_len);
             match current.groups.last_mut() {
-                Some(group) if len != 0 && current_prefix_len == Some(prefix_len) => {
+                Some(group) if same_group && len + width < max_data_len => {
                     group.routes.push(wire_route);
                     len += width + 1;
                 }
                 _ => {
+                    if len + width + 4 > max_data_len {
+                        reports.push(std::mem::take(&mut current));
+                        len = 0;
+                    }
                     current.groups.push(RouteGroup { mask, routes: vec![wire_route] });
                     len += width + 4;
                 }
@@ -1035,6 +1033,47 @@ mod tests {
             let bytes = repr.to_bytes().unwrap();
             prop_assert_eq!(bytes.len(), repr.buffer_len());
             prop_assert_eq!(Repr::parse(&bytes).unwrap(), repr);
+        }
+
+        #[test]
+        fn pack_respects_the_limit_and_keeps_every_route(
+            routes in proptest::collection::vec(
+                (prop_oneof![Just(0u8), 8u8..=32], any::<u32>(), 0..=MAX_METRIC),
+                0..200,
+            ),
+            max_data_len in 1usize..600,
+        ) {
+            // 0.0.0.0/8 reads back as the default route: the one ambiguity of the encoding.
+            let routes: Vec<Route> = routes
+                .into_iter()
+                .map(|(len, addr, metric)| Route {
+                    prefix: V4::prefix(Ipv4Addr::from(addr), len).unwrap(),
+                    metric,
+                })
+                .filter(|r| !(r.prefix.prefix_len() == 8 && r.prefix.network().octets()[0] == 0))
+                .collect();
+            match Report::pack(&routes, max_data_len) {
+                Ok(reports) => {
+                    let mut unpacked = Vec::new();
+                    for report in &reports {
+                        prop_assert!(report.data_len() <= max_data_len);
+                        let bytes = Repr::new(Capabilities::MROUTED, Message::Report(report.clone()))
+                            .to_bytes()
+                            .unwrap();
+                        let Message::Report(parsed) = Repr::parse(&bytes).unwrap().message else {
+                            panic!("not a report");
+                        };
+                        unpacked.extend(parsed.routes().unwrap());
+                    }
+                    prop_assert_eq!(unpacked, routes);
+                }
+                // Only a limit too small for one of the routes is refused.
+                Err(e) => {
+                    prop_assert_eq!(e, Error::Malformed);
+                    let widest = routes.iter().map(|r| source_width(r.prefix.netmask())).max();
+                    prop_assert!(widest.is_some_and(|w| w + 4 > max_data_len));
+                }
+            }
         }
 
         #[test]
