@@ -157,6 +157,25 @@ impl From<RoutingProtocol> for u8 {
     }
 }
 
+impl RoutingProtocol {
+    fn name(self) -> &'static str {
+        match self {
+            RoutingProtocol::Dvmrp => "dvmrp",
+            RoutingProtocol::Mospf => "mospf",
+            RoutingProtocol::Pim => "pim",
+            RoutingProtocol::Cbt => "cbt",
+            RoutingProtocol::PimSpecialTable => "pim-special",
+            RoutingProtocol::PimStatic => "pim-static",
+            RoutingProtocol::DvmrpStatic => "dvmrp-static",
+            RoutingProtocol::PimMbgp => "pim-mbgp",
+            RoutingProtocol::CbtSpecialTable => "cbt-special",
+            RoutingProtocol::CbtStatic => "cbt-static",
+            RoutingProtocol::PimAssert => "pim-assert",
+            RoutingProtocol::Unknown(_) => "unknown",
+        }
+    }
+}
+
 /// Why a hop did or did not forward (§3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -395,11 +414,11 @@ impl fmt::Display for Repr {
         for block in &self.blocks {
             write!(
                 f,
-                " [{} -> {} prev {} {:?} ttl {} /{}{} {}]",
+                " [{} -> {} prev {} {} ttl {} /{}{} {}]",
                 block.incoming_interface,
                 block.outgoing_interface,
                 block.previous_hop,
-                block.routing_protocol,
+                block.routing_protocol.name(),
                 block.forwarding_ttl,
                 block.source_mask_len,
                 if block.s_flag { " S" } else { "" },
@@ -554,7 +573,7 @@ mod tests {
         assert_eq!(
             repr.to_string(),
             "mtrace request 198.18.1.10 -> 198.18.3.10 group 239.1.1.1 hops 32 resp 198.18.3.10 \
-             ttl 99 qid 0x3141ff [198.18.2.2 -> 198.18.3.1 prev 198.18.2.1 Dvmrp ttl 1 /24 no-error]"
+             ttl 99 qid 0x3141ff [198.18.2.2 -> 198.18.3.1 prev 198.18.2.1 dvmrp ttl 1 /24 no-error]"
         );
     }
 
