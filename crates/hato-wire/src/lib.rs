@@ -7,6 +7,8 @@
 
 pub mod checksum;
 pub mod cursor;
+pub mod dvmrp;
 mod error;
+pub mod mtrace;
 
 pub use error::{Error, Result};
