@@ -140,3 +140,139 @@ pub fn multicast_mac(destination: IpAddr) -> Option<[u8; 6]> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A 20-byte IPv4 header with Total Length 24, four payload bytes and two bytes of padding.
+    fn ipv4_padded() -> Vec<u8> {
+        let mut packet = vec![0x45, 0, 0, 24, 0, 0, 0, 0, 1, 2, 0, 0, 198, 18, 0, 1, 239, 1, 2, 3];
+        packet.extend_from_slice(&[0x11, 0x64, 0xee, 0x9b, 0, 0]);
+        packet
+    }
+
+    fn ipv6_packet() -> Vec<u8> {
+        let mut packet = vec![0x60, 0, 0, 0, 0, 2, 58, 1];
+        packet.extend_from_slice(&[0; 32]);
+        packet.extend_from_slice(&[130, 0]);
+        packet
+    }
+
+    #[test]
+    fn ethernet_with_and_without_vlan_tags() {
+        let ipv4 = ipv4_padded();
+        let mut frame = vec![0x01, 0x00, 0x5e, 1, 2, 3, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        frame.extend_from_slice(&ipv4);
+        assert_eq!(network_layer(LinkType::ETHERNET, &frame), Ok(Network::Ipv4(&ipv4[..24])));
+
+        // 802.1ad service tag, then 802.1Q customer tag, then IPv6.
+        let ipv6 = ipv6_packet();
+        let mut tagged = vec![0x33, 0x33, 0, 0, 0, 1, 2, 0, 0, 0, 0, 1, 0x88, 0xa8, 0x00, 0x0a, 0x81, 0x00];
+        tagged.extend_from_slice(&[0x00, 0x14, 0x86, 0xdd]);
+        tagged.extend_from_slice(&ipv6);
+        assert_eq!(network_layer(LinkType::ETHERNET, &tagged), Ok(Network::Ipv6(&ipv6[..])));
+
+        let arp = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06, 0, 1];
+        assert_eq!(network_layer(LinkType::ETHERNET, &arp), Ok(Network::Other { ethertype: 0x0806 }));
+
+        let short = Error::FrameTooShort { link_type: LinkType::ETHERNET };
+        assert_eq!(network_layer(LinkType::ETHERNET, &frame[..13]), Err(short));
+        assert_eq!(network_layer(LinkType::ETHERNET, &tagged[..17]), Err(short));
+    }
+
+    #[test]
+    fn linux_cooked_captures() {
+        let ipv4 = ipv4_padded();
+        let mut sll = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00];
+        sll.extend_from_slice(&ipv4);
+        assert_eq!(network_layer(LinkType::LINUX_SLL, &sll), Ok(Network::Ipv4(&ipv4[..24])));
+
+        let ipv6 = ipv6_packet();
+        let mut sll2 = vec![0x86, 0xdd, 0, 0, 0, 0, 0, 3, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0];
+        sll2.extend_from_slice(&ipv6);
+        assert_eq!(network_layer(LinkType::LINUX_SLL2, &sll2), Ok(Network::Ipv6(&ipv6[..])));
+        let short = Error::FrameTooShort { link_type: LinkType::LINUX_SLL2 };
+        assert_eq!(network_layer(LinkType::LINUX_SLL2, &sll2[..19]), Err(short));
+    }
+
+    #[test]
+    fn raw_ip_and_loopback() {
+        let ipv4 = ipv4_padded();
+        let ipv6 = ipv6_packet();
+        for link_type in [LinkType::RAW, LinkType::RAW_DLT12, LinkType::RAW_DLT14] {
+            assert_eq!(network_layer(link_type, &ipv4), Ok(Network::Ipv4(&ipv4[..24])));
+            assert_eq!(network_layer(link_type, &ipv6), Ok(Network::Ipv6(&ipv6[..])));
+            assert_eq!(network_layer(link_type, &[0x50]), Err(Error::UnknownNetworkProtocol { value: 5 }));
+            assert_eq!(network_layer(link_type, &[]), Err(Error::FrameTooShort { link_type }));
+        }
+        assert_eq!(network_layer(LinkType::IPV4, &ipv4), Ok(Network::Ipv4(&ipv4[..24])));
+        assert_eq!(network_layer(LinkType::IPV6, &ipv6), Ok(Network::Ipv6(&ipv6[..])));
+
+        for (link_type, family) in [
+            (LinkType::NULL, 2u32.to_le_bytes()),
+            (LinkType::NULL, 2u32.to_be_bytes()),
+            (LinkType::LOOP, 2u32.to_be_bytes()),
+        ] {
+            let frame = [&family[..], &ipv4].concat();
+            assert_eq!(network_layer(link_type, &frame), Ok(Network::Ipv4(&ipv4[..24])));
+        }
+        for family in [10u32, 24, 28, 30] {
+            let frame = [&family.to_le_bytes()[..], &ipv6].concat();
+            assert_eq!(network_layer(LinkType::NULL, &frame), Ok(Network::Ipv6(&ipv6[..])));
+        }
+        let frame = [&7u32.to_be_bytes()[..], &ipv4].concat();
+        assert_eq!(network_layer(LinkType::NULL, &frame), Err(Error::UnknownNetworkProtocol { value: 7 }));
+        let unknown = LinkType(147);
+        assert_eq!(network_layer(unknown, &ipv4), Err(Error::UnsupportedLinkType { link_type: unknown }));
+    }
+
+    #[test]
+    fn lengths_that_do_not_fit_are_left_for_the_ip_decoder() {
+        let mut truncated = ipv4_padded();
+        truncated[3] = 200;
+        assert_eq!(network_layer(LinkType::IPV4, &truncated), Ok(Network::Ipv4(&truncated[..])));
+        truncated[3] = 8; // shorter than a header
+        assert_eq!(network_layer(LinkType::IPV4, &truncated), Ok(Network::Ipv4(&truncated[..])));
+        let mut jumbo = ipv6_packet();
+        jumbo[5] = 0;
+        assert_eq!(network_layer(LinkType::IPV6, &jumbo), Ok(Network::Ipv6(&jumbo[..])));
+    }
+
+    #[test]
+    fn multicast_macs() {
+        let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
+        assert_eq!(multicast_mac(v4(239, 129, 2, 3)), Some([0x01, 0x00, 0x5e, 0x01, 0x02, 0x03]));
+        assert_eq!(multicast_mac(v4(224, 0, 0, 13)), Some([0x01, 0x00, 0x5e, 0x00, 0x00, 0x0d]));
+        assert_eq!(multicast_mac(v4(232, 255, 254, 253)), Some([0x01, 0x00, 0x5e, 0x7f, 0xfe, 0xfd]));
+        assert_eq!(multicast_mac(v4(198, 18, 0, 1)), None);
+        let group: Ipv6Addr = "ff3e::8000:1234".parse().unwrap();
+        assert_eq!(multicast_mac(IpAddr::V6(group)), Some([0x33, 0x33, 0x80, 0x00, 0x12, 0x34]));
+        let all_pim_routers: Ipv6Addr = "ff02::d".parse().unwrap();
+        assert_eq!(multicast_mac(IpAddr::V6(all_pim_routers)), Some([0x33, 0x33, 0, 0, 0, 0x0d]));
+        assert_eq!(multicast_mac(IpAddr::V6("fd00::1".parse().unwrap())), None);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_frames_never_panic(
+            link_type in prop::sample::select(vec![0u16, 1, 12, 14, 101, 108, 113, 228, 229, 276, 147]),
+            frame in proptest::collection::vec(any::<u8>(), 0..128),
+        ) {
+            match network_layer(LinkType(link_type), &frame) {
+                Ok(Network::Ipv4(packet) | Network::Ipv6(packet)) => {
+                    // The packet borrows from the frame.
+                    let frame_range = frame.as_ptr_range();
+                    let packet_range = packet.as_ptr_range();
+                    prop_assert!(frame_range.start <= packet_range.start);
+                    prop_assert!(packet_range.end <= frame_range.end);
+                }
+                Ok(Network::Other { .. }) | Err(_) => {}
+            }
+        }
+    }
+}

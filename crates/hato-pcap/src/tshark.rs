@@ -404,3 +404,144 @@ fn parse_line(line: &str) -> Result<TsharkPacket, TsharkError> {
 fn values(field: &str) -> impl Iterator<Item = &str> {
     field.split(AGGREGATOR).filter(|value| !value.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Builds an output line from the field values, joining repeated values with the aggregator.
+    fn line(fields: [&[&str]; 13]) -> String {
+        fields.map(|values| values.join(&AGGREGATOR.to_string())).join("\t")
+    }
+
+    #[test]
+    fn arguments_ask_for_every_field_in_order() {
+        let args = tshark_args(Path::new("/tmp/x.pcap"));
+        let args: Vec<&str> = args.iter().map(|arg| arg.to_str().unwrap()).collect();
+        assert_eq!(args[..5], ["-n", "-r", "/tmp/x.pcap", "-o", "ip.check_checksum:TRUE"]);
+        let fields: Vec<&str> = args.windows(2).filter(|pair| pair[0] == "-e").map(|pair| pair[1]).collect();
+        assert_eq!(fields, FIELDS);
+        assert!(args.contains(&"aggregator=\u{1f}"));
+    }
+
+    #[test]
+    fn parses_clean_and_faulty_packets() {
+        let clean = line([
+            &["1"],
+            &["eth:ethertype:ip:igmp:igmp"],
+            &["IGMPv3"],
+            &["Membership Query"],
+            &[],
+            &[],
+            &[],
+            &[],
+            &["1"],
+            &["1"],
+            &[],
+            &[],
+            &[],
+        ]);
+        let faulty = line([
+            &["2"],
+            &["eth:ethertype:ip:pim"],
+            &["PIMv2"],
+            &["Hello[Malformed Packet]"],
+            &["8388608", "8388608"],
+            &["16777216", "117440512"],
+            &["Bad checksum [should be 0xdffe]", "Malformed Packet (Exception occurred)"],
+            &["[Malformed Packet: PIM]", "_ws.malformed"],
+            &["1", "0"],
+            &[],
+            &[],
+            &["1"],
+            &[],
+        ]);
+        let warning = line([
+            &["3"],
+            &["eth:ethertype:ipv6:icmpv6"],
+            &["ICMPv6"],
+            &["Multicast Listener Query"],
+            &["6291456"],
+            &["16777216"],
+            &["Bad checksum [should be 0x7c3f]"],
+            &[],
+            &[],
+            &[],
+            &["0"],
+            &[],
+            &[],
+        ]);
+        let note = line([
+            &["4"],
+            &["eth:ethertype:ip:igmp"],
+            &["IGMPv2"],
+            &["x"],
+            &["4194304"],
+            &["150994944"],
+            &["a note"],
+            &[],
+            &["1"],
+            &["1"],
+            &[],
+            &[],
+            &[],
+        ]);
+        let report = parse_output(&format!("{clean}\n{faulty}\n{warning}\n{note}\n")).unwrap();
+        assert_eq!(report.packets.len(), 4);
+        assert!(report.packets[0].is_clean());
+        assert_eq!(report.packets[0].summary, "IGMPv3 Membership Query");
+        let faulty = &report.packets[1];
+        assert!(faulty.malformed);
+        assert_eq!(faulty.bad_checksums, [ChecksumLayer::Ipv4Header, ChecksumLayer::Pim]);
+        assert_eq!(
+            faulty.expert,
+            [
+                ExpertInfo {
+                    severity: Severity::Error,
+                    group: ExpertGroup::Checksum,
+                    message: "Bad checksum [should be 0xdffe]".into()
+                },
+                ExpertInfo {
+                    severity: Severity::Error,
+                    group: ExpertGroup::Malformed,
+                    message: "Malformed Packet (Exception occurred)".into()
+                },
+            ]
+        );
+        assert_eq!(report.packets[2].bad_checksums, [ChecksumLayer::Icmpv6]);
+        assert_eq!(report.packets[2].expert[0].severity, Severity::Warning);
+        // A note is kept but is not a problem.
+        assert_eq!(report.packets[3].expert[0].group, ExpertGroup::Protocol);
+        assert!(report.packets[3].is_clean());
+        let flagged: Vec<u64> = report.problem_packets().map(|packet| packet.frame).collect();
+        assert_eq!(flagged, [2, 3]);
+        assert!(!report.is_clean());
+        assert_eq!(
+            report.to_string().lines().next().unwrap(),
+            "frame 2 [eth:ethertype:ip:pim] PIMv2 Hello[Malformed Packet]; malformed; bad IPv4 header checksum; \
+             bad PIM checksum; Error/Checksum: Bad checksum [should be 0xdffe]; Error/Malformed: Malformed Packet \
+             (Exception occurred)"
+        );
+    }
+
+    #[test]
+    fn rejects_output_it_did_not_ask_for() {
+        for bad in [
+            "1\teth",
+            "x\t\t\t\t\t\t\t\t\t\t\t\t",
+            "1\t\t\t\t8388608\t\t\t\t\t\t\t\t",
+            "1\t\t\t\tError\t16777216\tm\t\t\t\t\t\t",
+        ] {
+            assert!(matches!(parse_output(bad), Err(TsharkError::BadOutput { .. })), "{bad:?}");
+        }
+        assert_eq!(parse_output("").unwrap().packets, []);
+    }
+
+    #[test]
+    fn unknown_severities_count_as_problems() {
+        assert!(Severity::from_value(0x00a0_0000).is_problem());
+        assert!(!Severity::from_value(0x0020_0000).is_problem());
+        assert_eq!(ExpertGroup::from_value(0x0e00_0000), ExpertGroup::Deprecated);
+        assert_eq!(ExpertGroup::from_value(0x2000_0000), ExpertGroup::Unknown(0x2000_0000));
+    }
+}
