@@ -12,7 +12,8 @@
 //!        -e pim.bad_checksum -e dvmrp.checksum.status
 //! ```
 //!
-//! What it relies on:
+//! It runs with `WIRESHARK_CONFIG_DIR` pointing to a directory that does not exist, so that no personal
+//! preferences apply. What it relies on:
 //! - The IPv4 header checksum is only verified with `-o ip.check_checksum:TRUE` (default FALSE; the
 //!   status field is then 2, "unverified"). IGMP, ICMPv6, PIM and DVMRP checksums are always verified
 //!   and have no preference. UDP and TCP checksums are deliberately left unverified: captures on veth
@@ -57,6 +58,9 @@ const FIELDS: [&str; 13] = [
 ];
 /// The longest a tshark run may take before it is killed.
 const TIMEOUT: Duration = Duration::from_secs(300);
+/// A configuration directory that does not exist, so tshark runs with its defaults: a personal profile
+/// with disabled protocols or Decode As rules could otherwise hide problems.
+const NO_PERSONAL_CONFIG: &str = "/nonexistent/hato-tshark-defaults";
 /// How often a running tshark is polled for its exit.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
 
@@ -87,6 +91,7 @@ pub fn check_with_tshark(capture: &Path) -> Result<TsharkReport, TsharkError> {
 pub fn check_with_program(tshark: &Path, capture: &Path) -> Result<TsharkReport, TsharkError> {
     let mut child = Command::new(tshark)
         .args(tshark_args(capture))
+        .env("WIRESHARK_CONFIG_DIR", NO_PERSONAL_CONFIG)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
