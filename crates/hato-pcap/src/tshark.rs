@@ -26,7 +26,7 @@
 //! - Expert severities and groups print as numbers (`tshark -G values`): severity Comment 0x100000,
 //!   Chat 0x200000, Note 0x400000, Warning 0x600000, Error 0x800000; groups are multiples of 0x1000000.
 //! - `-E occurrence=a` with an aggregator joins repeated fields (a PIM Register's inner IP header, several
-//!   expert items); 0x1f cannot occur in tshark's text.
+//!   expert items); 0x1f (ASCII unit separator) does not appear in tshark's field text.
 
 use std::ffi::OsString;
 use std::fmt;
