@@ -8,5 +8,9 @@
 pub mod checksum;
 pub mod cursor;
 mod error;
+pub mod gmp;
+pub mod igmp;
+pub mod ip;
+pub mod mld;
 
 pub use error::{Error, Result};
