@@ -217,7 +217,8 @@ fn split_router_alert(options: &[u8]) -> Result<(bool, Vec<u8>)> {
 /// An IPv6 packet header as the upper layer sees it: the fixed header (RFC 8200 §3) and what the
 /// extension header chain says: the Hop-by-Hop options, with the Router Alert (RFC 2711) taken
 /// out, and the upper-layer protocol. Routing, Destination Options and Authentication headers are
-/// skipped on parse and never emitted.
+/// skipped on parse and never emitted; a Fragment header (44) ends the walk and is reported as the
+/// protocol, since the upper layer of a fragment is incomplete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Ipv6Header {
     pub traffic_class: u8,
