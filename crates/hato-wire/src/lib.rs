@@ -9,6 +9,10 @@ pub mod checksum;
 pub mod cursor;
 pub mod dvmrp;
 mod error;
+pub mod gmp;
+pub mod igmp;
+pub mod ip;
+pub mod mld;
 pub mod mtrace;
 
 pub use error::{Error, Result};
