@@ -139,6 +139,9 @@ impl<A: Afi, K: Ord + Clone + Debug> RpfEngine<A, K> {
         if old.mode != config.mode {
             self.dirty = Dirty::Everything;
             self.changed(now, out);
+        } else if config.backoff.is_none() && !matches!(self.dirty, Dirty::Clean) {
+            // Damping was switched off while a recomputation was pending: run it now.
+            self.run_recomputation(out);
         }
     }
 
@@ -212,7 +215,9 @@ impl<A: Afi, K: Ord + Clone + Debug> RpfEngine<A, K> {
         rpf_lookup(self.config.mode, &self.urib, &self.mrib, addr)
     }
 
-    /// Registers `key`'s interest in `addr`; returns the answer it will be told changes from.
+    /// Registers `key`'s interest in `addr`; returns the answer it will be told changes from: the
+    /// answer last notified for `addr` if others watch it already (it lags the tables while a
+    /// damped recomputation is pending), otherwise the current lookup.
     pub fn watch(&mut self, key: K, addr: A::Addr) -> RpfAnswer<A> {
         let answer = match self.watched_mut(addr) {
             Some(watched) => {

@@ -73,7 +73,7 @@ impl<A: Afi> UnicastRib<A> {
             UnicastEvent::RouteAdd { route } => {
                 let prefix = normalised::<A>(route.prefix);
                 let route = Route { prefix, ..route };
-                let entry = self.entry_mut(prefix);
+                let Some(entry) = self.entry_mut(prefix) else { return Touched::Nothing };
                 match entry.routes.insert(route.metric, route.clone()) {
                     Some(old) if old == route => Touched::Nothing,
                     _ => Touched::Route(prefix),
@@ -90,7 +90,8 @@ impl<A: Afi> UnicastRib<A> {
             }
             UnicastEvent::AddressAdd { ifindex, addr, prefix_len } => {
                 let Some(prefix) = A::prefix(addr, prefix_len) else { return Touched::Nothing };
-                let added = self.entry_mut(prefix).connected.entry(ifindex).or_default().insert(addr);
+                let Some(entry) = self.entry_mut(prefix) else { return Touched::Nothing };
+                let added = entry.connected.entry(ifindex).or_default().insert(addr);
                 if added {
                     Touched::Connected(prefix)
                 } else {
@@ -126,12 +127,12 @@ impl<A: Afi> UnicastRib<A> {
         }
     }
 
-    fn entry_mut(&mut self, prefix: A::Prefix) -> &mut Entry<A> {
+    /// The entry of `prefix`, created empty if missing (always `Some`).
+    fn entry_mut(&mut self, prefix: A::Prefix) -> Option<&mut Entry<A>> {
         if self.table.get(&prefix).is_none() {
             self.table.insert(prefix, Entry::default());
         }
-        // Inserted just above when missing.
-        self.table.get_mut(&prefix).expect("entry exists")
+        self.table.get_mut(&prefix)
     }
 
     fn prune(&mut self, prefix: A::Prefix) {

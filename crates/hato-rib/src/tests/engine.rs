@@ -280,3 +280,36 @@ fn changes_serialise() {
     assert_eq!(json["new"]["route"], serde_json::Value::Null);
     assert_eq!(serde_json::to_value(e.stats()).unwrap()["changes_notified"], 1);
 }
+
+#[test]
+fn switching_damping_off_runs_the_pending_recomputation() {
+    let config =
+        RpfConfig { mode: RpfLookupMode::UribOnly, interval: None, backoff: Some(Backoff::default()) };
+    let mut e: RpfEngine<V4, u8> = RpfEngine::new(config, Instant::ZERO);
+    e.watch(1, a4(SOURCE));
+    let mut out = Vec::new();
+    e.handle(Instant::ZERO, address(1, "198.18.1.2", 24), &mut out);
+    assert!(out.is_empty());
+    assert_eq!(e.poll_at(), Some(Instant::from_millis(500)));
+    e.set_config(Instant::from_millis(100), RpfConfig { backoff: None, ..config }, &mut out);
+    assert_eq!(out.len(), 1);
+    assert_eq!(e.poll_at(), None);
+}
+
+#[test]
+fn invalid_prefix_lengths_are_ignored() {
+    let mut e = seed_topology(RpfLookupMode::UribOnly);
+    e.watch("source", a4(SOURCE));
+    let mut out = Vec::new();
+    for prefix_len in [33, 200, u8::MAX] {
+        let ifindex = IfIndex(7);
+        e.handle(Instant::ZERO, UnicastEvent::AddressAdd { ifindex, addr: a4(SOURCE), prefix_len }, &mut out);
+        e.handle(
+            Instant::ZERO,
+            UnicastEvent::AddressDelete { ifindex, addr: a4(SOURCE), prefix_len },
+            &mut out,
+        );
+    }
+    assert!(out.is_empty());
+    assert_eq!(e.urib().connected().count(), 3);
+}
