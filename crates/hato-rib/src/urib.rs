@@ -7,6 +7,10 @@
 //! neighbour address wins, then the lowest interface index (Cisco's default choice among equal-cost
 //! RPF paths, which makes the answer independent of the order the kernel listed them). A nexthop or
 //! connected prefix on an interface that is down is not usable.
+//!
+//! IPv6 link-local prefixes (fe80::/64) are connected on every interface, so a link-local address
+//! resolves to the lowest interface index: callers that know the interface say so (see
+//! [`crate::MrouteTarget::Neighbor`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -361,3 +361,70 @@ fn reference_model_sees_distance_updates() {
     let answer = model.lookup(RpfLookupMode::MribOnly, "198.18.1.1".parse().unwrap());
     assert_eq!(answer.route.map(|r| r.preference), Some(7));
 }
+
+fn wild_event() -> impl Strategy<Value = UnicastEvent<V4>> {
+    let addr = any::<u32>().prop_map(std::net::Ipv4Addr::from);
+    let prefix = (addr.clone(), 0u8..=32).prop_map(|(a, l)| ipnet::Ipv4Net::new(a, l).unwrap_or_default());
+    prop_oneof![
+        (
+            prefix.clone(),
+            proptest::collection::vec((any::<u32>(), proptest::option::of(addr.clone())), 0..4),
+            any::<u32>(),
+            any::<u8>(),
+            any::<u8>()
+        )
+            .prop_map(|(prefix, hops, metric, protocol, distance)| {
+                let nexthops = hops
+                    .into_iter()
+                    .map(|(i, gateway)| crate::Nexthop { ifindex: IfIndex(i), gateway })
+                    .collect();
+                let protocol = crate::RouteProtocol::from_rtm(protocol);
+                UnicastEvent::RouteAdd {
+                    route: crate::Route { prefix, nexthops, metric, protocol, distance },
+                }
+            }),
+        (prefix, any::<u32>()).prop_map(|(prefix, metric)| UnicastEvent::RouteDelete {
+            key: crate::RouteKey { prefix, metric }
+        }),
+        (any::<u32>(), addr.clone(), any::<u8>()).prop_map(|(i, addr, prefix_len)| {
+            UnicastEvent::AddressAdd { ifindex: IfIndex(i), addr, prefix_len }
+        }),
+        (any::<u32>(), addr, any::<u8>()).prop_map(|(i, addr, prefix_len)| UnicastEvent::AddressDelete {
+            ifindex: IfIndex(i),
+            addr,
+            prefix_len
+        }),
+        (any::<u32>(), any::<bool>()).prop_map(|(i, up)| UnicastEvent::LinkState { ifindex: IfIndex(i), up }),
+    ]
+}
+
+proptest! {
+    /// Events from the whole input space (any address, prefix length, interface, metric) never
+    /// panic, and every watch still ends on the current answer.
+    #[test]
+    fn arbitrary_events_never_panic(events in proptest::collection::vec(wild_event(), 0..60),
+                                    probes in proptest::collection::vec(any::<u32>(), 1..8)) {
+        let mut engine = RpfEngine::<V4, u8>::new(RpfConfig::default(), Instant::ZERO);
+        for probe in &probes {
+            engine.watch(0, std::net::Ipv4Addr::from(*probe));
+        }
+        let mut out = Vec::new();
+        let mut now = Instant::ZERO;
+        for event in events {
+            now += Duration::from_millis(37);
+            engine.handle(now, event, &mut out);
+            while let Some(at) = engine.poll_at().filter(|at| *at <= now) {
+                engine.on_timeout(at, &mut out);
+            }
+        }
+        let settle = now + Duration::from_secs(30);
+        while let Some(at) = engine.poll_at().filter(|at| *at <= settle) {
+            engine.on_timeout(at, &mut out);
+        }
+        for probe in probes {
+            let addr = std::net::Ipv4Addr::from(probe);
+            prop_assert_eq!(engine.watched(addr), Some(&engine.lookup(addr)));
+            let _ = engine.lookup(addr).to_string();
+        }
+    }
+}
