@@ -35,10 +35,7 @@ use crate::checksum::{finish, sum, ChecksumContext};
 use crate::cursor::{Reader, Writer};
 use crate::{Error, Result};
 
-pub use addr::{
-    group_len, read_unicast, read_unicast_any, unicast_len, write_unicast, write_unicast_any, EncodedGroup,
-    EncodedSource,
-};
+pub use addr::{group_len, unicast_len, EncodedGroup, EncodedSource};
 pub use assert::{Assert, StateRefresh, MAX_METRIC_PREFERENCE};
 pub use bsr::{Bootstrap, BootstrapGroupRange, BootstrapRp, CandidateRpAdvertisement};
 pub use hello::{Hello, HelloOption};
@@ -102,6 +99,32 @@ impl PimType {
             PimType::StateRefresh => 9,
             PimType::Unknown(other) => other,
         }
+    }
+}
+
+/// The fixed PIM header (RFC 7761 §4.9), readable before (and without) decoding the body: the
+/// daemon counts and logs rejected messages by type with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PimHeader {
+    pub version: u8,
+    pub msg_type: PimType,
+    /// The reserved octet: zero in every type but Bootstrap (No-Forward bit) so far; RFC 8736
+    /// turns it into per-type flag bits.
+    pub flags: u8,
+    pub checksum: u16,
+}
+
+impl PimHeader {
+    /// Reads the header alone; verifies neither version nor checksum.
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let version_type = r.u8()?;
+        Ok(PimHeader {
+            version: version_type >> 4,
+            msg_type: PimType::from_u8(version_type & 0x0f),
+            flags: r.u8()?,
+            checksum: r.u16()?,
+        })
     }
 }
 
@@ -186,15 +209,12 @@ impl<A: Afi> PimMessage<A> {
     /// for IPv6 (otherwise [`Error::BadAddressFamily`]).
     pub fn parse(bytes: &[u8], ctx: ChecksumContext) -> Result<Self> {
         check_context::<A>(&ctx)?;
-        let mut r = Reader::new(bytes);
-        let version_type = r.u8()?;
-        let flags = r.u8()?;
-        let _checksum = r.u16()?;
-        if version_type >> 4 != VERSION {
+        let PimHeader { version, msg_type, flags, .. } = PimHeader::parse(bytes)?;
+        if version != VERSION {
             return Err(Error::BadVersion);
         }
-        let msg_type = PimType::from_u8(version_type & 0x0f);
         verify_checksum(bytes, msg_type, &ctx)?;
+        let mut r = Reader::new(bytes.get(HEADER_LEN..).ok_or(Error::Truncated)?);
         let message = match msg_type {
             PimType::Hello => PimMessage::Hello(Hello::parse_body(&mut r)?),
             PimType::Register => PimMessage::Register(Register::parse_body::<A>(&mut r)?),
