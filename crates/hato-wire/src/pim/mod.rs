@@ -7,7 +7,8 @@
 //! IPv6 (RFC 7761 §4.9). A Register is the exception (RFC 7761 §4.9.3): it is sent with a checksum
 //! over its first 8 octets only and, over IPv6, with a pseudo-header whose upper-layer length is 8
 //! as well (what pim6sd sends). On receipt a Register checksummed either way, over the header or
-//! over the whole message, is accepted, as §4.9.3 asks.
+//! over the whole message, is accepted, as §4.9.3 asks. Since that checksum leaves the data out,
+//! the inner packet's own IP length field is checked instead.
 //!
 //! The header's reserved octet is ignored on receipt and sent as zero (RFC 7761 §4.9), except
 //! where it carries meaning: the Bootstrap No-Forward bit (RFC 5059 §4.1) and messages of unknown
@@ -308,7 +309,7 @@ impl<A: Afi> fmt::Display for PimMessage<A> {
         f.write_str("PIMv2 ")?;
         match self {
             PimMessage::Hello(m) => write!(f, "{m}"),
-            PimMessage::Register(m) => write!(f, "{m}"),
+            PimMessage::Register(m) => m.fmt_with::<A>(f),
             PimMessage::RegisterStop(m) => write!(f, "{m}"),
             PimMessage::JoinPrune(m) => write!(f, "{m}"),
             PimMessage::Bootstrap(m) => write!(f, "{m}"),

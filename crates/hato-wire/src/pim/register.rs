@@ -103,8 +103,9 @@ impl Register {
     }
 }
 
-impl fmt::Display for Register {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Register {
+    /// A one-line summary naming the inner packet's (S,G), read as family `A`.
+    pub(crate) fn fmt_with<A: Afi>(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Register")?;
         if self.border {
             f.write_str(" border")?;
@@ -112,7 +113,10 @@ impl fmt::Display for Register {
         if self.null_register {
             f.write_str(" null")?;
         }
-        write!(f, " ({} bytes inside)", self.packet.len())
+        if let Some((source, group)) = self.inner_source_group::<A>() {
+            write!(f, " ({source}, {group})")?;
+        }
+        write!(f, " {} bytes inside", self.packet.len())
     }
 }
 

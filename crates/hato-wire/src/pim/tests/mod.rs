@@ -354,7 +354,9 @@ fn bootstrap_no_forward_bit_is_in_the_header() {
 fn pim6sd_register_and_wildcard_register_stop() {
     let c = captured("pim6sd-pimsm6.pcapng", 21);
     let bytes = c.bytes();
-    golden::<V6>(c, PimMessage::Register(Register::data(bytes[8..].to_vec())));
+    let register = PimMessage::<V6>::Register(Register::data(bytes[8..].to_vec()));
+    assert_eq!(register.to_string(), "PIMv2 Register (fd00:1::10, ff3e:40:fd00:1::4242) 148 bytes inside");
+    golden::<V6>(c, register);
     golden::<V6>(
         captured("pim6sd-pimsm6.pcapng", 99),
         PimMessage::RegisterStop(RegisterStop {
