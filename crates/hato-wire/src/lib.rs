@@ -14,5 +14,7 @@ pub mod igmp;
 pub mod ip;
 pub mod mld;
 pub mod mtrace;
+pub mod packet;
+pub mod pim;
 
 pub use error::{Error, Result};

@@ -131,7 +131,15 @@ pub struct ControlPacket {
 
 impl fmt::Display for ControlPacket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} > {} ttl {}{}: {}", self.src, self.dst, self.ttl, if self.router_alert { " RA" } else { "" }, self.message)
+        write!(
+            f,
+            "{} > {} ttl {}{}: {}",
+            self.src,
+            self.dst,
+            self.ttl,
+            if self.router_alert { " RA" } else { "" },
+            self.message
+        )
     }
 }
 
@@ -185,7 +193,10 @@ pub fn dissect_ipv4(bytes: &[u8]) -> Result<Option<ControlPacket>, DissectError>
     let (header, payload) = Ipv4Header::parse(bytes).map_err(failed(ControlProtocol::Ipv4))?;
     let message = match header.protocol {
         PROTO_IGMP => {
-            let kind = payload.first().copied().ok_or(DissectError { protocol: ControlProtocol::Igmp, error: Error::Truncated })?;
+            let kind = payload
+                .first()
+                .copied()
+                .ok_or(DissectError { protocol: ControlProtocol::Igmp, error: Error::Truncated })?;
             let fail = failed(ControlProtocol::Igmp);
             match kind {
                 dvmrp::IGMP_TYPE_DVMRP => ControlMessage::Dvmrp(dvmrp::Repr::parse(payload).map_err(fail)?),
@@ -252,7 +263,8 @@ mod tests {
     fn igmp_leave_in_ipv4_with_router_alert() {
         let leave = IgmpRepr::Leave { group: "239.1.2.3".parse().unwrap() };
         let payload = leave.to_bytes().unwrap();
-        let mut header = Ipv4Header::new("198.18.0.1".parse().unwrap(), "224.0.0.2".parse().unwrap(), PROTO_IGMP, 1);
+        let mut header =
+            Ipv4Header::new("198.18.0.1".parse().unwrap(), "224.0.0.2".parse().unwrap(), PROTO_IGMP, 1);
         header.router_alert = true;
         let packet = dissect_ip(&header.to_bytes(&payload).unwrap()).unwrap().unwrap();
         assert_eq!(packet.message, ControlMessage::Igmp(leave));
@@ -266,7 +278,8 @@ mod tests {
     fn non_control_packets_are_none_and_bad_ones_errors() {
         let udp = Ipv4Header::new("198.18.0.1".parse().unwrap(), "239.1.1.1".parse().unwrap(), 17, 8);
         assert_eq!(dissect_ip(&udp.to_bytes(&[0; 8]).unwrap()), Ok(None));
-        let igmp = Ipv4Header::new("198.18.0.1".parse().unwrap(), "224.0.0.1".parse().unwrap(), PROTO_IGMP, 1);
+        let igmp =
+            Ipv4Header::new("198.18.0.1".parse().unwrap(), "224.0.0.1".parse().unwrap(), PROTO_IGMP, 1);
         let err = dissect_ip(&igmp.to_bytes(&[0x11, 0, 0, 0, 0, 0, 0, 0]).unwrap()).unwrap_err();
         assert_eq!(err, DissectError { protocol: ControlProtocol::Igmp, error: Error::BadChecksum });
         assert_eq!(dissect_ip(&[]).unwrap_err().error, Error::BadVersion);

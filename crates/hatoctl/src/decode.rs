@@ -123,7 +123,11 @@ pub fn run(path: &Path, json: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let written = if json { emit(&mut out, &SummaryLine { summary: &summary }, true) } else { write!(out, "{summary}") };
+    let written = if json {
+        emit(&mut out, &SummaryLine { summary: &summary }, true)
+    } else {
+        write!(out, "{summary}")
+    };
     if written.and_then(|()| out.flush()).is_err() {
         return ExitCode::from(2);
     }

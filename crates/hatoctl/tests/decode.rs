@@ -17,8 +17,12 @@ struct Run {
 }
 
 fn decode_json(name: &str) -> Run {
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_hatoctl")).arg("decode").arg("--json").arg(capture(name)).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_hatoctl"))
+        .arg("decode")
+        .arg("--json")
+        .arg(capture(name))
+        .output()
+        .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     let lines = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     Run { code: output.status.code().unwrap(), lines }
@@ -103,7 +107,13 @@ fn pim6sd_register_bootstrap_and_mld() {
 fn troglobit_pimd_lan_assert() {
     expect(
         "pimd-pimsm-lan-assert.pcap",
-        &[("igmp-v3-query", 5), ("igmp-v3-report", 8), ("pim-assert", 9), ("pim-hello", 3), ("pim-join-prune", 2)],
+        &[
+            ("igmp-v3-query", 5),
+            ("igmp-v3-report", 8),
+            ("pim-assert", 9),
+            ("pim-hello", 3),
+            ("pim-join-prune", 2),
+        ],
         &[],
     );
 }
@@ -161,7 +171,8 @@ fn text_output_ends_with_the_summary() {
 
 #[test]
 fn unreadable_and_damaged_files_exit_2() {
-    let missing = Command::new(env!("CARGO_BIN_EXE_hatoctl")).args(["decode", "/nonexistent/x.pcap"]).output().unwrap();
+    let missing =
+        Command::new(env!("CARGO_BIN_EXE_hatoctl")).args(["decode", "/nonexistent/x.pcap"]).output().unwrap();
     assert_eq!(missing.status.code(), Some(2));
     let dir = std::env::temp_dir().join(format!("hatoctl-decode-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
