@@ -256,11 +256,11 @@ impl<A: Afi> ProtocolSocket<A> {
         self.socket.sendmsg(&message, 0)
     }
 
-    /// Receives one packet into `buf`; `Ok(None)` when nothing is queued. Packets whose arrival
-    /// details are incomplete (no packet info, a malformed IPv4 header) are dropped and reported as
-    /// `Ok(None)` too, so callers loop until `None` with a bound.
+    /// Receives one packet into `buf`; `Ok(None)` when nothing is queued. A packet whose arrival
+    /// details are incomplete (no packet info, truncated control data, a malformed IPv4 header) is
+    /// dropped and also reported as `Ok(None)`; the fd stays readable if more are queued.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received<A>>> {
-        let mut control = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, [u8; 64]);
+        let mut control = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, [u8; 256]);
         let (len, from, info) = {
             let mut iov = [IoSliceMut::new(buf)];
             let received = match recvmsg::<SockaddrStorage>(
@@ -275,7 +275,9 @@ impl<A: Afi> ProtocolSocket<A> {
             };
             let from = received.address.and_then(|a| sockaddr_ip(&a));
             let mut info = AncillaryInfo::default();
-            for cmsg in received.cmsgs()? {
+            // Truncated control data (`MSG_CTRUNC`) leaves the details incomplete: drop the packet.
+            let Ok(cmsgs) = received.cmsgs() else { return Ok(None) };
+            for cmsg in cmsgs {
                 info.absorb(cmsg);
             }
             (received.bytes, from, info)
@@ -510,10 +512,14 @@ mod tests {
         assert_eq!(pktinfo[16..], 3u32.to_ne_bytes());
     }
 
-    #[test]
-    fn mld_filter_shape() {
-        let program = icmpv6_type_filter(&MLD_ICMPV6_TYPES);
-        // load, four comparisons, drop, accept
-        assert_eq!(program.len(), 7);
+    proptest::proptest! {
+        #[test]
+        fn header_parsers_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..80)) {
+            if let Some(info) = Ipv4HeaderInfo::parse(&bytes) {
+                proptest::prop_assert!(info.header_len >= 20 && info.header_len <= bytes.len());
+            }
+            hop_by_hop_has_router_alert(&bytes);
+            ipv4_options_have_router_alert(&bytes);
+        }
     }
 }

@@ -250,17 +250,11 @@ impl NetlinkWatcher {
     }
 
     fn handle_datagram(&mut self, datagram: &[u8], out: &mut Vec<NetlinkEvent>) -> io::Result<()> {
-        let mut offset = 0usize;
-        while let Some(rest) = datagram.get(offset..).filter(|r| !r.is_empty()) {
-            let Ok(framed) = NetlinkBuffer::new_checked(rest) else { break };
-            let len = framed.length() as usize;
-            let Some(bytes) = rest.get(..len) else { break };
+        for bytes in split_messages(datagram) {
             // A message this crate cannot decode is skipped, not fatal: the rest still counts.
             if let Ok(message) = NetlinkMessage::<RouteNetlinkMessage>::deserialize(bytes) {
                 self.handle_message(message, out)?;
             }
-            // NLMSG_ALIGN: messages start on 4-byte boundaries.
-            offset = offset.saturating_add(len.saturating_add(3) & !3);
         }
         Ok(())
     }
@@ -316,6 +310,21 @@ impl NetlinkWatcher {
     }
 }
 
+/// The netlink messages of one datagram; stops at the first malformed frame.
+fn split_messages(datagram: &[u8]) -> Vec<&[u8]> {
+    let mut messages = Vec::new();
+    let mut offset = 0usize;
+    while let Some(rest) = datagram.get(offset..).filter(|r| !r.is_empty()) {
+        let Ok(framed) = NetlinkBuffer::new_checked(rest) else { break };
+        let len = framed.length() as usize;
+        let Some(bytes) = rest.get(..len) else { break };
+        messages.push(bytes);
+        // NLMSG_ALIGN: messages start on 4-byte boundaries.
+        offset = offset.saturating_add(len.saturating_add(3) & !3);
+    }
+    messages
+}
+
 /// How a `RTM_NEWLINK` changes what was known; `None` when nothing we report changed (the kernel
 /// also notifies e.g. statistics and carrier-counter updates).
 fn classify(previous: Option<&Link>, current: &Link) -> Option<LinkChange> {
@@ -358,6 +367,34 @@ mod tests {
         assert_eq!(classify(Some(&link(up, 1500)), &link(LinkFlags::UP, 1500)), Some(LinkChange::Down));
         assert_eq!(classify(Some(&link(up, 1500)), &link(up, 1400)), Some(LinkChange::Changed));
         assert_eq!(classify(Some(&link(up, 1500)), &link(up, 1500)), None);
+    }
+
+    #[test]
+    fn datagram_splitting() {
+        // Two NLMSG_DONE messages of 20 octets each (header 16 + an int).
+        let mut datagram = Vec::new();
+        for seq in [1u32, 2] {
+            datagram.extend_from_slice(&20u32.to_ne_bytes());
+            datagram.extend_from_slice(&3u16.to_ne_bytes());
+            datagram.extend_from_slice(&2u16.to_ne_bytes());
+            datagram.extend_from_slice(&seq.to_ne_bytes());
+            datagram.extend_from_slice(&0u32.to_ne_bytes());
+            datagram.extend_from_slice(&0i32.to_ne_bytes());
+        }
+        assert_eq!(split_messages(&datagram).len(), 2);
+        assert_eq!(split_messages(&datagram[..30]).len(), 1);
+        assert!(split_messages(&datagram[..10]).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_datagrams_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let total: usize = split_messages(&bytes).iter().map(|m| m.len()).sum();
+            proptest::prop_assert!(total <= bytes.len());
+            for message in split_messages(&bytes) {
+                let _ = NetlinkMessage::<RouteNetlinkMessage>::deserialize(message);
+            }
+        }
     }
 
     #[test]
