@@ -212,3 +212,37 @@ fn overrun_forces_a_resync() {
     assert!(watcher.links().any(|l| l.ifindex == hv0));
     assert_eq!(watcher.links().filter(|l| l.ifindex == IfIndex(1)).count(), 1);
 }
+
+#[test]
+fn overrun_during_the_initial_dump() {
+    if !have_root() {
+        return;
+    }
+    let ns = Netns::new("ovd");
+    ns.ip("link add hv0 type veth peer name hv1");
+    let config = WatcherConfig { receive_buffer: Some(0), max_datagrams_per_poll: 64 };
+    let mut watcher = ns.enter(|| NetlinkWatcher::open(&config)).expect("open watcher");
+    // The dump has started and nothing has been read: flood the socket now.
+    let batch: String =
+        (0..200).map(|i| format!("addr add 198.18.{}.{}/32 dev hv0\n", 100 + i / 250, 1 + i % 250)).collect();
+    let file = std::env::temp_dir().join(format!("{}.batch", ns.name));
+    std::fs::write(&file, batch).unwrap();
+    ns.ip(&format!("-batch {}", file.display()));
+    let _ = std::fs::remove_file(&file);
+
+    let mut seen = Vec::new();
+    wait_for(&mut watcher, &mut seen, "synced", |e| *e == NetlinkEvent::Synced);
+    let resync =
+        seen.iter().rposition(|e| *e == NetlinkEvent::Resync).expect("a resync before the first sync");
+    assert_eq!(seen.iter().filter(|e| **e == NetlinkEvent::Synced).count(), 1, "synced only once: {seen:#?}");
+    let hv0 = ns.ifindex("hv0");
+    let after = &seen[resync..];
+    for i in 0..200 {
+        let prefix = format!("198.18.{}.{}/32", 100 + i / 250, 1 + i % 250);
+        assert!(
+            after.iter().any(|e| addr(e, &prefix, Change::New).is_some_and(|a| a.ifindex == hv0)),
+            "{prefix} missing after resync"
+        );
+    }
+    assert!(after.iter().any(|e| link(e, "hv0", LinkChange::New).is_some()));
+}

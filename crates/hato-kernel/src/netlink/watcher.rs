@@ -44,7 +44,8 @@ const DATAGRAM_BUFFER: usize = 64 * 1024;
 /// How the watcher is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatcherConfig {
-    /// Socket receive buffer in bytes (`SO_RCVBUFFORCE`, which the kernel doubles); `None` keeps the
+    /// Socket receive buffer in bytes (`SO_RCVBUFFORCE`, or `SO_RCVBUF` without `CAP_NET_ADMIN`; the
+    /// kernel doubles it and enforces a small minimum); `None` keeps the
     /// system default. Large tables churning fast need a large buffer to avoid overruns; tests use
     /// a tiny one to force them.
     pub receive_buffer: Option<usize>,
@@ -120,7 +121,14 @@ impl NetlinkWatcher {
         let mut socket = Socket::new(NETLINK_ROUTE)?;
         let local = socket.bind_auto()?;
         if let Some(size) = config.receive_buffer {
-            nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBufForce, &size)?;
+            // SO_RCVBUFFORCE passes net.core.rmem_max but needs CAP_NET_ADMIN; without it the
+            // capped SO_RCVBUF is the best available.
+            let forced = nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::RcvBufForce, &size);
+            if forced == Err(nix::errno::Errno::EPERM) {
+                socket.set_rx_buf_sz(libc::c_int::try_from(size).unwrap_or(libc::c_int::MAX))?;
+            } else {
+                forced?;
+            }
         }
         for group in GROUPS {
             socket.add_membership(group)?;
