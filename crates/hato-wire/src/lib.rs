@@ -8,5 +8,6 @@
 pub mod checksum;
 pub mod cursor;
 mod error;
+pub mod upcall;
 
 pub use error::{Error, Result};
