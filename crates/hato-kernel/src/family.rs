@@ -21,6 +21,8 @@ pub trait MrtFamily: Afi {
     const LEVEL: libc::c_int;
     /// rtnetlink family of the table dump.
     const RTNL_FAMILY: u8;
+    /// The table the kernel's default rule points to.
+    const DEFAULT_TABLE: u32;
 
     /// Family-specific socket setup after `MRT_INIT`.
     fn prepare_socket(fd: BorrowedFd<'_>) -> io::Result<()>;
@@ -55,6 +57,7 @@ impl MrtFamily for V4 {
     const PROTOCOL: libc::c_int = libc::IPPROTO_IGMP;
     const LEVEL: libc::c_int = libc::IPPROTO_IP;
     const RTNL_FAMILY: u8 = sys::RTNL_FAMILY_IPMR;
+    const DEFAULT_TABLE: u32 = sys::RT_TABLE_DEFAULT;
 
     fn prepare_socket(_fd: BorrowedFd<'_>) -> io::Result<()> {
         // IGMP packets are wanted: the router's IGMP querier reads them from this socket.
@@ -139,6 +142,7 @@ impl MrtFamily for V6 {
     const PROTOCOL: libc::c_int = libc::IPPROTO_ICMPV6;
     const LEVEL: libc::c_int = libc::IPPROTO_IPV6;
     const RTNL_FAMILY: u8 = sys::RTNL_FAMILY_IP6MR;
+    const DEFAULT_TABLE: u32 = sys::RT_TABLE_MAIN;
 
     fn prepare_socket(fd: BorrowedFd<'_>) -> io::Result<()> {
         // MLD is read on its own socket; here only upcalls, which bypass the filter.

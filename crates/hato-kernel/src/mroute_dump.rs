@@ -70,12 +70,12 @@ fn align4(n: usize) -> Option<usize> {
     Some(n.checked_add(3)? & !3)
 }
 
-/// Parses one datagram of dump replies for sequence `seq`, adding the entries of `table` that
-/// carry counters to `out`. Messages of other sequences are ignored.
+/// Parses one datagram of dump replies for sequence `seq`, adding the entries of `table` (all
+/// tables when `None`) that carry counters to `out`. Messages of other sequences are ignored.
 pub(crate) fn parse_datagram<A: Afi>(
     datagram: &[u8],
     seq: u32,
-    table: u32,
+    table: Option<u32>,
     out: &mut BTreeMap<SgKey<A>, MfcCounters>,
 ) -> Result<DumpProgress, DumpError> {
     let mut rest = datagram;
@@ -100,7 +100,7 @@ pub(crate) fn parse_datagram<A: Afi>(
             }
             RTM_NEWROUTE => {
                 if let Some((key, entry_table, counters)) = parse_route::<A>(payload)? {
-                    if entry_table == table {
+                    if table.map_or(true, |t| t == entry_table) {
                         out.insert(key, counters);
                     }
                 }
@@ -209,16 +209,16 @@ mod tests {
             &route(128, 253, &[198, 18, 0, 3], &[239, 1, 1, 1], Some([0, 0, 0])),
         ));
         let mut out = BTreeMap::new();
-        assert_eq!(parse_datagram::<V4>(&d, 5, 253, &mut out), Ok(DumpProgress::More));
+        assert_eq!(parse_datagram::<V4>(&d, 5, Some(253), &mut out), Ok(DumpProgress::More));
         let s = "198.18.0.1".parse().unwrap();
         let g = "239.1.1.1".parse().unwrap();
         assert_eq!(out.len(), 2);
         assert_eq!(out[&SgKey::sg(s, g)], MfcCounters { packets: 3, bytes: 300, wrong_if: 1 });
         assert!(out.contains_key(&SgKey::star_g("239.9.9.9".parse().unwrap())));
         let done = nlmsg(NLMSG_DONE, 5, &0u32.to_ne_bytes());
-        assert_eq!(parse_datagram::<V4>(&done, 5, 253, &mut out), Ok(DumpProgress::Done));
+        assert_eq!(parse_datagram::<V4>(&done, 5, Some(253), &mut out), Ok(DumpProgress::Done));
         let err = nlmsg(NLMSG_ERROR, 5, &(-95i32).to_ne_bytes());
-        assert_eq!(parse_datagram::<V4>(&err, 5, 253, &mut out), Err(DumpError::Kernel(-95)));
+        assert_eq!(parse_datagram::<V4>(&err, 5, Some(253), &mut out), Err(DumpError::Kernel(-95)));
     }
 
     #[test]
@@ -227,11 +227,11 @@ mod tests {
         let g: std::net::Ipv6Addr = "ff3e::1".parse().unwrap();
         let d = nlmsg(RTM_NEWROUTE, 1, &route(129, 253, &s.octets(), &g.octets(), Some([2, 2, 0])));
         let mut out = BTreeMap::new();
-        assert_eq!(parse_datagram::<V6>(&d, 1, 253, &mut out), Ok(DumpProgress::More));
+        assert_eq!(parse_datagram::<V6>(&d, 1, Some(253), &mut out), Ok(DumpProgress::More));
         assert_eq!(out[&SgKey::sg(s, g)].packets, 2);
         // An IPv4-sized address in an IPv6 dump is malformed.
         let bad = nlmsg(RTM_NEWROUTE, 1, &route(129, 253, &[1, 2, 3, 4], &g.octets(), Some([0, 0, 0])));
-        assert_eq!(parse_datagram::<V6>(&bad, 1, 253, &mut out), Err(DumpError::Malformed));
+        assert_eq!(parse_datagram::<V6>(&bad, 1, Some(253), &mut out), Err(DumpError::Malformed));
     }
 
     #[test]
@@ -240,15 +240,19 @@ mod tests {
             nlmsg(RTM_NEWROUTE, 5, &route(128, 253, &[198, 18, 0, 1], &[239, 1, 1, 1], Some([3, 300, 1])));
         for n in 1..d.len() {
             let mut out = BTreeMap::new();
-            assert_eq!(parse_datagram::<V4>(&d[..n], 5, 253, &mut out), Err(DumpError::Malformed), "{n}");
+            assert_eq!(
+                parse_datagram::<V4>(&d[..n], 5, Some(253), &mut out),
+                Err(DumpError::Malformed),
+                "{n}"
+            );
         }
     }
 
     proptest! {
         #[test]
         fn arbitrary_datagrams_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let _ = parse_datagram::<V4>(&bytes, 0, 253, &mut BTreeMap::new());
-            let _ = parse_datagram::<V6>(&bytes, 0, 253, &mut BTreeMap::new());
+            let _ = parse_datagram::<V4>(&bytes, 0, Some(253), &mut BTreeMap::new());
+            let _ = parse_datagram::<V6>(&bytes, 0, Some(253), &mut BTreeMap::new());
         }
     }
 }

@@ -64,7 +64,7 @@ impl std::error::Error for Error {
 /// How to open a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlaneConfig {
-    /// The table id; `None` for the default table (253).
+    /// The table id; `None` for the family's default table (IPv4 253, IPv6 254).
     pub table: Option<u32>,
     /// `MRT_ASSERT`: WRONGVIF upcalls (rate-limited to one per entry every 3 s).
     pub assert: bool,
@@ -98,7 +98,8 @@ pub enum Received<A: hato_core::Afi> {
 pub struct KernelPlane<A: MrtFamily> {
     mrt: OwnedFd,
     rtnl: OwnedFd,
-    table: u32,
+    /// The table id, `None` when the kernel has a single table for the family.
+    table: Option<u32>,
     seq: u32,
     buf: Vec<u8>,
     family: PhantomData<A>,
@@ -111,10 +112,14 @@ impl<A: MrtFamily> KernelPlane<A> {
         let mrt = sys::socket(A::DOMAIN, libc::SOCK_RAW | libc::SOCK_NONBLOCK, A::PROTOCOL)
             .map_err(Error::new(Op::Open))?;
         let fd = mrt.as_fd();
-        if let Some(table) = config.table {
-            // MRT_TABLE must precede MRT_INIT.
-            sys::setsockopt(fd, A::LEVEL, sys::MRT_TABLE, &table).map_err(Error::new(Op::Table(table)))?;
-        }
+        // MRT_TABLE must precede MRT_INIT. Without multiple-table support (ENOPROTOOPT) there is
+        // one table.
+        let wanted = config.table.unwrap_or(A::DEFAULT_TABLE);
+        let table = match sys::setsockopt(fd, A::LEVEL, sys::MRT_TABLE, &wanted) {
+            Ok(()) => Some(wanted),
+            Err(e) if config.table.is_none() && e.raw_os_error() == Some(libc::ENOPROTOOPT) => None,
+            Err(e) => return Err(Error { op: Op::Table(wanted), source: e }),
+        };
         sys::setsockopt(fd, A::LEVEL, sys::MRT_INIT, &1).map_err(Error::new(Op::Init))?;
         A::prepare_socket(fd).map_err(Error::new(Op::Init))?;
         if config.assert {
@@ -127,18 +132,11 @@ impl<A: MrtFamily> KernelPlane<A> {
         let rtnl = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)
             .map_err(Error::new(Op::Open))?;
         sys::set_recv_timeout(rtnl.as_fd(), Duration::from_secs(2)).map_err(Error::new(Op::Open))?;
-        Ok(KernelPlane {
-            mrt,
-            rtnl,
-            table: config.table.unwrap_or(sys::RT_TABLE_DEFAULT),
-            seq: 0,
-            buf: vec![0; RECV_BUFFER_LEN],
-            family: PhantomData,
-        })
+        Ok(KernelPlane { mrt, rtnl, table, seq: 0, buf: vec![0; RECV_BUFFER_LEN], family: PhantomData })
     }
 
-    /// The table this plane owns.
-    pub fn table(&self) -> u32 {
+    /// The table this plane owns; `None` when the kernel has a single table for the family.
+    pub fn table(&self) -> Option<u32> {
         self.table
     }
 

@@ -12,7 +12,10 @@
 //!   per the usual raw-socket rules, which a filter can block without losing upcalls (the kernel
 //!   queues them on the socket directly); an upcall starts with a 0 octet, no ICMPv6 type does.
 //! - `MRT_TABLE` / `MRT6_TABLE` (a `u32` table id) selects a non-default table and must come
-//!   before `MRT_INIT`; the default table is 253 (`RT_TABLE_DEFAULT`).
+//!   before `MRT_INIT`. The default table is 253 (`RT_TABLE_DEFAULT`) for IPv4 but 254
+//!   (`RT6_TABLE_DFLT` = `RT_TABLE_MAIN`) for IPv6: an IPv6 socket that selects 253 gets a table
+//!   no rule leads to, and sees no traffic. A kernel without multiple tables for the family
+//!   refuses `MRT_TABLE` with `ENOPROTOOPT`.
 //! - `MRT_ASSERT` turns on WRONGVIF upcalls, rate-limited by the kernel to one per entry every 3 s;
 //!   without PIM mode the arrival VIF must also be an outgoing VIF of the entry. `MRT_PIM` turns
 //!   on PIM mode (WRONGVIF for any VIF, WHOLEPKT for packets sent to the register VIF); set to 4
@@ -24,6 +27,9 @@
 //! - An MFC entry maps (S,G) to a parent VIF and a TTL per VIF: 0 and 255 both mean "not an
 //!   outgoing VIF". IPv6 entries carry a bit set of outgoing MIFs instead of TTLs. (*,G) entries
 //!   have the unspecified address as origin.
+//! - IGMP packets reach the routing socket only for groups some socket of the host has joined on
+//!   the arrival interface: the IGMP router must join 224.0.0.22 (IGMPv3 reports) and 224.0.0.2
+//!   (leaves) itself; the kernel does not for a VIF.
 //! - There is no netlink write path for the MFC; `RTM_GETROUTE` dumps of `RTNL_FAMILY_IPMR` /
 //!   `RTNL_FAMILY_IP6MR` list every entry of every table with `RTA_MFC_STATS` counters.
 //! - Closing the owning socket (`MRT_DONE` implicitly) flushes the table's entries and VIFs.
@@ -71,8 +77,10 @@ pub const MAXVIFS: usize = 32;
 /// rtnetlink families of the multicast routing tables.
 pub const RTNL_FAMILY_IPMR: u8 = 128;
 pub const RTNL_FAMILY_IP6MR: u8 = 129;
-/// The default multicast routing table.
+/// The default IPv4 multicast routing table.
 pub const RT_TABLE_DEFAULT: u32 = 253;
+/// The default IPv6 multicast routing table (`RT6_TABLE_DFLT` is the main table).
+pub const RT_TABLE_MAIN: u32 = 254;
 
 /// `ICMP6_FILTER` socket option (level `IPPROTO_ICMPV6`).
 const ICMP6_FILTER: libc::c_int = 1;
