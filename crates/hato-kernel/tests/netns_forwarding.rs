@@ -146,7 +146,7 @@ impl<A: TestFamily> Rig<A> {
 
 fn scenario<A: TestFamily>() {
     let lab = Lab::chain();
-    let config = PlaneConfig { assert: true, ..PlaneConfig::default() };
+    let config = PlaneConfig { assert: true, pim: true, ..PlaneConfig::default() };
     let (plane, r0, r1, _all_v3_routers) = in_ns(&lab.router, move || {
         let plane = KernelPlane::<A>::open(config).expect("open plane");
         let r1 = sys::if_nametoindex("r1").unwrap();
@@ -232,6 +232,18 @@ fn scenario<A: TestFamily>() {
     let up = rig.wait_upcall("wrongvif", rig.dest, |u| matches!(u, Upcall::WrongVif { .. }));
     assert_eq!(up, Upcall::WrongVif { vif: vif0, source, group });
     wait_for("wrong_if counter", || rig.plane.counters().unwrap().get(&key).is_some_and(|c| c.wrong_if >= 1));
+
+    // The register VIF: packets forwarded to it come up whole, IP header first.
+    let register = VifId(2);
+    rig.plane.add_vif(&Vif { id: register, kind: VifKind::Register, ttl_threshold: 1 }).unwrap();
+    let to_register = MfcEntry::<A> { key, iif: vif0, oifs: BTreeMap::from([(register, 1)]) };
+    rig.plane.set_mfc(&to_register).unwrap();
+    let up = rig.wait_upcall("wholepkt", rig.dest, |u| matches!(u, Upcall::WholePacket { .. }));
+    assert_eq!((up.vif(), up.key()), (register, key));
+    let packet = up.packet().unwrap();
+    assert_eq!(packet.len() as u64, A::HEADERS + PAYLOAD.len() as u64);
+    assert_eq!(packet.first().map(|b| b >> 4), Some(if A::ADDR_LEN == 4 { 4 } else { 6 }));
+    assert!(packet.ends_with(PAYLOAD));
 
     // Flush: no entries left.
     rig.plane.flush().unwrap();

@@ -20,7 +20,8 @@
 //!  | mbz=0 | msgtype | mif (host order) | pad | src  | dst  | [whole packet]
 //! ```
 //!
-//! The MIF number is in the host's byte order, not the network's.
+//! The MIF number is in the host's byte order, not the network's. Linux 6.18 sends NOCACHE and
+//! WRONGMIF as 80 octets: 40 octets without meaning follow the `mrt6msg` (kept as the payload).
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -365,23 +366,66 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A NOCACHE upcall for (198.18.1.2, 239.1.1.1) on VIF 0, as read from a kernel MRT socket
-    /// (the overlaid IP header start, then an 8-octet IGMP header of type 1 appended by the kernel).
-    const IGMPMSG_NOCACHE: [u8; 28] = [
-        0x45, 0x00, 0x00, 0x1c, 0x7a, 0x3f, 0x40, 0x00, // overlay: ver/ihl, tos, len, id, frag
-        0x01, 0x00, 0x00, 0x00, // nocache, mbz, vif 0
-        198, 18, 1, 2, 239, 1, 1, 1, // src, dst
-        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // appended IGMP header
+    // Upcalls read from a Linux 6.18 routing socket in a namespace lab (the kernel tests of
+    // hato-kernel produce the same): sender 198.18.1.2 / fd00:1::2 on VIF 0, register VIF 2.
+
+    /// IPv4 NOCACHE for (198.18.1.2, 239.9.9.9): the overlaid IP header start, then the 8-octet
+    /// IGMP header the kernel appends (type 1, the rest uninitialised).
+    const IGMPMSG_NOCACHE: [u8; 28] =
+        [69, 0, 0, 28, 238, 199, 64, 0, 1, 0, 0, 0, 198, 18, 1, 2, 239, 9, 9, 9, 1, 0, 3, 0, 6, 0, 0, 0];
+
+    /// IPv4 WHOLEPKT on the register VIF 2 for (198.18.1.2, 239.1.2.3): a 55-octet UDP packet.
+    const IGMPMSG_WHOLEPKT: [u8; 75] = [
+        69, 0, 0, 75, 200, 85, 64, 0, 3, 0, 2, 0, 198, 18, 1, 2, 239, 1, 2, 3, 69, 0, 0, 55, 200, 85, 64, 0,
+        8, 17, 242, 71, 198, 18, 1, 2, 239, 1, 2, 3, 195, 60, 19, 137, 0, 35, 184, 77, 104, 97, 116, 111, 32,
+        109, 117, 108, 116, 105, 99, 97, 115, 116, 32, 116, 101, 115, 116, 32, 112, 97, 121, 108, 111, 97,
+        100,
+    ];
+
+    /// IPv6 NOCACHE for (fd00:1::2, ff3e::9:9:9) on MIF 0: 80 octets, the mrt6msg and 40 octets
+    /// that carry no meaning.
+    const MRT6MSG_NOCACHE: [u8; 80] = [
+        0, 1, 0, 0, 0, 0, 0, 0, 253, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 255, 62, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 9, 0, 9, 0, 9, 8, 0, 29, 0, 1, 0, 0, 0, 0, 0, 0, 0, 253, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 1, 152, 138, 1, 0, 152, 138, 1, 0, 8, 0, 28, 0,
     ];
 
     fn golden_igmpmsg() -> IgmpMsgRepr {
         IgmpMsgRepr {
-            overlay: [0x45, 0x00, 0x00, 0x1c, 0x7a, 0x3f, 0x40, 0x00],
+            overlay: [69, 0, 0, 28, 238, 199, 64, 0],
             msg_type: UpcallType::NoCache,
             vif: 0,
             source: "198.18.1.2".parse().unwrap(),
-            group: "239.1.1.1".parse().unwrap(),
-            payload: vec![1, 0, 0, 0, 0, 0, 0, 0],
+            group: "239.9.9.9".parse().unwrap(),
+            payload: vec![1, 0, 3, 0, 6, 0, 0, 0],
+        }
+    }
+
+    #[test]
+    fn kernel_wholepkt_and_ipv6_nocache() {
+        let repr = IgmpMsgRepr::parse(&IGMPMSG_WHOLEPKT).unwrap();
+        assert_eq!(repr.to_bytes(), IGMPMSG_WHOLEPKT);
+        assert_eq!(repr.to_string(), "igmpmsg wholepkt (198.18.1.2, 239.1.2.3) vif 2 packet 55 octets");
+        let up = repr.to_upcall().unwrap();
+        assert_eq!(up.vif(), VifId(2));
+        assert_eq!(up.packet(), Some(&IGMPMSG_WHOLEPKT[20..]));
+
+        assert!(mrt6msg_is_upcall(&MRT6MSG_NOCACHE));
+        let repr = Mrt6MsgRepr::parse(&MRT6MSG_NOCACHE).unwrap();
+        assert_eq!(repr.to_bytes(), MRT6MSG_NOCACHE);
+        assert_eq!(
+            repr.to_upcall(),
+            Some(Upcall::NoCache {
+                vif: VifId(0),
+                source: "fd00:1::2".parse().unwrap(),
+                group: "ff3e::9:9:9".parse().unwrap()
+            })
+        );
+        for n in 0..MRT6MSG_LEN {
+            assert_eq!(Mrt6MsgRepr::parse(&MRT6MSG_NOCACHE[..n]), Err(Error::Truncated));
+        }
+        for n in 0..IGMPMSG_LEN {
+            assert_eq!(IgmpMsgRepr::parse(&IGMPMSG_WHOLEPKT[..n]), Err(Error::Truncated));
         }
     }
 
@@ -413,7 +457,7 @@ mod tests {
         let repr = IgmpMsgRepr::parse(&IGMPMSG_NOCACHE).unwrap();
         assert_eq!(repr, golden_igmpmsg());
         assert_eq!(repr.to_bytes(), IGMPMSG_NOCACHE);
-        assert_eq!(repr.to_string(), "igmpmsg nocache (198.18.1.2, 239.1.1.1) vif 0");
+        assert_eq!(repr.to_string(), "igmpmsg nocache (198.18.1.2, 239.9.9.9) vif 0");
         let up = repr.to_upcall().unwrap();
         assert_eq!(up, Upcall::NoCache { vif: VifId(0), source: repr.source, group: repr.group });
     }
@@ -421,7 +465,7 @@ mod tests {
     #[test]
     fn igmpmsg_vif_high_byte_and_whole_packet() {
         let mut bytes = IGMPMSG_NOCACHE;
-        bytes[8] = 3;
+        bytes[8] = 4;
         bytes[10] = 0x05;
         bytes[11] = 0x01;
         let repr = IgmpMsgRepr::parse(&bytes).unwrap();

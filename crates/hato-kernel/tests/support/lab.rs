@@ -67,7 +67,7 @@ fn unique_prefix() -> String {
 }
 
 impl Lab {
-    /// One empty namespace with loopback up.
+    /// One namespace with loopback up and a veth pair a0 — a1 inside it.
     pub fn router_only() -> Lab {
         let p = unique_prefix();
         let lab = Lab {
@@ -78,6 +78,10 @@ impl Lab {
         };
         run(&["ip", "netns", "add", &lab.router]);
         run(&["ip", "-n", &lab.router, "link", "set", "lo", "up"]);
+        run(&["ip", "-n", &lab.router, "link", "add", "a0", "type", "veth", "peer", "name", "a1"]);
+        for dev in ["a0", "a1"] {
+            run(&["ip", "-n", &lab.router, "link", "set", dev, "up"]);
+        }
         lab
     }
 
