@@ -214,3 +214,46 @@ fn mf6cctl(key: SgKey<V6>, parent: usize) -> sys::Mf6cCtl {
         ifset: [0; 8],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn vifs_beyond_the_kernel_limit_are_refused_before_any_system_call() {
+        let not_a_socket = std::fs::File::open("/dev/null").unwrap();
+        let fd = not_a_socket.as_fd();
+        let key = SgKey::<V4>::sg("198.18.0.1".parse().unwrap(), "239.0.0.1".parse().unwrap());
+        let entry = MfcEntry { key, iif: VifId(0), oifs: BTreeMap::from([(VifId(32), 1)]) };
+        assert_eq!(V4::add_mfc(fd, &entry).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        let vif = Vif { id: VifId(40), kind: VifKind::Register, ttl_threshold: 1 };
+        assert_eq!(V6::add_vif(fd, &vif).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        let vif =
+            Vif { id: VifId(1), kind: VifKind::Interface(hato_core::IfIndex(70_000)), ttl_threshold: 1 };
+        assert_eq!(V6::add_vif(fd, &vif).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        // A valid request reaches the kernel, which refuses it on a file that is no socket.
+        assert_eq!(V4::del_mfc(fd, key).unwrap_err().raw_os_error(), Some(libc::ENOTSOCK));
+    }
+
+    #[test]
+    fn thresholds_stay_meaningful() {
+        assert_eq!(clamp_threshold(0), 1);
+        assert_eq!(clamp_threshold(1), 1);
+        assert_eq!(clamp_threshold(255), 254);
+    }
+
+    #[test]
+    fn classification() {
+        let igmp_query =
+            [0x46, 0xc0, 0, 0x20, 0, 0, 0x40, 0, 1, 2, 0, 0, 198, 18, 2, 1, 224, 0, 0, 1, 0x11, 0, 0, 0];
+        assert_eq!(V4::classify(&igmp_query), Received::Packet(igmp_query.to_vec()));
+        let mut unknown = [0u8; 20];
+        unknown[8] = 9;
+        assert_eq!(V4::classify(&unknown), Received::Unrecognised(unknown.to_vec()));
+        let mut nocache = [0u8; 40];
+        nocache[1] = 1;
+        assert!(matches!(V6::classify(&nocache), Received::Upcall(hato_core::Upcall::NoCache { .. })));
+    }
+}

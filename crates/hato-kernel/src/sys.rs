@@ -46,7 +46,6 @@ use std::time::Duration;
 
 /// `MRT_BASE`: option numbers shared by `MRT_*` and `MRT6_*`.
 pub const MRT_INIT: libc::c_int = 200;
-pub const MRT_DONE: libc::c_int = 201;
 pub const MRT_ADD_VIF: libc::c_int = 202;
 pub const MRT_DEL_VIF: libc::c_int = 203;
 pub const MRT_ADD_MFC: libc::c_int = 204;

@@ -245,6 +245,13 @@ fn scenario<A: TestFamily>() {
     assert_eq!(packet.first().map(|b| b >> 4), Some(if A::ADDR_LEN == 4 { 4 } else { 6 }));
     assert!(packet.ends_with(PAYLOAD));
 
+    // (*,G) entries are installed with the unspecified origin and dumped back as (*,G).
+    let star = SgKey::star_g(group);
+    rig.plane.set_mfc(&MfcEntry { key: star, iif: vif0, oifs: BTreeMap::from([(vif1, 1)]) }).unwrap();
+    assert!(rig.plane.counters().unwrap().contains_key(&star));
+    rig.plane.del_mfc(star).unwrap();
+    assert!(!rig.plane.counters().unwrap().contains_key(&star));
+
     // Flush: no entries left.
     rig.plane.flush().unwrap();
     assert!(rig.plane.counters().unwrap().is_empty());
@@ -263,7 +270,16 @@ fn scenario<A: TestFamily>() {
             rig.other_messages.iter().any(is_igmp)
         });
     }
+
+    // One owner per table; closing the owner's socket flushes the table.
+    rig.plane.set_mfc(&entry).unwrap();
+    let second = in_ns(&lab.router, move || KernelPlane::<A>::open(config).map(|_| ()));
+    let err = second.expect_err("a second owner of the table");
+    assert_eq!(err.source.raw_os_error(), Some(libc::EADDRINUSE), "{err}");
     drop(rig);
+    let mut reopened = in_ns(&lab.router, move || KernelPlane::<A>::open(config)).expect("reopen");
+    assert!(reopened.counters().unwrap().is_empty());
+    drop(reopened);
     drop(lab);
 }
 
