@@ -1,6 +1,6 @@
 //! KernelPlane against the real kernel, IPv4 and IPv6, in namespaces this test creates:
 //! sender — router — receiver. Forwarding through an installed (S,G) entry, its end on deletion,
-//! NOCACHE for unknown traffic, WRONGVIF for traffic on the non-RPF VIF, counters from the
+//! NOCACHE for unknown traffic (whose queued packets follow once the entry is installed), WRONGVIF for traffic on the non-RPF VIF, counters from the
 //! netlink dump, flush. Needs root; skipped with a message otherwise.
 
 mod support;
@@ -77,6 +77,16 @@ impl TestFamily for V6 {
     }
 }
 
+/// Datagrams waiting on `sock`, without blocking.
+fn drain(sock: &Socket) -> u64 {
+    let mut buf = [std::mem::MaybeUninit::new(0u8); 256];
+    let mut n = 0;
+    while sock.recv(&mut buf).is_ok() {
+        n += 1;
+    }
+    n
+}
+
 /// Polls `cond` until it holds or the deadline passes.
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + DEADLINE;
@@ -111,12 +121,7 @@ impl<A: TestFamily> Rig<A> {
 
     /// Datagrams waiting at the receiver, without blocking.
     fn drain_receiver(&self) -> u64 {
-        let mut buf = [std::mem::MaybeUninit::new(0u8); 256];
-        let mut n = 0;
-        while self.receiver.recv(&mut buf).is_ok() {
-            n += 1;
-        }
-        n
+        drain(&self.receiver)
     }
 
     /// Waits for an upcall matching `pred`, keeping other messages aside; sends a packet to
@@ -163,22 +168,25 @@ fn scenario<A: TestFamily>() {
         (plane, sys::if_nametoindex("r0").unwrap(), r1, listener)
     });
     let sender = in_ns(&lab.sender, || A::sender(sys::if_nametoindex("s0").unwrap()));
-    let receiver = in_ns(&lab.receiver, || {
-        let s = Socket::new(A::domain(), Type::DGRAM, Some(Protocol::UDP)).unwrap();
-        s.set_reuse_address(true).unwrap();
-        let any: IpAddr = A::UNSPECIFIED.into();
-        s.bind(&SocketAddr::new(any, PORT).into()).unwrap();
-        A::join(&s, A::addr(A::GROUP), sys::if_nametoindex("c0").unwrap());
-        s.set_nonblocking(true).unwrap();
-        s
-    });
+    let listen = |group: &'static str, port: u16| {
+        in_ns(&lab.receiver, move || {
+            let s = Socket::new(A::domain(), Type::DGRAM, Some(Protocol::UDP)).unwrap();
+            let any: IpAddr = A::UNSPECIFIED.into();
+            s.bind(&SocketAddr::new(any, port).into()).unwrap();
+            A::join(&s, A::addr(group), sys::if_nametoindex("c0").unwrap());
+            s.set_nonblocking(true).unwrap();
+            s
+        })
+    };
+    let receiver = listen(A::GROUP, PORT);
+    let late_receiver = listen(A::UNKNOWN_GROUP, PORT + 1);
     let (source, group) = (A::addr(A::SOURCE), A::addr(A::GROUP));
     let mut rig = Rig::<A> {
         plane,
         sender,
         receiver,
         dest: SocketAddr::new(group.into(), PORT),
-        unknown_dest: SocketAddr::new(A::addr(A::UNKNOWN_GROUP).into(), PORT),
+        unknown_dest: SocketAddr::new(A::addr(A::UNKNOWN_GROUP).into(), PORT + 1),
         sent: 0,
         other_messages: Vec::new(),
     };
@@ -192,6 +200,11 @@ fn scenario<A: TestFamily>() {
         matches!(u, Upcall::NoCache { .. }) && u.key().group == unknown
     });
     assert_eq!(up, Upcall::NoCache { vif: vif0, source, group: unknown });
+    // The kernel queued the packet: installing the entry now delivers it without a new send.
+    let late_key = SgKey::sg(source, unknown);
+    rig.plane.set_mfc(&MfcEntry { key: late_key, iif: vif0, oifs: BTreeMap::from([(vif1, 1)]) }).unwrap();
+    wait_for("the queued packet", || drain(&late_receiver) > 0);
+    rig.plane.del_mfc(late_key).unwrap();
 
     // Installed (S,G): forwarded to the receiver, counted.
     let key = SgKey::sg(source, group);

@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hato_kernel::sys;
@@ -61,9 +62,12 @@ pub struct Lab {
     router_only: bool,
 }
 
+/// `hato-<pid>-<n><random>`: unique across processes and across labs of one process.
 fn unique_prefix() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("hato-{}-{:05}", std::process::id(), nanos % 100_000)
+    format!("hato-{}-{n}{:04}", std::process::id(), nanos % 10_000)
 }
 
 impl Lab {
