@@ -105,6 +105,8 @@ impl ProtocolSocket<V6> {
     pub fn mld() -> io::Result<Self> {
         let socket = Self::open(Protocol::Mld)?;
         socket.socket.attach_filter(&icmpv6_type_filter(&MLD_ICMPV6_TYPES))?;
+        // Hand the Hop-by-Hop header to `recv`, which checks it for the Router Alert MLD requires.
+        crate::sys::setsockopt(socket.as_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVHOPOPTS, &1i32)?;
         Ok(socket)
     }
 }

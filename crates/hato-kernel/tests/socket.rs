@@ -165,6 +165,7 @@ fn mld_report_passes_the_filter_and_echo_does_not() {
     assert_eq!(got.source, lab.tx_link_local);
     assert_eq!(got.destination, V6::ALL_V3_ROUTERS);
     assert_eq!(got.hop_limit, Some(1));
+    assert_eq!(got.router_alert, Some(true), "the Hop-by-Hop Router Alert seen on receive");
     assert_ne!(payload[2..4], [0, 0], "the kernel filled the checksum");
     // On the wire: hop limit 1 and a Hop-by-Hop header whose Router Alert says MLD (RFC 2711).
     let frame = wire_frame(&wire, |ip| ip.get(48) == Some(&143) && ip.get(60..76) == report.get(12..28))

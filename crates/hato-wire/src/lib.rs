@@ -16,5 +16,6 @@ pub mod mld;
 pub mod mtrace;
 pub mod packet;
 pub mod pim;
+pub mod upcall;
 
 pub use error::{Error, Result};

@@ -1,0 +1,215 @@
+//! [`KernelPlane`]: the Linux multicast forwarding cache of one table, programmed through its
+//! routing socket, as a [`ForwardingPlane`] for IPv4 and IPv6 alike.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use hato_core::{ForwardingPlane, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId};
+
+use crate::family::MrtFamily;
+use crate::mroute_dump::{self, DumpError, DumpProgress};
+use crate::sys;
+
+/// How long a counter dump may take before it is abandoned.
+const DUMP_DEADLINE: Duration = Duration::from_secs(10);
+/// Largest message read from either socket (an upcall with a whole 64 KiB packet fits).
+const RECV_BUFFER_LEN: usize = 70_000;
+
+/// Which kernel operation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Open,
+    Table(u32),
+    Init,
+    Assert,
+    Pim,
+    AddVif(VifId),
+    DelVif(VifId),
+    SetMfc,
+    DelMfc,
+    Flush,
+    Dump,
+    Recv,
+}
+
+/// A failed kernel operation.
+#[derive(Debug)]
+pub struct Error {
+    pub op: Op,
+    pub source: io::Error,
+}
+
+impl Error {
+    fn new(op: Op) -> impl FnOnce(io::Error) -> Error {
+        move |source| Error { op, source }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.op, self.source)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// How to open a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlaneConfig {
+    /// The table id; `None` for the family's default table (IPv4 253, IPv6 254).
+    pub table: Option<u32>,
+    /// `MRT_ASSERT`: WRONGVIF upcalls (rate-limited to one per entry every 3 s).
+    pub assert: bool,
+    /// `MRT_PIM`: PIM mode, WHOLEPKT upcalls for the register VIF and WRONGVIF for any VIF.
+    pub pim: bool,
+    /// With `pim`, WRVIFWHOLE upcalls instead of WRONGVIF.
+    pub wrong_vif_whole: bool,
+}
+
+impl Default for PlaneConfig {
+    fn default() -> Self {
+        PlaneConfig { table: None, assert: true, pim: false, wrong_vif_whole: false }
+    }
+}
+
+/// A message read from the routing socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received<A: hato_core::Afi> {
+    /// A kernel upcall.
+    Upcall(Upcall<A>),
+    /// IPv4: an IGMP packet, from its IP header on, that arrived on the same socket. (IPv6 blocks
+    /// ICMPv6 on the routing socket, so none arrive there.)
+    Packet(Vec<u8>),
+    /// An upcall of a type this code does not know.
+    Unrecognised(Vec<u8>),
+}
+
+/// One kernel multicast routing table, owned for the life of the value (dropping it flushes
+/// the table).
+#[derive(Debug)]
+pub struct KernelPlane<A: MrtFamily> {
+    mrt: OwnedFd,
+    rtnl: OwnedFd,
+    /// The table id, `None` when the kernel has a single table for the family.
+    table: Option<u32>,
+    seq: u32,
+    buf: Vec<u8>,
+    family: PhantomData<A>,
+}
+
+impl<A: MrtFamily> KernelPlane<A> {
+    /// Opens the routing socket and takes ownership of the table, in the calling thread's network
+    /// namespace.
+    pub fn open(config: PlaneConfig) -> Result<Self, Error> {
+        let mrt = sys::socket(A::DOMAIN, libc::SOCK_RAW | libc::SOCK_NONBLOCK, A::PROTOCOL)
+            .map_err(Error::new(Op::Open))?;
+        let fd = mrt.as_fd();
+        // MRT_TABLE must precede MRT_INIT. Without multiple-table support (ENOPROTOOPT) there is
+        // one table.
+        let wanted = config.table.unwrap_or(A::DEFAULT_TABLE);
+        let table = match sys::setsockopt(fd, A::LEVEL, sys::MRT_TABLE, &wanted) {
+            Ok(()) => Some(wanted),
+            Err(e) if config.table.is_none() && e.raw_os_error() == Some(libc::ENOPROTOOPT) => None,
+            Err(e) => return Err(Error { op: Op::Table(wanted), source: e }),
+        };
+        sys::setsockopt(fd, A::LEVEL, sys::MRT_INIT, &1).map_err(Error::new(Op::Init))?;
+        A::prepare_socket(fd).map_err(Error::new(Op::Init))?;
+        if config.assert {
+            sys::setsockopt(fd, A::LEVEL, sys::MRT_ASSERT, &1).map_err(Error::new(Op::Assert))?;
+        }
+        if config.pim {
+            let mode = if config.wrong_vif_whole { sys::IGMPMSG_WRVIFWHOLE } else { 1 };
+            sys::setsockopt(fd, A::LEVEL, sys::MRT_PIM, &mode).map_err(Error::new(Op::Pim))?;
+        }
+        let rtnl = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)
+            .map_err(Error::new(Op::Open))?;
+        sys::set_recv_timeout(rtnl.as_fd(), Duration::from_secs(2)).map_err(Error::new(Op::Open))?;
+        Ok(KernelPlane { mrt, rtnl, table, seq: 0, buf: vec![0; RECV_BUFFER_LEN], family: PhantomData })
+    }
+
+    /// The table this plane owns; `None` when the kernel has a single table for the family.
+    pub fn table(&self) -> Option<u32> {
+        self.table
+    }
+
+    /// Reads one message from the routing socket without blocking; `None` when there is none.
+    /// Poll [`AsFd::as_fd`] for readability to know when to call it.
+    pub fn recv(&mut self) -> Result<Option<Received<A>>, Error> {
+        let n =
+            sys::recv(self.mrt.as_fd(), &mut self.buf, libc::MSG_DONTWAIT).map_err(Error::new(Op::Recv))?;
+        Ok(n.map(|n| A::classify(self.buf.get(..n).unwrap_or(&[]))))
+    }
+
+    fn dump(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
+        let dump_err = |e: DumpError| {
+            let source = match e {
+                DumpError::Kernel(errno) => io::Error::from_raw_os_error(errno.saturating_neg()),
+                DumpError::Malformed => io::Error::new(io::ErrorKind::InvalidData, "malformed dump"),
+            };
+            Error { op: Op::Dump, source }
+        };
+        self.seq = self.seq.wrapping_add(1);
+        let request = mroute_dump::request(A::RTNL_FAMILY, self.seq);
+        sys::send(self.rtnl.as_fd(), &request).map_err(Error::new(Op::Dump))?;
+        let mut out = BTreeMap::new();
+        let deadline = Instant::now() + DUMP_DEADLINE;
+        while Instant::now() < deadline {
+            let n = sys::recv(self.rtnl.as_fd(), &mut self.buf, 0)
+                .map_err(Error::new(Op::Dump))?
+                .ok_or_else(|| Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })?;
+            let datagram = self.buf.get(..n).unwrap_or(&[]);
+            match mroute_dump::parse_datagram::<A>(datagram, self.seq, self.table, &mut out)
+                .map_err(dump_err)?
+            {
+                DumpProgress::Done => return Ok(out),
+                DumpProgress::More => {}
+            }
+        }
+        Err(Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })
+    }
+}
+
+impl<A: MrtFamily> AsFd for KernelPlane<A> {
+    /// The routing socket, to poll for upcalls.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.mrt.as_fd()
+    }
+}
+
+impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
+    type Error = Error;
+
+    fn add_vif(&mut self, vif: &Vif) -> Result<(), Error> {
+        A::add_vif(self.mrt.as_fd(), vif).map_err(Error::new(Op::AddVif(vif.id)))
+    }
+
+    fn del_vif(&mut self, id: VifId) -> Result<(), Error> {
+        A::del_vif(self.mrt.as_fd(), id).map_err(Error::new(Op::DelVif(id)))
+    }
+
+    fn set_mfc(&mut self, entry: &MfcEntry<A>) -> Result<(), Error> {
+        A::add_mfc(self.mrt.as_fd(), entry).map_err(Error::new(Op::SetMfc))
+    }
+
+    fn del_mfc(&mut self, key: SgKey<A>) -> Result<(), Error> {
+        A::del_mfc(self.mrt.as_fd(), key).map_err(Error::new(Op::DelMfc))
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        let all =
+            sys::MRT_FLUSH_MFC | sys::MRT_FLUSH_MFC_STATIC | sys::MRT_FLUSH_VIFS | sys::MRT_FLUSH_VIFS_STATIC;
+        sys::setsockopt(self.mrt.as_fd(), A::LEVEL, sys::MRT_FLUSH, &all).map_err(Error::new(Op::Flush))
+    }
+
+    fn counters(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
+        self.dump()
+    }
+}
