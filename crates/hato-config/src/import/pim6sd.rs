@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use super::{split_by_semicolon, tokenize, Args, Imported};
+use super::{split_by_semicolon, tokenize, Args, ImportWarning, Imported};
 use crate::model::{
     CandidateBsr, CandidateRp, Config, Family, Interface, LogLevel, SptRule, SptSwitch, StaticRp,
 };
@@ -16,6 +16,7 @@ pub fn import_pim6sd(text: &str) -> Imported {
     let mut config = Config::default();
     config.global.ipv4 = false;
     let mut warnings = Vec::new();
+    let mut group_prefixes = Vec::new();
     for statement in &split_by_semicolon(tokenize(text, true)) {
         let keyword = statement.keyword.text.as_str();
         let mut args = Args::new(statement, &mut warnings);
@@ -51,10 +52,6 @@ pub fn import_pim6sd(text: &str) -> Imported {
                         other => args.warn(format!("cand_rp: unknown option {other:?}; ignored")),
                     }
                 }
-                let pending: Vec<IpNet> =
-                    config.pim.candidate_rp.iter_mut().flat_map(|c| std::mem::take(&mut c.groups)).collect();
-                config.pim.candidate_rp.clear();
-                crp.groups = pending;
                 config.pim.candidate_rp.push(crp);
             }
             "cand_bootstrap_router" => {
@@ -86,18 +83,8 @@ pub fn import_pim6sd(text: &str) -> Imported {
             "group_prefix" => {
                 // Group prefixes belong to the C-RP wherever they appear in the file.
                 if let Some(prefix) = args.prefix("group_prefix", None) {
-                    match config.pim.candidate_rp.last_mut() {
-                        Some(crp) => crp.groups.push(prefix),
-                        None => config.pim.candidate_rp.push(CandidateRp {
-                            address: None,
-                            interface: None,
-                            family: Some(Family::Ipv6),
-                            priority: 0,
-                            groups: vec![prefix],
-                        }),
-                    }
+                    group_prefixes.push((prefix, statement.keyword.line));
                 }
-                args.rest_unmapped(keyword);
             }
             "switch_data_threshold" => {
                 let (rate, interval) = threshold(&mut args, keyword);
@@ -182,6 +169,13 @@ pub fn import_pim6sd(text: &str) -> Imported {
             }
         }
         args.rest_unmapped(keyword);
+    }
+    match config.pim.candidate_rp.last_mut() {
+        Some(crp) => crp.groups.extend(group_prefixes.into_iter().map(|(prefix, _)| prefix)),
+        None => warnings.extend(group_prefixes.into_iter().map(|(prefix, line)| ImportWarning {
+            line,
+            message: format!("group_prefix {prefix}: no cand_rp advertises it; ignored"),
+        })),
     }
     Imported { config, warnings }
 }
