@@ -18,6 +18,10 @@ mod diff;
 mod import;
 pub mod model;
 mod render;
+#[cfg(test)]
+pub(crate) mod strategies;
+#[cfg(test)]
+mod tests;
 mod validate;
 
 pub use default::{check_startup, default_config, StartupError, StartupPlan, SystemInterface, UsableVif};
