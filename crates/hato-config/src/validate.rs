@@ -267,6 +267,13 @@ impl Config {
                 format!("must not be below initial-ms ({})", self.rpf.backoff.initial_ms),
             ));
         }
+        if !self.global.ipv4 && !self.global.ipv6 {
+            out.push(problem(
+                Path::root("global").key("ipv6"),
+                false,
+                "ipv4 and ipv6 are both off: nothing to route",
+            ));
+        }
         if self.global.runtime_dir.is_empty() || !self.global.runtime_dir.starts_with('/') {
             out.push(problem(
                 Path::root("global").key("runtime-dir"),
@@ -304,8 +311,8 @@ impl Config {
         for (index, rule) in pim.spt.iter().enumerate() {
             let rule_path = path.key("spt").index(index);
             check_groups(rule_path.key("groups"), &rule.groups, out);
-            if rule.switch == SptSwitch::Threshold && rule.threshold_kbps == 0 {
-                out.push(problem(rule_path.key("threshold-kbps"), 0, "must be 1..=100000000 kbps"));
+            if rule.switch == SptSwitch::Threshold {
+                check_range(&rule.threshold_kbps, 1, 100000000, "kbps", rule_path.key("threshold-kbps"), out);
             }
         }
         for (index, rp) in pim.static_rp.iter().enumerate() {
@@ -495,6 +502,13 @@ impl Config {
             check_range(&tunnel.threshold, 1, 255, "", path.key("threshold"), out);
             check_range(&tunnel.rate_limit_kbps, 0, 100000000, "kbps", path.key("rate-limit-kbps"), out);
             check_boundaries(&path.key("boundaries"), &tunnel.boundaries, &named, out);
+            if !self.dvmrp.enabled {
+                out.push(problem(
+                    path.key("remote"),
+                    tunnel.remote,
+                    "tunnels carry DVMRP: set dvmrp.enabled = true",
+                ));
+            }
             if let Some(first) = seen.insert((tunnel.local, tunnel.remote), index) {
                 out.push(problem(
                     path.key("remote"),

@@ -74,9 +74,10 @@ fn rps_ssm_ranges_and_protocol_settings() {
 
 #[test]
 fn global_rpf_tunnels_and_dvmrp() {
-    let old = config("[[tunnel]]\nlocal = \"198.18.0.1\"\nremote = \"198.19.0.1\"\n");
+    let old =
+        config("[dvmrp]\nenabled = true\n[[tunnel]]\nlocal = \"198.18.0.1\"\nremote = \"198.19.0.1\"\n");
     let new = config(
-        "[global]\nlog-level = \"debug\"\n[rpf]\ninterval = 0\n[dvmrp]\npruning = false\n\
+        "[global]\nlog-level = \"debug\"\n[rpf]\ninterval = 0\n[dvmrp]\nenabled = true\npruning = false\n\
          [[dvmrp.boundary]]\nname = \"local\"\ngroups = \"239.255.0.0/16\"\n\
          [[tunnel]]\nlocal = \"198.18.0.1\"\nremote = \"198.19.0.1\"\nthreshold = 32\n\
          [[tunnel]]\nlocal = \"198.18.0.1\"\nremote = \"198.19.0.2\"\n",

@@ -149,8 +149,8 @@ fn families_and_multicast_ranges() {
         "hato.toml:2:15: pim.ssm-ranges[0] = 198.18.0.0/15: not a multicast group range (224.0.0.0/4, ff00::/8)",
     );
     assert_error(
-        "[[tunnel]]\nlocal = \"fd00::1\"\nremote = \"fd00::2\"\n",
-        "hato.toml:2:9: tunnel[0].local = fd00::1: DVMRP tunnels are IPv4 only",
+        "[dvmrp]\nenabled = true\n[[tunnel]]\nlocal = \"fd00::1\"\nremote = \"fd00::2\"\n",
+        "hato.toml:4:9: tunnel[0].local = fd00::1: DVMRP tunnels are IPv4 only",
     );
     assert_error(
         "[[pim.candidate-rp]]\naddress = \"198.18.0.1\"\ngroups = [\"ff0e::/16\"]\n",
@@ -179,5 +179,13 @@ fn other_cross_checks() {
     assert_error(
         "[[pim.spt]]\ngroups = \"239.0.0.0/8\"\nswitch = \"threshold\"\n",
         "hato.toml:1:1: pim.spt[0].threshold-kbps = 0: must be 1..=100000000 kbps",
+    );
+    assert_error(
+        "[[tunnel]]\nlocal = \"198.18.0.1\"\nremote = \"198.19.0.1\"\n",
+        "hato.toml:3:10: tunnel[0].remote = 198.19.0.1: tunnels carry DVMRP: set dvmrp.enabled = true",
+    );
+    assert_error(
+        "[global]\nipv4 = false\nipv6 = false\n",
+        "hato.toml:3:8: global.ipv6 = false: ipv4 and ipv6 are both off: nothing to route",
     );
 }

@@ -67,11 +67,13 @@ fn disabled_missing_and_tunnels() {
     assert!(error.rejected.contains(&("eth0".into(), "disabled in the configuration".into())));
     assert!(error.rejected.contains(&("eth7".into(), "no such interface on this system".into())));
     // A tunnel is a VIF too.
-    let with_tunnel = format!("{text}[[tunnel]]\nlocal = \"198.18.0.1\"\nremote = \"198.19.0.1\"\n");
+    let with_tunnel = format!(
+        "{text}[dvmrp]\nenabled = true\n[[tunnel]]\nlocal = \"198.18.0.1\"\nremote = \"198.19.0.1\"\n"
+    );
     let plan = check_startup(&load("hato.toml", &with_tunnel).unwrap(), &lab()).unwrap();
     assert_eq!(plan.vifs.len(), 2);
     // Only tunnels: allowed, with mrouted's warning.
-    let tunnels = "[global]\nauto-interfaces = false\n\
+    let tunnels = "[global]\nauto-interfaces = false\n[dvmrp]\nenabled = true\n\
                    [[tunnel]]\nlocal = \"198.18.0.1\"\nremote = \"198.19.0.1\"\n\
                    [[tunnel]]\nlocal = \"198.18.0.1\"\nremote = \"198.19.0.2\"\n";
     let plan = check_startup(&load("hato.toml", tunnels).unwrap(), &lab()).unwrap();
