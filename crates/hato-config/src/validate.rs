@@ -351,7 +351,7 @@ impl Config {
             if let Some(previous) = bsr_families.insert(family, index) {
                 out.push(problem(
                     bsr_path.clone(),
-                    format!("{family:?}").to_lowercase(),
+                    family,
                     format!("a second candidate BSR of this family (first: candidate-bsr[{previous}])"),
                 ));
             }
@@ -364,7 +364,7 @@ impl Config {
             if let Some(previous) = rp_families.insert(family, index) {
                 out.push(problem(
                     crp_path.clone(),
-                    format!("{family:?}").to_lowercase(),
+                    family,
                     format!("a second candidate RP of this family (first: candidate-rp[{previous}])"),
                 ));
             }
@@ -375,11 +375,11 @@ impl Config {
     fn check_candidate_bsr(&self, bsr: &CandidateBsr, family: Family, path: &Path, out: &mut Vec<Problem>) {
         let max = if family == Family::Ipv4 { 32 } else { 128 };
         check_range(&bsr.hash_mask_length, 0, max, "bits", path.key("hash-mask-length"), out);
-        self.check_candidate_source(bsr.address, bsr.interface.as_deref(), path, out);
+        check_candidate_source(bsr.address, bsr.interface.as_deref(), path, out);
     }
 
     fn check_candidate_rp(&self, crp: &CandidateRp, family: Family, path: &Path, out: &mut Vec<Problem>) {
-        self.check_candidate_source(crp.address, crp.interface.as_deref(), path, out);
+        check_candidate_source(crp.address, crp.interface.as_deref(), path, out);
         for (index, groups) in crp.groups.iter().enumerate() {
             let group_path = path.key("groups").index(index);
             check_groups(group_path.clone(), groups, out);
@@ -390,28 +390,7 @@ impl Config {
                 out.push(problem(
                     group_path,
                     groups,
-                    format!("lies inside the SSM range {ssm}, where no RP is used"),
-                ));
-            }
-        }
-    }
-
-    fn check_candidate_source(
-        &self,
-        address: Option<IpAddr>,
-        interface: Option<&str>,
-        path: &Path,
-        out: &mut Vec<Problem>,
-    ) {
-        if let Some(address) = address {
-            if !is_unicast(&address) {
-                out.push(problem(path.key("address"), address, "must be a unicast address"));
-            }
-            if interface.is_some() {
-                out.push(problem(
-                    path.key("interface"),
-                    interface.unwrap_or_default(),
-                    "set address or interface, not both",
+                    format!("lies inside the SSM range {ssm}, where no RP is used (RFC 4607 §2)"),
                 ));
             }
         }
@@ -528,11 +507,7 @@ fn candidate_family(
 ) -> Family {
     match (address, family) {
         (Some(address), Some(family)) if addr_family(&address) != family => {
-            out.push(problem(
-                path.key("family"),
-                format!("{family:?}").to_lowercase(),
-                "not the family of address",
-            ));
+            out.push(problem(path.key("family"), family, "not the family of address"));
             family
         }
         (Some(address), _) => addr_family(&address),
@@ -545,5 +520,25 @@ fn check_tunnel_end(path: &Path, address: IpAddr, out: &mut Vec<Problem>) {
         out.push(problem(path.clone(), address, "DVMRP tunnels are IPv4 only"));
     } else if !is_unicast(&address) {
         out.push(problem(path.clone(), address, "must be a unicast address"));
+    }
+}
+
+fn check_candidate_source(
+    address: Option<IpAddr>,
+    interface: Option<&str>,
+    path: &Path,
+    out: &mut Vec<Problem>,
+) {
+    if let Some(address) = address {
+        if !is_unicast(&address) {
+            out.push(problem(path.key("address"), address, "must be a unicast address"));
+        }
+        if interface.is_some() {
+            out.push(problem(
+                path.key("interface"),
+                interface.unwrap_or_default(),
+                "set address or interface, not both",
+            ));
+        }
     }
 }
