@@ -189,3 +189,24 @@ fn other_cross_checks() {
         "hato.toml:3:8: global.ipv6 = false: ipv4 and ipv6 are both off: nothing to route",
     );
 }
+
+#[test]
+fn spt_policy_takes_the_longest_matching_rule() {
+    let text = "[pim]\nspt-switch = \"never\"\n\
+                [[pim.spt]]\ngroups = \"239.0.0.0/8\"\nswitch = \"threshold\"\nthreshold-kbps = 100\n\
+                [[pim.spt]]\ngroups = \"239.1.0.0/16\"\nswitch = \"immediate\"\n";
+    let pim = load("hato.toml", text).unwrap().pim;
+    assert_eq!(pim.spt_policy_for("239.1.2.3".parse().unwrap()), (hato_config::SptSwitch::Immediate, 0));
+    assert_eq!(pim.spt_policy_for("239.2.2.3".parse().unwrap()), (hato_config::SptSwitch::Threshold, 100));
+    assert_eq!(pim.spt_policy_for("238.2.2.3".parse().unwrap()), (hato_config::SptSwitch::Never, 0));
+}
+
+#[test]
+fn one_candidate_per_family() {
+    assert_error(
+        "[[pim.candidate-bsr]]\ninterface = \"eth0\"\n[[pim.candidate-bsr]]\ninterface = \"eth1\"\n",
+        "hato.toml:3:1: pim.candidate-bsr[1] = ipv4: a second candidate BSR of this family (first: candidate-bsr[0])",
+    );
+    let both = "[[pim.candidate-rp]]\ninterface = \"eth0\"\n[[pim.candidate-rp]]\ninterface = \"eth0\"\nfamily = \"ipv6\"\n";
+    assert!(load("hato.toml", both).is_ok());
+}
