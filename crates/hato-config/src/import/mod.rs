@@ -1,0 +1,210 @@
+//! Importers: the configuration files of mrouted, pimd and pim6sd → a native [`Config`] plus
+//! a warning, with its line, for every statement or option that hato cannot map.
+//!
+//! All three formats are free-form word lists: mrouted and pimd separate statements by their
+//! leading keyword (newlines are not significant), pim6sd ends each statement with `;`. A `#`
+//! starts a comment to the end of the line. The importers never fail: what they do not
+//! understand becomes a warning, and the result is a configuration to review, then validate.
+
+mod mrouted;
+mod pim6sd;
+mod pimd;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::model::Config;
+use crate::render::render_commented;
+
+pub use mrouted::import_mrouted;
+pub use pim6sd::import_pim6sd;
+pub use pimd::import_pimd;
+
+/// A statement or option the importer could not map.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportWarning {
+    /// 1-based line of the source file.
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ImportWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+/// The result of an import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Imported {
+    pub config: Config,
+    pub warnings: Vec<ImportWarning>,
+}
+
+impl Imported {
+    /// Commented native TOML, headed by the warnings as comments.
+    pub fn to_toml(&self, source_name: &str) -> String {
+        let mut out = format!("# Imported from {source_name} by hato.\n");
+        if self.warnings.is_empty() {
+            out.push_str("# Every statement was mapped.\n");
+        } else {
+            out.push_str("# Not mapped:\n");
+            for warning in &self.warnings {
+                out.push_str(&format!("#   {warning}\n"));
+            }
+        }
+        out.push('\n');
+        out.push_str(&render_commented(&self.config));
+        out
+    }
+}
+
+/// A word of the source and its line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub text: String,
+    pub line: usize,
+}
+
+/// Splits a source into words, dropping `#` comments; `;` is a word of its own when
+/// `semicolons` is set.
+pub(crate) fn tokenize(text: &str, semicolons: bool) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("");
+        let spaced = if semicolons { code.replace(';', " ; ") } else { code.to_string() };
+        tokens
+            .extend(spaced.split_whitespace().map(|word| Token { text: word.to_string(), line: index + 1 }));
+    }
+    tokens
+}
+
+/// A statement: its keyword, then its words.
+#[derive(Debug, Clone)]
+pub(crate) struct Statement {
+    pub keyword: Token,
+    pub args: Vec<Token>,
+}
+
+/// Groups words into statements, each starting at a word for which `is_keyword` holds.
+pub(crate) fn split_by_keyword(tokens: Vec<Token>, is_keyword: impl Fn(&str) -> bool) -> Vec<Statement> {
+    let mut statements: Vec<Statement> = Vec::new();
+    for token in tokens {
+        match statements.last_mut() {
+            Some(statement) if !is_keyword(&token.text) => statement.args.push(token),
+            _ => statements.push(Statement { keyword: token, args: Vec::new() }),
+        }
+    }
+    statements
+}
+
+/// Groups words into statements ended by `;` (a missing last `;` is tolerated).
+pub(crate) fn split_by_semicolon(tokens: Vec<Token>) -> Vec<Statement> {
+    let mut statements = Vec::new();
+    let mut current: Vec<Token> = Vec::new();
+    for token in tokens {
+        if token.text == ";" {
+            let mut words = std::mem::take(&mut current).into_iter();
+            if let Some(keyword) = words.next() {
+                statements.push(Statement { keyword, args: words.collect() });
+            }
+        } else {
+            current.push(token);
+        }
+    }
+    let mut words = current.into_iter();
+    if let Some(keyword) = words.next() {
+        statements.push(Statement { keyword, args: words.collect() });
+    }
+    statements
+}
+
+/// A cursor over a statement's words that records warnings.
+pub(crate) struct Args<'a> {
+    words: &'a [Token],
+    position: usize,
+    line: usize,
+    pub warnings: &'a mut Vec<ImportWarning>,
+}
+
+impl<'a> Args<'a> {
+    pub fn new(statement: &'a Statement, warnings: &'a mut Vec<ImportWarning>) -> Self {
+        Args { words: &statement.args, position: 0, line: statement.keyword.line, warnings }
+    }
+
+    pub fn peek(&self) -> Option<&'a str> {
+        self.words.get(self.position).map(|token| token.text.as_str())
+    }
+
+    pub fn next(&mut self) -> Option<&'a str> {
+        let token = self.words.get(self.position)?;
+        self.position += 1;
+        self.line = token.line;
+        Some(token.text.as_str())
+    }
+
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.warnings.push(ImportWarning { line: self.line, message: message.into() });
+    }
+
+    /// The next word as a number; warns (naming `what`) when missing or malformed.
+    pub fn number<T: FromStr>(&mut self, what: &str) -> Option<T> {
+        match self.next() {
+            Some(word) => match word.parse() {
+                Ok(value) => Some(value),
+                Err(_) => {
+                    self.warn(format!("{what}: {word:?} is not a number; ignored"));
+                    None
+                }
+            },
+            None => {
+                self.warn(format!("{what}: value missing; ignored"));
+                None
+            }
+        }
+    }
+
+    /// A prefix written `net/len`, `net masklen len`, or `net` alone (then `default_len`).
+    pub fn prefix(&mut self, what: &str, default_len: Option<u8>) -> Option<IpNet> {
+        let word = match self.next() {
+            Some(word) => word,
+            None => {
+                self.warn(format!("{what}: prefix missing; ignored"));
+                return None;
+            }
+        };
+        let parsed = if word.contains('/') {
+            IpNet::from_str(word).ok()
+        } else {
+            let address = IpAddr::from_str(word).ok();
+            let len = if self.peek() == Some("masklen") {
+                self.next();
+                self.number::<u8>("masklen")
+            } else {
+                default_len.or(match address {
+                    Some(IpAddr::V4(_)) => Some(32),
+                    _ => Some(128),
+                })
+            };
+            address.zip(len).and_then(|(address, len)| IpNet::new(address, len).ok())
+        };
+        match parsed {
+            Some(net) => Some(net.trunc()),
+            None => {
+                self.warn(format!("{what}: {word:?} is not a prefix; ignored"));
+                None
+            }
+        }
+    }
+
+    /// Warns about and skips every word left.
+    pub fn rest_unmapped(&mut self, statement: &str) {
+        while let Some(word) = self.next() {
+            self.warn(format!("{statement}: unknown option {word:?}; ignored"));
+        }
+    }
+}

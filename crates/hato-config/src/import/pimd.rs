@@ -1,0 +1,278 @@
+//! troglobit pimd's `pimd.conf` (pimd.conf(5), 2.x, with the older underscore spellings it
+//! still accepts) → native configuration.
+
+use std::net::IpAddr;
+use std::str::FromStr;
+
+use ipnet::IpNet;
+
+use super::{split_by_keyword, tokenize, Args, Imported};
+use crate::model::{Boundary, CandidateBsr, CandidateRp, Config, Interface, SptRule, SptSwitch, StaticRp};
+
+const KEYWORDS: &[&str] = &[
+    "default-route-distance",
+    "default_source_preference",
+    "default-route-metric",
+    "default_source_metric",
+    "hello-interval",
+    "hello_period",
+    "igmp-query-interval",
+    "default_igmp_query_interval",
+    "igmp-querier-timeout",
+    "default_igmp_querier_timeout",
+    "disable-vifs",
+    "no",
+    "phyint",
+    "bsr-candidate",
+    "cand_bootstrap_router",
+    "rp-candidate",
+    "cand_rp",
+    "group-prefix",
+    "group_prefix",
+    "rp-address",
+    "rp_address",
+    "spt-threshold",
+    "spt_threshold",
+    "switch_data_threshold",
+    "switch_register_threshold",
+];
+
+/// Imports a `pimd.conf`: IPv4 PIM-SM on every interface unless told otherwise.
+pub fn import_pimd(text: &str) -> Imported {
+    let mut config = Config::default();
+    config.global.ipv6 = false;
+    let mut warnings = Vec::new();
+    let statements = split_by_keyword(tokenize(text, false), |word| KEYWORDS.contains(&word));
+    for statement in &statements {
+        let keyword = statement.keyword.text.as_str();
+        let mut args = Args::new(statement, &mut warnings);
+        match keyword {
+            "default-route-distance"
+            | "default_source_preference"
+            | "default-route-metric"
+            | "default_source_metric" => {
+                args.next();
+                args.warn(format!(
+                    "{keyword}: hato takes the Assert metric preference and metric from the RIB (RFC 7761 §4.6.1); not mapped"
+                ));
+                args.rest_unmapped(keyword);
+            }
+            "hello-interval" | "hello_period" => {
+                if let Some(period) = args.number("hello-interval") {
+                    config.pim.hello_period = period;
+                }
+                args.rest_unmapped(keyword);
+            }
+            "igmp-query-interval" | "default_igmp_query_interval" => {
+                if let Some(interval) = args.number("igmp-query-interval") {
+                    config.gmp.query_interval = interval;
+                }
+                args.rest_unmapped(keyword);
+            }
+            "igmp-querier-timeout" | "default_igmp_querier_timeout" => {
+                args.next();
+                args.warn(
+                    "igmp-querier-timeout: hato derives the Other Querier Present Interval from robustness, query interval and query response interval (RFC 3376 §8.5); not mapped",
+                );
+                args.rest_unmapped(keyword);
+            }
+            "disable-vifs" => config.global.auto_interfaces = false,
+            "no" => match args.next() {
+                Some("phyint") => config.global.auto_interfaces = false,
+                other => args.warn(format!("no {}: unknown statement; ignored", other.unwrap_or(""))),
+            },
+            "phyint" => phyint(&mut args, &mut config),
+            "bsr-candidate" | "cand_bootstrap_router" => {
+                let mut bsr = CandidateBsr {
+                    address: None,
+                    interface: None,
+                    family: None,
+                    priority: 0,
+                    hash_mask_length: None,
+                };
+                candidate_source(&mut args, &mut bsr.address, &mut bsr.interface);
+                while let Some(word) = args.next() {
+                    match word {
+                        "priority" => bsr.priority = args.number("priority").unwrap_or(bsr.priority),
+                        other => args.warn(format!("{keyword}: unknown option {other:?}; ignored")),
+                    }
+                }
+                config.pim.candidate_bsr.push(bsr);
+            }
+            "rp-candidate" | "cand_rp" => {
+                // pimd advertises every 30 s and with priority 0 unless told otherwise.
+                config.pim.c_rp_adv_period = 30;
+                let mut crp = CandidateRp {
+                    address: None,
+                    interface: None,
+                    family: None,
+                    priority: 0,
+                    groups: Vec::new(),
+                };
+                candidate_source(&mut args, &mut crp.address, &mut crp.interface);
+                while let Some(word) = args.next() {
+                    match word {
+                        "priority" => crp.priority = args.number("priority").unwrap_or(crp.priority),
+                        "time" | "interval" => {
+                            if let Some(period) = args.number("rp-candidate time") {
+                                config.pim.c_rp_adv_period = period;
+                            }
+                        }
+                        "group-prefix" | "group_prefix" => {
+                            crp.groups.extend(args.prefix("group-prefix", Some(16)))
+                        }
+                        other => args.warn(format!("{keyword}: unknown option {other:?}; ignored")),
+                    }
+                }
+                config.pim.candidate_rp.push(crp);
+            }
+            "group-prefix" | "group_prefix" => {
+                let prefix = args.prefix("group-prefix", Some(16));
+                match config.pim.candidate_rp.last_mut() {
+                    Some(crp) => crp.groups.extend(prefix),
+                    None => args.warn("group-prefix: no rp-candidate before it; ignored"),
+                }
+                args.rest_unmapped(keyword);
+            }
+            "rp-address" | "rp_address" => rp_address(&mut args, &mut config),
+            "spt-threshold" | "spt_threshold" => spt_threshold(&mut args, &mut config),
+            "switch_data_threshold" => {
+                let (rate, interval) = old_threshold(&mut args, keyword);
+                if let Some(interval) = interval {
+                    config.pim.spt_check_interval = interval;
+                }
+                match rate {
+                    Some(0) | None => config.pim.spt_switch = SptSwitch::Immediate,
+                    Some(bits) => set_threshold(&mut config, bits.div_ceil(1000)),
+                }
+            }
+            "switch_register_threshold" => {
+                old_threshold(&mut args, keyword);
+                args.warn("switch_register_threshold: hato's RP joins the source tree at the first Register (RFC 7761 §4.2.1); not mapped");
+            }
+            other => {
+                args.warn(format!("unknown statement {other:?}; ignored"));
+                while args.next().is_some() {}
+            }
+        }
+    }
+    Imported { config, warnings }
+}
+
+fn phyint(args: &mut Args<'_>, config: &mut Config) {
+    let Some(target) = args.next() else {
+        args.warn("phyint: interface missing; ignored");
+        return;
+    };
+    let mut interface = match IpAddr::from_str(target) {
+        Ok(address) => Interface { address: Some(address), ..Interface::default() },
+        Err(_) => Interface { name: Some(target.to_string()), ..Interface::default() },
+    };
+    while let Some(word) = args.next() {
+        match word {
+            "enable" => interface.enabled = Some(true),
+            "disable" => interface.enabled = Some(false),
+            "igmpv2" => interface.gmp.igmp_version = Some(2),
+            "igmpv3" => interface.gmp.igmp_version = Some(3),
+            "dr-priority" => interface.pim.dr_priority = args.number("dr-priority"),
+            "ttl-threshold" | "threshold" => interface.ttl_threshold = args.number("ttl-threshold"),
+            "distance" | "preference" | "metric" => {
+                args.next();
+                args.warn(format!(
+                    "phyint {target} {word}: hato takes Assert preference and metric from the RIB; not mapped"
+                ));
+            }
+            "altnet" => interface.altnet.extend(args.prefix("altnet", None)),
+            "scoped" => interface.boundaries.extend(args.prefix("scoped", None).map(Boundary::Range)),
+            other => args.warn(format!("phyint {target}: unknown option {other:?}; ignored")),
+        }
+    }
+    config.interface.push(interface);
+}
+
+fn candidate_source(args: &mut Args<'_>, address: &mut Option<IpAddr>, interface: &mut Option<String>) {
+    match args.peek() {
+        Some("priority" | "time" | "interval" | "group-prefix" | "group_prefix") | None => {}
+        Some(word) => {
+            args.next();
+            match IpAddr::from_str(word) {
+                Ok(parsed) => *address = Some(parsed),
+                Err(_) => *interface = Some(word.to_string()),
+            }
+        }
+    }
+}
+
+fn rp_address(args: &mut Args<'_>, config: &mut Config) {
+    let Some(word) = args.next() else {
+        args.warn("rp-address: address missing; ignored");
+        return;
+    };
+    let Ok(address) = IpAddr::from_str(word) else {
+        args.warn(format!("rp-address: {word:?} is not an address; ignored"));
+        args.rest_unmapped("rp-address");
+        return;
+    };
+    if address.is_multicast() {
+        args.warn(format!("rp-address {address}: a multicast RP address is not supported; ignored"));
+        args.rest_unmapped("rp-address");
+        return;
+    }
+    // pimd's default range; its manual says 224.0.0.0/16, its code uses the whole 224.0.0.0/4.
+    let groups = if args.peek().is_some() {
+        args.prefix("rp-address group", Some(4))
+    } else {
+        IpNet::from_str("224.0.0.0/4").ok()
+    };
+    args.rest_unmapped("rp-address");
+    // pimd announces static RPs with priority 1.
+    config.pim.static_rp.push(StaticRp { address, groups: groups.into_iter().collect(), priority: 1 });
+}
+
+fn spt_threshold(args: &mut Args<'_>, config: &mut Config) {
+    while let Some(word) = args.next() {
+        match word {
+            "infinity" => config.pim.spt_switch = SptSwitch::Never,
+            "rate" => {
+                if let Some(kbps) = args.number::<u32>("spt-threshold rate") {
+                    set_threshold(config, kbps);
+                }
+            }
+            "packets" => match args.number::<u32>("spt-threshold packets") {
+                Some(0) => config.pim.spt_switch = SptSwitch::Immediate,
+                Some(packets) => {
+                    config.pim.spt_switch = SptSwitch::Immediate;
+                    args.warn(format!(
+                        "spt-threshold packets {packets}: hato switches on a rate, not a packet count; switching at the first packet"
+                    ));
+                }
+                None => {}
+            },
+            "interval" => {
+                if let Some(interval) = args.number("spt-threshold interval") {
+                    config.pim.spt_check_interval = interval;
+                }
+            }
+            other => args.warn(format!("spt-threshold: unknown option {other:?}; ignored")),
+        }
+    }
+}
+
+fn set_threshold(config: &mut Config, kbps: u32) {
+    let Ok(all) = IpNet::from_str("224.0.0.0/4") else { return };
+    config.pim.spt.retain(|rule| rule.groups != all);
+    config.pim.spt.push(SptRule { groups: all, switch: SptSwitch::Threshold, threshold_kbps: kbps });
+}
+
+/// `rate <bits/s> interval <s>` of the pre-2.2 threshold statements.
+fn old_threshold(args: &mut Args<'_>, keyword: &str) -> (Option<u32>, Option<u32>) {
+    let (mut rate, mut interval) = (None, None);
+    while let Some(word) = args.next() {
+        match word {
+            "rate" => rate = args.number("rate"),
+            "interval" => interval = args.number("interval"),
+            other => args.warn(format!("{keyword}: unknown option {other:?}; ignored")),
+        }
+    }
+    (rate, interval)
+}
