@@ -38,7 +38,8 @@ pub struct LabOptions {
     /// Defaults to `$HATO_LAB_BIN`, then to a `hato-lab` next to (or one level above) the current
     /// executable.
     pub traffic_binary: Option<PathBuf>,
-    /// Keep the work directory (configs, logs) after a successful run too.
+    /// Keep the work directory (configs, logs) after a successful run too; also set by the
+    /// environment variable `HATO_LAB_KEEP=1`.
     pub keep_workdir: bool,
 }
 
@@ -98,7 +99,7 @@ impl Lab {
             prefix,
             topology,
             workdir,
-            keep_workdir: options.keep_workdir,
+            keep_workdir: options.keep_workdir || std::env::var_os("HATO_LAB_KEEP").is_some_and(|v| v == "1"),
             traffic_binary,
             namespaces: Vec::new(),
             processes: Vec::new(),

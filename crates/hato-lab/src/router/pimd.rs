@@ -9,11 +9,16 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::{debpkg, RouterConfig, RouterHandle, RouterKind};
 use crate::error::{Error, Result};
 use crate::lab::Lab;
+use crate::poll::{poll_until, Probe};
+
+/// How long a daemon may take to write its PID file.
+const START_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The pimd binary, unpacked on first use.
 pub fn binary() -> Result<PathBuf> {
@@ -45,6 +50,32 @@ pub(crate) fn with_private_run(run_dir: &std::path::Path, argv: &[String]) -> Ve
     ["unshare", "-m", "--propagation", "private", "sh", "-c", &script].map(String::from).to_vec()
 }
 
+/// Waits until a daemon started with a private `/run` has written its PID file there; fails early
+/// with its log when it exits instead.
+pub(crate) fn wait_started(lab: &mut Lab, pid: u32, pidfile: &Path) -> Result<()> {
+    let what = format!("PID file {}", pidfile.display());
+    let outcome = poll_until(&what, START_TIMEOUT, Duration::from_millis(20), || {
+        if pidfile.exists() {
+            return Probe::Done(Ok(()));
+        }
+        match lab.try_wait(pid) {
+            Ok(Some(status)) => Probe::Done(Err(status.to_string())),
+            _ => Probe::Pending("no PID file yet".into()),
+        }
+    });
+    match outcome {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(status)) => {
+            let log = lab.processes().iter().find(|p| p.pid == pid).map(|p| p.log.clone());
+            let output = log.and_then(|l| fs::read_to_string(l).ok()).unwrap_or_default();
+            Err(Error::Command { command: what, status, stderr: output })
+        }
+        Err(timeout) => {
+            Err(Error::Timeout { what: timeout.to_string(), after_ms: START_TIMEOUT.as_millis() })
+        }
+    }
+}
+
 /// Starts pimd on `node`.
 pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<RouterHandle> {
     let binary = binary()?;
@@ -61,10 +92,10 @@ pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<
         conf.to_string_lossy().into_owned(),
         "-s".into(),
         "debug".into(),
-        "-d".into(),
-        "pim_jp,pim_register,rp,kernel,igmp".into(),
+        "--debug=pim_jp,pim_register,rp,kernel,igmp".into(),
     ];
     let pid = lab.spawn(node, "pimd", &with_private_run(&run_dir, &argv))?;
+    wait_started(lab, pid, &run_dir.join("pimd.pid"))?;
     let log = lab.node_dir(node)?.join("pimd.log");
     Ok(RouterHandle {
         kind: RouterKind::Pimd,

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::PathBuf;
 
-use super::pimd::with_private_run;
+use super::pimd::{wait_started, with_private_run};
 use super::{debpkg, RouterConfig, RouterHandle, RouterKind};
 use crate::error::{Error, Result};
 use crate::lab::Lab;
@@ -55,6 +55,7 @@ pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<
         "debug".into(),
     ];
     let pid = lab.spawn(node, "smcroute", &with_private_run(&run_dir, &argv))?;
+    wait_started(lab, pid, &run_dir.join("smcroute.pid"))?;
     let log = lab.node_dir(node)?.join("smcroute.log");
     Ok(RouterHandle {
         kind: RouterKind::Smcroute,
