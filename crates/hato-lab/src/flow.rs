@@ -99,7 +99,8 @@ impl Lab {
         let binary = self.traffic_binary()?.to_string_lossy().into_owned();
         let mut argv = vec![binary];
         argv.extend(options.to_args());
-        let name = format!("recv-{}", options.group).replace(':', "_");
+        // One log per receiver, even for repeated joins of the same group.
+        let name = format!("recv-{}-{}", options.group, self.processes().len()).replace(':', "_");
         let pid = self.spawn(node, &name, &argv)?;
         let log = self.node_dir(node)?.join(format!("{name}.log"));
         let what = format!("receiver on {node} joins {}", options.group);

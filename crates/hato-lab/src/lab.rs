@@ -14,6 +14,7 @@ use std::fs;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -73,8 +74,10 @@ pub struct Lab {
 /// A fresh per-run prefix: `hl`, the low digits of the PID and a few random hex digits; short enough
 /// that `<prefix>-<node>` stays readable and bridge ports fit in 15 characters.
 pub fn unique_prefix() -> String {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let mut mixed = u64::from(nanos) ^ (u64::from(std::process::id()) << 20);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let mut mixed = u64::from(nanos) ^ (u64::from(std::process::id()) << 20) ^ (call << 40);
     mixed = mixed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     format!("hl{}{:04x}", std::process::id() % 100_000, (mixed >> 48) & 0xffff)
 }
@@ -152,6 +155,17 @@ impl Lab {
     pub fn exec<S: AsRef<str>>(&self, node: &str, argv: &[S]) -> Result<String> {
         self.node_checked(node)?;
         exec::run(Some(&self.netns(node)), argv)
+    }
+
+    /// Runs `argv` in the network and mount namespaces of the router on `node` (`nsenter`), so that
+    /// tools find a daemon's sockets in its private `/run` (e.g. `pimd -r`).
+    pub fn exec_in_router<S: AsRef<str>>(&self, node: &str, argv: &[S]) -> Result<String> {
+        let router = self.router(node).ok_or_else(|| Error::Invalid(format!("{node} runs no router")))?;
+        let pid = router.pids.first().ok_or_else(|| Error::Invalid(format!("{node}: router without PID")))?;
+        let target = pid.to_string();
+        let mut full = vec!["nsenter", "--target", &target, "--mount", "--net", "--"];
+        full.extend(argv.iter().map(AsRef::as_ref));
+        exec::run(None, &full)
     }
 
     /// Starts `argv` in the background inside `node`'s namespace, with stdout and stderr in

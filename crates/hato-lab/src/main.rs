@@ -1,12 +1,15 @@
-//! `hato-lab`: multicast traffic inside lab namespaces (`send`, `recv`) and removal of leftover
-//! namespaces (`cleanup`). Run `send` / `recv` with `ip netns exec <ns> hato-lab ...`.
+//! `hato-lab`: multicast traffic inside lab namespaces (`send`, `recv`), a lab for manual
+//! exploration (`up`) and removal of leftover namespaces (`cleanup`). Run `send` / `recv` with `ip netns exec <ns> hato-lab ...`.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
+use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use hato_lab::traffic::{self, RecvOptions, SendOptions};
+use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
 
 #[derive(Debug, Parser)]
 #[command(name = "hato-lab", about = "Namespace lab helpers for hato")]
@@ -63,11 +66,94 @@ enum Command {
         #[arg(long)]
         run_id: Option<u64>,
     },
+    /// Build a topology (optionally with routers) for manual exploration; tear it down after
+    /// --hold-secs or when stdin reaches a newline or its end. Interrupted runs leave namespaces
+    /// behind: remove them with `cleanup --prefix <prefix>`.
+    Up {
+        #[arg(value_enum)]
+        topology: TopologyName,
+        /// Routers in a chain.
+        #[arg(long, default_value_t = 3)]
+        routers: usize,
+        /// Start this router implementation on every router node.
+        #[arg(long, value_enum)]
+        router: Option<Peer>,
+        /// The static RP (a router node; default: the middle router by number).
+        #[arg(long)]
+        rp: Option<String>,
+        #[arg(long, default_value_t = 600)]
+        hold_secs: u64,
+    },
     /// Delete every namespace whose name starts with the prefix, killing what runs inside.
     Cleanup {
         #[arg(long)]
         prefix: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TopologyName {
+    Chain,
+    SharedLan,
+    Diamond,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Peer {
+    Frr,
+    Pimd,
+    Smcroute,
+}
+
+impl From<Peer> for RouterKind {
+    fn from(peer: Peer) -> Self {
+        match peer {
+            Peer::Frr => RouterKind::Frr,
+            Peer::Pimd => RouterKind::Pimd,
+            Peer::Smcroute => RouterKind::Smcroute,
+        }
+    }
+}
+
+fn up(
+    name: TopologyName,
+    routers: usize,
+    router: Option<Peer>,
+    rp: Option<String>,
+    hold: Duration,
+) -> Result<String, Box<dyn std::error::Error>> {
+    let topology = match name {
+        TopologyName::Chain => Topology::chain(routers)?,
+        TopologyName::SharedLan => Topology::shared_lan()?,
+        TopologyName::Diamond => Topology::diamond()?,
+    };
+    let options = LabOptions { traffic_binary: std::env::current_exe().ok(), keep_workdir: true };
+    let mut lab = Lab::start_with(topology, options)?;
+    let router_nodes: Vec<String> = lab.topology().routers().map(|r| r.name.clone()).collect();
+    if let Some(peer) = router {
+        let rp_node =
+            rp.unwrap_or_else(|| router_nodes.get(router_nodes.len() / 2).cloned().unwrap_or_default());
+        let config = RouterConfig::with_rp(lab.topology().primary_addr(&rp_node, false)?);
+        for node in &router_nodes {
+            lab.start_router(node, peer.into(), &config)?;
+        }
+    }
+    let summary = serde_json::json!({
+        "prefix": lab.prefix(),
+        "namespaces": lab.namespaces(),
+        "workdir": lab.workdir(),
+        "topology": lab.topology(),
+    });
+    println!("{summary}");
+    let (done, wait) = mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        let _ = done.send(());
+    });
+    let _ = wait.recv_timeout(hold);
+    let problems = lab.teardown();
+    Ok(serde_json::to_string(&serde_json::json!({ "torn_down": lab.prefix(), "problems": problems }))?)
 }
 
 fn run(command: Command) -> Result<String, Box<dyn std::error::Error>> {
@@ -97,6 +183,9 @@ fn run(command: Command) -> Result<String, Box<dyn std::error::Error>> {
                 run_id,
             };
             Ok(serde_json::to_string(&traffic::receive(&options)?)?)
+        }
+        Command::Up { topology, routers, router, rp, hold_secs } => {
+            up(topology, routers, router, rp, Duration::from_secs(hold_secs))
         }
         Command::Cleanup { prefix } => Ok(serde_json::to_string(&hato_lab::cleanup_prefix(&prefix)?)?),
     }

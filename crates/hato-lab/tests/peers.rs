@@ -58,6 +58,10 @@ fn pimd_chain_forwards_asm() {
     }
     let group: IpAddr = "239.2.3.4".parse().unwrap();
     let source = lab.topology().primary_addr("sender", false).unwrap();
+    // Each pimd has its own /run; its control socket answers there.
+    let pimd = hato_lab::router::pimd::binary().unwrap();
+    let status = lab.exec_in_router("r2", &[pimd.to_str().unwrap(), "-r"]).unwrap();
+    assert!(status.contains("Virtual Interface Table"), "{status}");
     let receiver = lab.start_receiver("receiver", &recv_options(group, Duration::from_secs(90))).unwrap();
     // pimd installs static RPs about 15 s after start and joins from a 5 s tick: send short bursts
     // of another run (the receiver ignores them) until the last hop forwards the (S,G).
