@@ -5,7 +5,10 @@
 use std::net::IpAddr;
 use std::process::Command;
 
+use std::time::Duration;
+
 use hato_lab::lab::namespaces_with_prefix;
+use hato_lab::poll::poll_json;
 use hato_lab::{Lab, LabOptions, Topology};
 
 fn start(topology: Topology) -> Lab {
@@ -51,6 +54,12 @@ fn diamond_has_both_paths_with_the_worse_one_as_backup() {
         .map(|r| (r["dev"].as_str().unwrap().to_string(), r["metric"].as_u64().unwrap()))
         .collect();
     assert_eq!(hops, vec![("eth1".to_string(), 2), ("eth2".to_string(), 20)]);
+    // The generic JSON poller, as hatoctl queries will use it.
+    let links = poll_json(&lab, "r4", &["ip", "-j", "link", "show", "up"], Duration::from_secs(5), |json| {
+        json.as_array().is_some_and(|links| links.len() == 4)
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(links[1]["ifname"], "eth0");
     let trace = lab.exec("sender", &["ip", "route", "get", "198.18.5.6"]).unwrap();
     assert!(trace.contains("via 198.18.0.2"), "{trace}");
 }
