@@ -1,0 +1,110 @@
+//! The other peers on the real kernel: troglobit pimd forwarding ASM in a chain, smcroute forwarding
+//! static IPv4 and IPv6 routes. Requires root and network access for the first `apt-get download`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use hato_lab::poll::{kernel_mroutes, poll_until, wait_kernel_sg, Probe};
+use hato_lab::router::StaticMroute;
+use hato_lab::traffic::{RecvOptions, RecvReport, SendOptions};
+use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
+
+const RUN: u64 = 7;
+
+fn lab(topology: Topology) -> Lab {
+    assert!(nix::unistd::geteuid().is_root(), "the namespace lab needs root");
+    let options =
+        LabOptions { traffic_binary: Some(env!("CARGO_BIN_EXE_hato-lab").into()), keep_workdir: false };
+    Lab::start_with(topology, options).unwrap()
+}
+
+fn recv_options(group: IpAddr, timeout: Duration) -> RecvOptions {
+    RecvOptions {
+        group,
+        port: 5002,
+        source: None,
+        iface: Some("eth0".into()),
+        timeout,
+        idle: Some(Duration::from_secs(2)),
+        run_id: Some(RUN),
+    }
+}
+
+fn send_options(lab: &Lab, group: IpAddr, count: u32) -> SendOptions {
+    SendOptions {
+        group,
+        port: 5002,
+        source: Some(lab.topology().primary_addr("sender", group.is_ipv6()).unwrap()),
+        iface: Some("eth0".into()),
+        count,
+        interval: Duration::from_millis(10),
+        ttl: 8,
+        run_id: RUN,
+        size: 64,
+    }
+}
+
+fn assert_delivered(report: &RecvReport, sent: u32) {
+    assert!(report.unique * 10 >= u64::from(sent) * 9, "less than 90% received: {report:?}");
+    assert_eq!(report.duplicates, 0, "{report:?}");
+}
+
+#[test]
+fn pimd_chain_forwards_asm() {
+    let mut lab = lab(Topology::chain(3).unwrap());
+    let rp = lab.topology().primary_addr("r2", false).unwrap();
+    for router in ["r1", "r2", "r3"] {
+        lab.start_router(router, RouterKind::Pimd, &RouterConfig::with_rp(rp)).unwrap();
+    }
+    let group: IpAddr = "239.2.3.4".parse().unwrap();
+    let source = lab.topology().primary_addr("sender", false).unwrap();
+    // Each pimd has its own /run; its control socket answers there.
+    let pimd = hato_lab::router::pimd::binary().unwrap();
+    let status = lab.exec_in_router("r2", &[pimd.to_str().unwrap(), "-r"]).unwrap();
+    assert!(status.contains("Virtual Interface Table"), "{status}");
+    let receiver = lab.start_receiver("receiver", &recv_options(group, Duration::from_secs(90))).unwrap();
+    // pimd installs static RPs about 15 s after start and joins from a 5 s tick: send short bursts
+    // of another run (the receiver ignores them) until the last hop forwards the (S,G).
+    let burst = SendOptions { count: 50, run_id: RUN + 1, ..send_options(&lab, group, 0) };
+    poll_until("r3 forwards the (S,G)", Duration::from_secs(60), Duration::from_millis(1), || {
+        if let Err(e) = lab.send("sender", &burst) {
+            return Probe::Pending(e.to_string());
+        }
+        match kernel_mroutes(&lab, "r3", false) {
+            Ok(routes) if routes.iter().any(|r| r.source == Some(source) && r.oifs == ["eth1"]) => {
+                Probe::Done(())
+            }
+            other => Probe::Pending(format!("{other:?}")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let sent = lab.send("sender", &send_options(&lab, group, 300)).unwrap();
+    let report = lab.finish_receiver(&receiver).unwrap();
+    eprintln!("{report:?}");
+    assert_delivered(&report, sent.sent);
+    for router in ["r1", "r2", "r3"] {
+        wait_kernel_sg(&lab, router, source, group, Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+fn smcroute_forwards_static_ipv4_and_ipv6() {
+    let mut lab = lab(Topology::chain(1).unwrap());
+    let v4: IpAddr = "239.3.4.5".parse().unwrap();
+    let v6: IpAddr = "ff0e::3:4:5".parse().unwrap();
+    let routes = [v4, v6]
+        .into_iter()
+        .map(|group| StaticMroute { from: "eth0".into(), source: None, group, to: vec!["eth1".into()] })
+        .collect();
+    let config = RouterConfig { static_mroutes: routes, ..RouterConfig::default() };
+    lab.start_router("r1", RouterKind::Smcroute, &config).unwrap();
+    for group in [v4, v6] {
+        let receiver = lab.start_receiver("receiver", &recv_options(group, Duration::from_secs(20))).unwrap();
+        let send = send_options(&lab, group, 200);
+        let sent = lab.send("sender", &send).unwrap();
+        let report = lab.finish_receiver(&receiver).unwrap();
+        assert_delivered(&report, sent.sent);
+        let source = send.source.unwrap();
+        wait_kernel_sg(&lab, "r1", source, group, Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
+    }
+}
