@@ -14,8 +14,9 @@ use hato_core::Instant;
 use hato_wire::gmp::RecordType;
 
 use crate::family::{GmpFamily, Version};
-use crate::interface::{GmpInterface, QueryAction, TimerKey};
+use crate::interface::{GmpInterface, TimerKey};
 use crate::output::{DropReason, Filter, FilterMode, LogEvent, Output};
+use crate::querier::QueryAction;
 
 /// One group's record on one interface.
 #[derive(Debug, Clone)]

@@ -16,6 +16,7 @@ mod family;
 mod group;
 mod interface;
 mod output;
+mod querier;
 mod router;
 mod show;
 
