@@ -7,6 +7,7 @@
 //! [`Version::V3`]; IGMPv1 ([`Version::V1`]) has no MLD counterpart.
 
 use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use hato_core::{Afi, V4, V6};
@@ -103,6 +104,12 @@ pub trait GmpFamily: Afi {
     fn decode(repr: &Self::Repr) -> Option<GmpMessage<Self>>;
     /// The codec form of a message; `None` for a message the family lacks (IGMPv1 on MLD).
     fn encode(message: &GmpMessage<Self>) -> Option<Self::Repr>;
+    /// The message's bytes (the IP payload, checksum filled) for a packet from `src` to `dst`;
+    /// `Malformed` for a message the family lacks or the encoding cannot carry.
+    fn to_bytes(message: &GmpMessage<Self>, src: Self::Addr, dst: Self::Addr) -> hato_wire::Result<Vec<u8>>;
+    /// Parses the IP payload of a packet from `src` to `dst` into a family-neutral message;
+    /// `Ok(None)` for a valid message that is not router-side IGMP / MLD.
+    fn parse(bytes: &[u8], src: Self::Addr, dst: Self::Addr) -> hato_wire::Result<Option<GmpMessage<Self>>>;
     /// The version-3 Max Resp Code for a response time (RFC 3376 §4.1.1, RFC 3810 §5.1.3).
     fn max_resp_code(time: Duration) -> u16;
     /// Whether a message of `version` must carry Router Alert (RFC 3376 §9.1 lets IGMPv3 routers
@@ -150,6 +157,14 @@ impl GmpFamily for V4 {
             GmpMessage::Leave { group } => IgmpRepr::Leave { group: *group },
             GmpMessage::ReportV3(report) => IgmpRepr::ReportV3(report.clone()),
         })
+    }
+
+    fn to_bytes(message: &GmpMessage<V4>, _src: Ipv4Addr, _dst: Ipv4Addr) -> hato_wire::Result<Vec<u8>> {
+        Self::encode(message).ok_or(hato_wire::Error::Malformed)?.to_bytes()
+    }
+
+    fn parse(bytes: &[u8], _src: Ipv4Addr, _dst: Ipv4Addr) -> hato_wire::Result<Option<GmpMessage<V4>>> {
+        IgmpRepr::parse(bytes).map(|repr| Self::decode(&repr))
     }
 
     fn max_resp_code(time: Duration) -> u16 {
@@ -204,6 +219,14 @@ impl GmpFamily for V6 {
             GmpMessage::Leave { group } => MldRepr::Done { group: *group },
             GmpMessage::ReportV3(report) => MldRepr::ReportV2(report.clone()),
         })
+    }
+
+    fn to_bytes(message: &GmpMessage<V6>, src: Ipv6Addr, dst: Ipv6Addr) -> hato_wire::Result<Vec<u8>> {
+        Self::encode(message).ok_or(hato_wire::Error::Malformed)?.to_bytes(&src, &dst)
+    }
+
+    fn parse(bytes: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> hato_wire::Result<Option<GmpMessage<V6>>> {
+        MldRepr::parse(bytes, &src, &dst).map(|repr| Self::decode(&repr))
     }
 
     fn max_resp_code(time: Duration) -> u16 {
@@ -302,8 +325,6 @@ pub(crate) mod strategies {
 
 #[cfg(test)]
 mod tests {
-    use std::net::{Ipv4Addr, Ipv6Addr};
-
     use proptest::prelude::*;
 
     use super::*;
@@ -349,17 +370,18 @@ mod tests {
             let repr = V4::encode(&message).expect("IGMP carries every generation");
             prop_assert_eq!(V4::decode(&repr), Some(message.clone()));
             // And through the bytes on the wire.
-            let bytes = repr.to_bytes();
-            if let Ok(bytes) = bytes {
-                let parsed = IgmpRepr::parse(&bytes).expect("own encoding parses");
-                prop_assert_eq!(V4::decode(&parsed), Some(message));
-            }
+            let (src, dst) = (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(224, 0, 0, 22));
+            let bytes = V4::to_bytes(&message, src, dst).expect("encodable");
+            prop_assert_eq!(V4::parse(&bytes, src, dst), Ok(Some(message)));
         }
 
         #[test]
         fn mld_bridge_round_trips(message in strategies::mld_message()) {
             let repr = V6::encode(&message).expect("MLD carries v2 and v3 shapes");
-            prop_assert_eq!(V6::decode(&repr), Some(message));
+            prop_assert_eq!(V6::decode(&repr), Some(message.clone()));
+            let (src, dst) = ("fe80::1".parse().unwrap(), "ff02::16".parse().unwrap());
+            let bytes = V6::to_bytes(&message, src, dst).expect("encodable");
+            prop_assert_eq!(V6::parse(&bytes, src, dst), Ok(Some(message)));
         }
     }
 }

@@ -81,6 +81,11 @@ fn check<A: Numbered>(config: InterfaceConfig, ops: Vec<Op>) -> Result<(), TestC
             lab.router.handle_message(lab.now, &rx(from), message, &mut out);
         }
         for output in out {
+            if let Output::Send { dst, message, .. } = &output {
+                // What the router sends encodes, and parses back to the same message.
+                let bytes = A::to_bytes(message, A::node(5), *dst).expect("encodable");
+                prop_assert_eq!(A::parse(&bytes, A::node(5), *dst), Ok(Some(message.clone())));
+            }
             if let Output::MembershipChanged { group, filter, .. } = output {
                 prop_assert_ne!(reported.get(&group), Some(&filter), "a delta that changes nothing");
                 reported.insert(group, filter);
