@@ -359,3 +359,33 @@ fn mld_requires_link_local_source() {
     let fx = lab.rx_with(rx, lab::report(ModeIsExclude, 1, &[]));
     assert_eq!(fx.dropped(), [DropReason::SourceNotLinkLocal]);
 }
+
+/// Interfaces are independent: each queries on its own schedule and keeps its own groups.
+#[test]
+fn router_keeps_interfaces_apart() {
+    use hato_core::V4;
+    let mut router = GmpRouter::<V4>::new();
+    let mut out = Vec::new();
+    let (if1, if2) = (hato_core::IfIndex(1), hato_core::IfIndex(2));
+    router.enable_interface(Instant::ZERO, if1, V4::node(5), InterfaceConfig::default(), &mut out).unwrap();
+    let fast = InterfaceConfig {
+        query_interval: secs(20),
+        startup_query_interval: Some(secs(3)),
+        ..Default::default()
+    };
+    router.enable_interface(Instant::from_secs(1), if2, V4::node(6), fast, &mut out).unwrap();
+    assert_eq!(router.poll_at(), Some(Instant::from_secs(4)));
+    out.clear();
+    router.on_timeout(Instant::from_secs(4), &mut out);
+    assert!(matches!(&out[..], [hato_gmp::Output::Send { ifindex, .. }] if *ifindex == if2));
+    let rx = Received { ifindex: if2, src: V4::node(100), dst: V4::group(1), ttl: 1, router_alert: false };
+    out.clear();
+    router.handle_message(Instant::from_secs(4), &rx, GmpMessage::ReportV2 { group: V4::group(1) }, &mut out);
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, hato_gmp::Output::MembershipChanged { ifindex, .. } if *ifindex == if2)));
+    let view = router.show(Instant::from_secs(4));
+    assert_eq!(view.interfaces.iter().map(|i| i.groups.len()).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(router.interface(if2).unwrap().memberships().count(), 1);
+    assert_eq!(router.interface(if1).unwrap().memberships().count(), 0);
+}
