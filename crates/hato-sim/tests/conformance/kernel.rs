@@ -16,7 +16,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 pub use lab::is_root;
 use lab::{in_ns, Lab};
 
-use super::{Family, PlaneHarness, FIRST_PORT, PAYLOAD, UNHEARD_PORT};
+use super::{Family, Modes, PlaneHarness, FIRST_PORT, PAYLOAD, UNHEARD_PORT};
 
 /// How long to wait for an upcall or a datagram.
 const DEADLINE: Duration = Duration::from_secs(5);
@@ -53,10 +53,15 @@ fn domain<A: Family>() -> Domain {
 }
 
 impl<A: Family> KernelHarness<A> {
-    /// Builds the lab and opens the router's table with assert and PIM mode on.
-    pub fn new() -> Self {
+    /// Builds the lab and opens the router's table in `modes`.
+    pub fn new(modes: Modes) -> Self {
         let lab = Lab::chain();
-        let config = PlaneConfig { assert: true, pim: true, ..PlaneConfig::default() };
+        let config = PlaneConfig {
+            assert: modes.assert,
+            pim: modes.pim,
+            wrong_vif_whole: modes.wrong_vif_whole,
+            ..PlaneConfig::default()
+        };
         let (plane, upstream, downstream) = in_ns(&lab.router, move || {
             let plane = KernelPlane::<A>::open(config).expect("open plane");
             let index = |name: &str| IfIndex(sys::if_nametoindex(name).expect("router link"));

@@ -19,12 +19,27 @@ pub const UNHEARD_PORT: u16 = 4999;
 /// Ports of listened groups start here, one per group.
 pub const FIRST_PORT: u16 = 5001;
 
+/// How the table under test raises upcalls: `MRT_ASSERT`, `MRT_PIM` and its WRVIFWHOLE mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Modes {
+    pub assert: bool,
+    pub pim: bool,
+    pub wrong_vif_whole: bool,
+}
+
+impl Modes {
+    /// What a PIM router asks for, and what most scenarios run with.
+    pub const PIM: Modes = Modes { assert: true, pim: true, wrong_vif_whole: false };
+}
+
 /// The family-specific facts of the scenarios.
 pub trait Family: MrtFamily {
     /// The sender's address (the source of every packet).
     const SOURCE: &'static str;
     /// IP + UDP header length: the kernel counts whole IP packets.
     const HEADERS: u64;
+    /// Offset of the TTL / hop limit field in the IP header.
+    const TTL_OFFSET: usize;
     /// Whether the per-VIF thresholds of an entry apply (IPv4) or every outgoing MIF has
     /// threshold 1 (IPv6: `mf6cctl` carries a set of MIFs, no thresholds).
     const THRESHOLDS_APPLY: bool;
@@ -40,6 +55,7 @@ pub trait Family: MrtFamily {
 impl Family for V4 {
     const SOURCE: &'static str = "198.18.1.2";
     const HEADERS: u64 = 28;
+    const TTL_OFFSET: usize = 8;
     const THRESHOLDS_APPLY: bool = true;
 
     fn group(n: u8) -> std::net::Ipv4Addr {
@@ -50,6 +66,7 @@ impl Family for V4 {
 impl Family for V6 {
     const SOURCE: &'static str = "fd00:1::2";
     const HEADERS: u64 = 48;
+    const TTL_OFFSET: usize = 7;
     const THRESHOLDS_APPLY: bool = false;
 
     fn group(n: u8) -> std::net::Ipv6Addr {

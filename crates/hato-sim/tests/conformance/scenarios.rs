@@ -14,7 +14,7 @@ const ENOENT: i32 = 2;
 const EADDRINUSE: i32 = 98;
 const EADDRNOTAVAIL: i32 = 99;
 
-/// Every scenario, in order.
+/// Every scenario of a table in [`Modes::PIM`](super::Modes::PIM), in order.
 pub fn run_all<A: Family, H: PlaneHarness<A>>(h: &mut H) {
     vif_per_interface(h);
     source_entry_forwards_and_counts(h);
@@ -25,6 +25,9 @@ pub fn run_all<A: Family, H: PlaneHarness<A>>(h: &mut H) {
     flush_empties_the_table(h);
     queued_packets_follow_the_install(h);
     star_g_lookup(h);
+    wrongvif_is_rate_limited(h);
+    register_vif_hands_packets_up_whole(h);
+    deleted_vif_is_skipped_until_recreated(h);
 }
 
 fn packet_len<A: Family>() -> u64 {
@@ -238,4 +241,111 @@ pub fn star_g_lookup<A: Family, H: PlaneHarness<A>>(h: &mut H) {
     assert_eq!(h.received(group, 2), 2, "{name}: only the (*,G) forwarded");
     let counters = h.counters();
     assert_eq!(counters.get(&star).map(|c| c.packets), Some(2), "{name}: (*,G) counters {counters:?}");
+}
+
+/// Sends a packet to an unknown `marker` group and waits for its NOCACHE: upcalls come in the
+/// order of the packets that raised them, so every upcall of earlier packets is in by then and
+/// returned.
+fn sync_on_marker<A: Family, H: PlaneHarness<A>>(h: &mut H, marker: A::Addr) -> Vec<Upcall<A>> {
+    h.send(marker, 8);
+    let mut before = Vec::new();
+    loop {
+        match h.next_upcall() {
+            Some(Upcall::NoCache { group, .. }) if group == marker => return before,
+            Some(other) => before.push(other),
+            None => panic!("{}: no NOCACHE for the marker; before it: {before:?}", h.name()),
+        }
+    }
+}
+
+/// At most one WRONGVIF per entry every 3 s, while `wrong_if` counts every packet.
+pub fn wrongvif_is_rate_limited<A: Family, H: PlaneHarness<A>>(h: &mut H) {
+    setup(h);
+    let name = h.name();
+    let (group, marker) = (A::group(18), A::group(19));
+    let key = SgKey::sg(A::source(), group);
+    set(h, &entry(key, DOWN, &[(UP, 1)]));
+    for _ in 0..3 {
+        h.send(group, 8);
+    }
+    let upcalls = sync_on_marker(h, marker);
+    assert_eq!(upcalls, [Upcall::WrongVif { vif: UP, source: A::source(), group }], "{name}");
+    assert_eq!(h.counters().get(&key).map(|c| c.wrong_if), Some(3), "{name}: wrong_if");
+}
+
+/// Packets forwarded to the register VIF come up whole, from the IP header on, TTL unchanged.
+pub fn register_vif_hands_packets_up_whole<A: Family, H: PlaneHarness<A>>(h: &mut H) {
+    setup(h);
+    let name = h.name();
+    let group = A::group(20);
+    let key = SgKey::sg(A::source(), group);
+    let register = VifId(2);
+    let vif = Vif { id: register, kind: VifKind::Register, ttl_threshold: 1 };
+    h.plane().add_vif(&vif).unwrap_or_else(|e| panic!("{name}: register VIF: {e}"));
+    set(h, &entry(key, UP, &[(register, 1)]));
+    h.send(group, 8);
+    let up = h.wait_upcall("wholepkt", |u| matches!(u, Upcall::WholePacket { .. }));
+    assert_eq!((up.vif(), up.key()), (register, key), "{name}");
+    let packet = up.packet().unwrap_or_default();
+    assert_eq!(packet.len() as u64, packet_len::<A>(), "{name}: whole packet length");
+    let version = if A::ADDR_LEN == 4 { 4 } else { 6 };
+    assert_eq!(packet.first().map(|b| b >> 4), Some(version), "{name}: IP version");
+    assert_eq!(packet.get(A::TTL_OFFSET), Some(&8), "{name}: TTL of the whole packet");
+    assert!(packet.ends_with(PAYLOAD), "{name}: payload");
+}
+
+/// Deleting an outgoing VIF stops copies through it without touching the entry; re-creating the
+/// VIF under the same id resumes them.
+pub fn deleted_vif_is_skipped_until_recreated<A: Family, H: PlaneHarness<A>>(h: &mut H) {
+    setup(h);
+    let name = h.name();
+    let (group, marker) = (A::group(21), A::group(22));
+    let key = SgKey::sg(A::source(), group);
+    h.listen(group);
+    set(h, &entry(key, UP, &[(DOWN, 1)]));
+    h.plane().del_vif(DOWN).unwrap_or_else(|e| panic!("{name}: del VIF: {e}"));
+    h.send(group, 8);
+    assert_eq!(sync_on_marker(h, marker), [], "{name}: upcalls");
+    assert_eq!(h.received(group, 0), 0, "{name}: forwarded through a deleted VIF");
+    let down = interface_vif(DOWN, h.downstream());
+    h.plane().add_vif(&down).unwrap_or_else(|e| panic!("{name}: re-add VIF: {e}"));
+    h.send(group, 8);
+    assert_eq!(h.received(group, 1), 1, "{name}: forwarded once the VIF is back");
+    assert_eq!(h.counters().get(&key).map(|c| c.packets), Some(2), "{name}: counters");
+}
+
+/// In a table with assert on but PIM mode off: WRONGVIF only for arrivals on an outgoing VIF.
+pub fn assert_without_pim_mode<A: Family, H: PlaneHarness<A>>(h: &mut H) {
+    setup(h);
+    let name = h.name();
+    let (quiet, loud, marker) = (A::group(30), A::group(31), A::group(32));
+    let (quiet_key, loud_key) = (SgKey::sg(A::source(), quiet), SgKey::sg(A::source(), loud));
+    set(h, &entry(quiet_key, DOWN, &[]));
+    set(h, &entry(loud_key, DOWN, &[(UP, 1)]));
+    h.send(quiet, 8);
+    h.send(loud, 8);
+    let upcalls = sync_on_marker(h, marker);
+    assert_eq!(upcalls, [Upcall::WrongVif { vif: UP, source: A::source(), group: loud }], "{name}");
+    let counters = h.counters();
+    assert_eq!(counters.get(&quiet_key).map(|c| c.wrong_if), Some(1), "{name}: {counters:?}");
+}
+
+/// In WRVIFWHOLE mode a WRVIFWHOLE upcall with the whole packet follows each WRONGVIF.
+pub fn wrong_vif_whole_follows_wrong_vif<A: Family, H: PlaneHarness<A>>(h: &mut H) {
+    setup(h);
+    let name = h.name();
+    let (group, marker) = (A::group(33), A::group(34));
+    set(h, &entry(SgKey::<A>::sg(A::source(), group), DOWN, &[]));
+    h.send(group, 8);
+    let upcalls = sync_on_marker(h, marker);
+    let kinds: Vec<_> = upcalls.iter().map(|u| (u.to_string(), u.packet().map(<[u8]>::len))).collect();
+    let key = SgKey::<A>::sg(A::source(), group);
+    let expected = [
+        (format!("upcall wrongvif {key} on vif0"), None),
+        (
+            format!("upcall wrvifwhole {key} on vif0 ({} octets)", packet_len::<A>()),
+            Some(packet_len::<A>() as usize),
+        ),
+    ];
+    assert_eq!(kinds, expected, "{name}");
 }

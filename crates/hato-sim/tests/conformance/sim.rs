@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use hato_core::{Duration, IfIndex, Instant, Upcall};
 use hato_sim::{SimConfig, SimError, SimPacket, SimPlane};
 
-use super::{Family, PlaneHarness, FIRST_PORT, PAYLOAD, UNHEARD_PORT};
+use super::{Family, Modes, PlaneHarness, FIRST_PORT, PAYLOAD, UNHEARD_PORT};
 
 const UPSTREAM: IfIndex = IfIndex(2);
 const DOWNSTREAM: IfIndex = IfIndex(3);
@@ -19,9 +19,10 @@ pub struct SimHarness<A: Family> {
 }
 
 impl<A: Family> SimHarness<A> {
-    /// A plane configured as the kernel harness opens its table: assert and PIM mode on.
-    pub fn new() -> Self {
-        let config = SimConfig { assert: true, pim: true, wrong_vif_whole: false };
+    /// A plane configured as the kernel harness opens its table.
+    pub fn new(modes: Modes) -> Self {
+        let config =
+            SimConfig { assert: modes.assert, pim: modes.pim, wrong_vif_whole: modes.wrong_vif_whole };
         SimHarness {
             plane: SimPlane::new(config, [UPSTREAM, DOWNSTREAM]),
             now: Instant::ZERO,
