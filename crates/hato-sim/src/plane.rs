@@ -407,25 +407,11 @@ impl<A: Afi> SimPlane<A> {
     /// `ip_mr_forward`: a packet that matched the entry `key`, arriving on `device`.
     fn forward(&mut self, key: SgKey<A>, device: VifKind, packet: SimPacket<A>) -> Injection<A> {
         let arrival_vif = self.find_vif(device);
-        let Some(entry) = self.entries.get(&key) else {
+        let Some(on_incoming) = self.arrived_on_incoming(key, device, arrival_vif) else {
             return Injection { fate: Fate::NotAVif, copies: Vec::new() };
         };
-        let parent = entry.parent;
-        let thresholds = entry.thresholds.clone();
-        // For a (*,G) entry, an arrival VIF in the (*,*) tree of its incoming VIF is accepted.
-        let accepted_by_proxy = key.is_star()
-            && arrival_vif.is_some_and(|vif| {
-                self.find_any_parent(parent)
-                    .and_then(|proxy| self.entries.get(&proxy))
-                    .is_some_and(|proxy| proxy.thresholds.contains_key(&vif))
-            });
-        let on_parent = self.vifs.get(&parent).is_some_and(|v| v.kind == device);
-        let (do_assert, pim, whole) = (
-            self.config.assert || self.config.pim,
-            self.config.pim,
-            self.config.pim && self.config.wrong_vif_whole,
-        );
         let now = self.now;
+        let config = self.config;
         let Some(entry) = self.entries.get_mut(&key) else {
             return Injection { fate: Fate::NotAVif, copies: Vec::new() };
         };
@@ -433,24 +419,21 @@ impl<A: Afi> SimPlane<A> {
         entry.counters.packets = entry.counters.packets.saturating_add(1);
         entry.counters.bytes = entry.counters.bytes.saturating_add(len);
 
-        if !accepted_by_proxy && !on_parent {
+        if !on_incoming {
             entry.counters.wrong_if = entry.counters.wrong_if.saturating_add(1);
-            if let Some(vif) = arrival_vif {
-                let assert_due =
-                    entry.last_assert.map_or(true, |last| now > last.saturating_add(ASSERT_INTERVAL));
-                if do_assert && (pim || thresholds.contains_key(&vif)) && assert_due {
-                    entry.last_assert = Some(now);
-                    let (source, group) = (packet.source, packet.group);
-                    self.upcalls.push_back(Upcall::WrongVif { vif, source, group });
-                    if whole {
-                        let bytes = packet.to_bytes().unwrap_or_default();
-                        self.upcalls.push_back(Upcall::WrongVifWholePacket {
-                            vif,
-                            source,
-                            group,
-                            packet: bytes,
-                        });
-                    }
+            // PIM mode implies assert, and PIM-SM switches from the RP tree to the source tree on
+            // WRONGVIF, so in PIM mode the arrival VIF need not be an outgoing one.
+            let assert = arrival_vif.filter(|vif| {
+                (config.pim || (config.assert && entry.thresholds.contains_key(vif)))
+                    && entry.last_assert.map_or(true, |last| now > last.saturating_add(ASSERT_INTERVAL))
+            });
+            if let Some(vif) = assert {
+                entry.last_assert = Some(now);
+                let (source, group) = (packet.source, packet.group);
+                self.upcalls.push_back(Upcall::WrongVif { vif, source, group });
+                if config.pim && config.wrong_vif_whole {
+                    let packet = packet.to_bytes().unwrap_or_default();
+                    self.upcalls.push_back(Upcall::WrongVifWholePacket { vif, source, group, packet });
                 }
             }
             return Injection { fate: Fate::WrongInterface, copies: Vec::new() };
@@ -458,15 +441,17 @@ impl<A: Afi> SimPlane<A> {
 
         let targets: Vec<VifId> = if key.is_star() && key.group == A::UNSPECIFIED {
             // A (*,*) entry sends packets that did not come from upstream to upstream only.
-            let towards_parent = arrival_vif.is_some_and(|vif| vif != parent)
-                && packet.ttl > thresholds.get(&parent).copied().unwrap_or(u8::MAX);
-            if towards_parent {
-                vec![parent]
+            let upstream_threshold = entry.thresholds.get(&entry.parent).copied().unwrap_or(u8::MAX);
+            let from_downstream = arrival_vif.is_some_and(|vif| vif != entry.parent);
+            if from_downstream && packet.ttl > upstream_threshold {
+                vec![entry.parent]
             } else {
                 Vec::new()
             }
         } else {
-            thresholds
+            // A (*,G) entry never sends a packet back out of its arrival VIF; an (S,G) would.
+            entry
+                .thresholds
                 .iter()
                 .filter(|&(&vif, &threshold)| {
                     (!key.is_star() || Some(vif) != arrival_vif) && packet.ttl > threshold
@@ -476,6 +461,25 @@ impl<A: Afi> SimPlane<A> {
         };
         let copies = targets.into_iter().filter_map(|vif| self.transmit(vif, &packet)).collect();
         Injection { fate: Fate::Forwarded, copies }
+    }
+
+    /// Whether a packet of entry `key` arriving on `device` passes the incoming VIF check: it
+    /// arrived on the entry's incoming VIF, or the entry is (*,G) / (*,*) and the arrival VIF
+    /// belongs to the (*,*) tree of its incoming VIF. `None` when there is no such entry.
+    fn arrived_on_incoming(
+        &self,
+        key: SgKey<A>,
+        device: VifKind,
+        arrival_vif: Option<VifId>,
+    ) -> Option<bool> {
+        let parent = self.entries.get(&key)?.parent;
+        let in_proxy_tree = key.is_star()
+            && arrival_vif.is_some_and(|vif| {
+                self.find_any_parent(parent)
+                    .and_then(|proxy| self.entries.get(&proxy))
+                    .is_some_and(|proxy| proxy.thresholds.contains_key(&vif))
+            });
+        Some(in_proxy_tree || self.vifs.get(&parent).is_some_and(|v| v.kind == device))
     }
 
     /// `ipmr_queue_xmit`: one copy out of `vif`, if the VIF still exists; a copy for the register

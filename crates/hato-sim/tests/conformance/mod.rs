@@ -38,6 +38,10 @@ pub trait Family: MrtFamily {
     const SOURCE: &'static str;
     /// IP + UDP header length: the kernel counts whole IP packets.
     const HEADERS: u64;
+    /// Whether packets from an interface without a VIF reach the forwarding cache (IPv6, where
+    /// only the global `mc_forwarding` switch is checked) or are not routed at all (IPv4, which
+    /// checks `mc_forwarding` of the arrival interface, set by its VIF).
+    const ROUTES_FROM_NON_VIF: bool;
     /// Offset of the TTL / hop limit field in the IP header.
     const TTL_OFFSET: usize;
     /// Whether the per-VIF thresholds of an entry apply (IPv4) or every outgoing MIF has
@@ -56,6 +60,7 @@ impl Family for V4 {
     const SOURCE: &'static str = "198.18.1.2";
     const HEADERS: u64 = 28;
     const TTL_OFFSET: usize = 8;
+    const ROUTES_FROM_NON_VIF: bool = false;
     const THRESHOLDS_APPLY: bool = true;
 
     fn group(n: u8) -> std::net::Ipv4Addr {
@@ -67,6 +72,7 @@ impl Family for V6 {
     const SOURCE: &'static str = "fd00:1::2";
     const HEADERS: u64 = 48;
     const TTL_OFFSET: usize = 7;
+    const ROUTES_FROM_NON_VIF: bool = true;
     const THRESHOLDS_APPLY: bool = false;
 
     fn group(n: u8) -> std::net::Ipv6Addr {

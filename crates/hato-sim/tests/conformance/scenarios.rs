@@ -28,6 +28,7 @@ pub fn run_all<A: Family, H: PlaneHarness<A>>(h: &mut H) {
     wrongvif_is_rate_limited(h);
     register_vif_hands_packets_up_whole(h);
     deleted_vif_is_skipped_until_recreated(h);
+    arrival_without_vif(h);
 }
 
 fn packet_len<A: Family>() -> u64 {
@@ -348,4 +349,24 @@ pub fn wrong_vif_whole_follows_wrong_vif<A: Family, H: PlaneHarness<A>>(h: &mut 
         ),
     ];
     assert_eq!(kinds, expected, "{name}");
+}
+
+/// A packet from an interface without a VIF: never an upcall; IPv6 counts it as `wrong_if` of a
+/// matching entry, IPv4 does not route it at all.
+pub fn arrival_without_vif<A: Family, H: PlaneHarness<A>>(h: &mut H) {
+    setup(h);
+    let name = h.name();
+    let (group, marker) = (A::group(23), A::group(24));
+    let key = SgKey::sg(A::source(), group);
+    set(h, &entry(key, DOWN, &[]));
+    h.plane().del_vif(UP).unwrap_or_else(|e| panic!("{name}: del VIF: {e}"));
+    h.send(group, 8);
+    h.send(marker, 8);
+    let up = interface_vif(UP, h.upstream());
+    h.plane().add_vif(&up).unwrap_or_else(|e| panic!("{name}: re-add VIF: {e}"));
+    assert_eq!(sync_on_marker(h, marker), [], "{name}: upcalls");
+    let seen = u64::from(A::ROUTES_FROM_NON_VIF);
+    let expected = MfcCounters { packets: seen, bytes: seen * packet_len::<A>(), wrong_if: seen };
+    let counters = h.counters();
+    assert_eq!(counters.get(&key), Some(&expected), "{name}: {counters:?}");
 }
