@@ -5,7 +5,9 @@
 mod conformance;
 
 use conformance::kernel::{is_root, KernelHarness};
-use conformance::scenarios::{assert_without_pim_mode, run_all, wrong_vif_whole_follows_wrong_vif};
+use conformance::scenarios::{
+    assert_without_pim_mode, run_all, unresolved_entry_expires, wrong_vif_whole_follows_wrong_vif,
+};
 use conformance::sim::SimHarness;
 use conformance::{Family, Modes};
 use hato_core::{V4, V6};
@@ -47,4 +49,24 @@ fn kernel_plane_ipv4() {
 #[test]
 fn kernel_plane_ipv6() {
     kernel::<V6>();
+}
+
+#[test]
+fn sim_plane_unresolved_expiry() {
+    unresolved_entry_expires(&mut SimHarness::<V4>::new(Modes::PIM));
+    unresolved_entry_expires(&mut SimHarness::<V6>::new(Modes::PIM));
+}
+
+#[test]
+fn kernel_plane_unresolved_expiry_ipv4() {
+    if is_root() {
+        unresolved_entry_expires(&mut KernelHarness::<V4>::new(Modes::PIM));
+    }
+}
+
+#[test]
+fn kernel_plane_unresolved_expiry_ipv6() {
+    if is_root() {
+        unresolved_entry_expires(&mut KernelHarness::<V6>::new(Modes::PIM));
+    }
 }

@@ -36,6 +36,7 @@ pub struct KernelHarness<A: Family> {
     listeners: BTreeMap<A::Addr, Listener>,
     upstream: IfIndex,
     downstream: IfIndex,
+    started: Instant,
     lab: Lab,
 }
 
@@ -82,7 +83,8 @@ impl<A: Family> KernelHarness<A> {
             }
             socket
         });
-        KernelHarness { plane, sender, listeners: BTreeMap::new(), upstream, downstream, lab }
+        let started = Instant::now();
+        KernelHarness { plane, sender, listeners: BTreeMap::new(), upstream, downstream, started, lab }
     }
 
     fn deadline() -> Instant {
@@ -177,5 +179,22 @@ impl<A: Family> PlaneHarness<A> for KernelHarness<A> {
 
     fn drain_upcalls(&mut self) {
         while self.plane.recv().expect("recv").is_some() {}
+    }
+
+    fn try_upcall(&mut self) -> Option<Upcall<A>> {
+        loop {
+            match self.plane.recv().expect("recv")? {
+                Received::Upcall(upcall) => return Some(upcall),
+                Received::Packet(_) | Received::Unrecognised(_) => {}
+            }
+        }
+    }
+
+    fn elapse(&mut self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+
+    fn clock(&self) -> Duration {
+        self.started.elapsed()
     }
 }

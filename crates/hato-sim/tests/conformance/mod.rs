@@ -8,6 +8,7 @@ pub mod scenarios;
 pub mod sim;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use hato_core::{ForwardingPlane, IfIndex, MfcCounters, SgKey, Upcall, V4, V6};
 use hato_kernel::MrtFamily;
@@ -105,6 +106,12 @@ pub trait PlaneHarness<A: Family> {
     fn next_upcall(&mut self) -> Option<Upcall<A>>;
     /// Discards upcalls already raised.
     fn drain_upcalls(&mut self);
+    /// The next upcall already raised, without waiting.
+    fn try_upcall(&mut self) -> Option<Upcall<A>>;
+    /// Lets `duration` pass (paces traffic; never used to wait for an outcome).
+    fn elapse(&mut self, duration: Duration);
+    /// Time since the harness started.
+    fn clock(&self) -> Duration;
 
     /// Reads upcalls until one matches `pred`; panics at the deadline.
     fn wait_upcall(&mut self, what: &str, pred: impl Fn(&Upcall<A>) -> bool) -> Upcall<A> {

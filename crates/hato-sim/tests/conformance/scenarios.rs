@@ -2,6 +2,7 @@
 //! VIF 1 on the downstream one; each uses its own groups so that nothing carries over.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use hato_core::{ForwardingPlane, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId, VifKind};
 
@@ -369,4 +370,28 @@ pub fn arrival_without_vif<A: Family, H: PlaneHarness<A>>(h: &mut H) {
     let expected = MfcCounters { packets: seen, bytes: seen * packet_len::<A>(), wrong_if: seen };
     let counters = h.counters();
     assert_eq!(counters.get(&key), Some(&expected), "{name}: {counters:?}");
+}
+
+/// An unresolved (S,G) lives 10 s from its first packet: meanwhile its traffic raises no further
+/// NOCACHE; the first packet after it expired creates a new one. (Takes 10 s on the kernel.)
+pub fn unresolved_entry_expires<A: Family, H: PlaneHarness<A>>(h: &mut H) {
+    const PACE: Duration = Duration::from_millis(250);
+    setup(h);
+    let name = h.name();
+    let group = A::group(40);
+    h.send(group, 8);
+    h.wait_upcall("first nocache", |u| matches!(u, Upcall::NoCache { .. }));
+    let created = h.clock();
+    for _ in 0..60 {
+        h.elapse(PACE);
+        h.send(group, 8);
+        if let Some(upcall) = h.try_upcall() {
+            assert_eq!(upcall, Upcall::NoCache { vif: UP, source: A::source(), group }, "{name}");
+            let lifetime = h.clock().saturating_sub(created);
+            let bounds = Duration::from_millis(9_900)..Duration::from_millis(11_000);
+            assert!(bounds.contains(&lifetime), "{name}: unresolved entry lived {lifetime:?}");
+            return;
+        }
+    }
+    panic!("{name}: the unresolved entry never expired");
 }

@@ -95,4 +95,17 @@ impl<A: Family> PlaneHarness<A> for SimHarness<A> {
     fn drain_upcalls(&mut self) {
         while self.plane.recv().is_some() {}
     }
+
+    fn try_upcall(&mut self) -> Option<Upcall<A>> {
+        self.plane.recv()
+    }
+
+    fn elapse(&mut self, duration: Duration) {
+        self.now += duration;
+        self.plane.advance(self.now);
+    }
+
+    fn clock(&self) -> Duration {
+        self.now.since_origin()
+    }
 }
