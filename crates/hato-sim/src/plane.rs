@@ -28,8 +28,8 @@
 //! - Misses (`ipmr_cache_unresolved`): a packet that matches nothing and arrived on a VIF creates
 //!   an unresolved (S,G) with one NOCACHE upcall on that VIF; the entry queues at most 4 packets
 //!   (the kernel drops once its queue holds more than 3) and expires 10 s after its creation.
-//!   Installing that exact (S,G) forwards the queued packets through the new entry. Linux 6.x has
-//!   no limit on the number of unresolved entries (the former limit of 10 was removed in 5.x).
+//!   Installing that exact (S,G) forwards the queued packets through the new entry; a (*,G) does
+//!   not. Linux 6.x has no limit on the number of unresolved entries (older kernels had 10).
 //! - IPv4 routes multicast to `ip_mr_input` only from interfaces with a VIF; IPv6 hands every
 //!   packet to `ip6_mr_input`, so an IPv6 packet from an interface without a MIF still counts as
 //!   `wrong_if` of a matching entry. Link-local groups are never routed.
