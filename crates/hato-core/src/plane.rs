@@ -47,7 +47,9 @@ pub struct MfcEntry<A: Afi> {
     /// The incoming VIF (the RPF interface towards the source or the RP).
     pub iif: VifId,
     /// Outgoing VIFs, each with its TTL threshold (IPv4: forward when the packet's TTL exceeds it,
-    /// 1 is the usual value; IPv6 ignores the value). The incoming VIF may not be listed.
+    /// 1 is the usual value; IPv6 ignores the value). For (S,G) the incoming VIF is never listed.
+    /// For (*,G) it must be: the kernel matches a (*,G) entry only for packets arriving on one of
+    /// its outgoing VIFs, and never sends a packet back out of the VIF it arrived on.
     pub oifs: BTreeMap<VifId, u8>,
 }
 

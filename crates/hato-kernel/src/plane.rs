@@ -70,7 +70,7 @@ pub struct PlaneConfig {
     pub assert: bool,
     /// `MRT_PIM`: PIM mode, WHOLEPKT upcalls for the register VIF and WRONGVIF for any VIF.
     pub pim: bool,
-    /// With `pim`, WRVIFWHOLE upcalls instead of WRONGVIF.
+    /// With `pim`, a WRVIFWHOLE upcall (the whole packet) after each WRONGVIF upcall.
     pub wrong_vif_whole: bool,
 }
 
