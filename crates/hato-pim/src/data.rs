@@ -63,10 +63,13 @@ impl<A: Afi> PimRouter<A> {
                 self.config.data_timeout
             };
             self.arm(Timer::DataTimeout(group, source), now, lifetime);
-            if !self.rpf.contains_key(&source) {
-                // The RPF answer will re-run this group; remember the arrival for then.
-                self.dirty.insert(group);
-            }
+        }
+        if !self.rpf.contains_key(&source) {
+            // The RPF watch for S is requested when the group is re-evaluated; the arrival is
+            // replayed when the answer comes.
+            self.pending_arrivals.insert((group, source), iif);
+            self.dirty.insert(group);
+            return;
         }
         let keepalive = self.config.keepalive_period;
         // §4.2: a directly connected source's DR, or a router joined on the SPT, keeps (S,G) alive.

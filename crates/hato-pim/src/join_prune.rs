@@ -877,6 +877,7 @@ impl<A: Afi> PimRouter<A> {
                 && self.local_receiver_include_sg(source, group).is_empty();
         if unused {
             if let Some(e) = self.sources.remove(&key) {
+                self.pending_arrivals.remove(&key);
                 for timer in [
                     Timer::Join(group, Some(source)),
                     Timer::Override(group, source),

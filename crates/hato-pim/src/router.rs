@@ -155,6 +155,8 @@ pub struct PimRouter<A: Afi> {
     pub(crate) dirty: BTreeSet<A::Addr>,
     pub(crate) pending: BTreeMap<(IfIndex, A::Addr), PendingGroups<A>>,
     pub(crate) counters: BTreeMap<DropReason, u64>,
+    /// Data arrivals (G, S) → incoming interface waiting for the RPF answer for S.
+    pub(crate) pending_arrivals: BTreeMap<(A::Addr, A::Addr), IfIndex>,
 }
 
 impl<A: Afi> PimRouter<A> {
@@ -181,6 +183,7 @@ impl<A: Afi> PimRouter<A> {
             dirty: BTreeSet::new(),
             pending: BTreeMap::new(),
             counters: BTreeMap::new(),
+            pending_arrivals: BTreeMap::new(),
         }
     }
 
@@ -213,9 +216,17 @@ impl<A: Afi> PimRouter<A> {
             Input::WholePacket { source, group, packet } => self.whole_packet(source, group, packet, out),
             Input::TrafficSeen { source, group } => self.traffic_seen(now, source, group, out),
             Input::Rpf(update) => {
-                if self.rpf.get(&update.target) != Some(&update) {
-                    self.rpf.insert(update.target, update);
+                let target = update.target;
+                if self.rpf.get(&target) != Some(&update) {
+                    self.rpf.insert(target, update);
                     self.mark_all_dirty();
+                }
+                let waiting: Vec<_> =
+                    self.pending_arrivals.keys().filter(|(_, s)| *s == target).copied().collect();
+                for (group, source) in waiting {
+                    if let Some(iif) = self.pending_arrivals.remove(&(group, source)) {
+                        self.data_arrived(now, iif, source, group, out);
+                    }
                 }
             }
             Input::Membership(m) => {
