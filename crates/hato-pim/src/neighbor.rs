@@ -70,8 +70,8 @@ impl<A: Afi> PimRouter<A> {
         self.mark_all_dirty();
     }
 
-    /// The interface's addresses changed: a Hello with a new Generation ID and address list goes
-    /// out at once (§4.3.1).
+    /// The interface's addresses (or, through [`Self::interface_up`], its settings) changed: a
+    /// Hello goes out at once, with a new Generation ID if an address changed (§4.3.1).
     pub(crate) fn interface_addresses(
         &mut self,
         now: Instant,
@@ -80,13 +80,15 @@ impl<A: Afi> PimRouter<A> {
         secondary: Vec<A::Addr>,
         out: &mut Vec<Output<A>>,
     ) {
-        let generation_id = self.rng.next_u32();
+        let fresh_generation_id = self.rng.next_u32();
         let Some(iface) = self.interfaces.get_mut(&ifindex) else {
             return;
         };
-        iface.primary = primary;
-        iface.secondary = secondary;
-        iface.generation_id = generation_id;
+        if iface.primary != primary || iface.secondary != secondary {
+            iface.primary = primary;
+            iface.secondary = secondary;
+            iface.generation_id = fresh_generation_id;
+        }
         self.elect_dr(ifindex, out);
         self.hello_timer(now, ifindex, out);
         self.mark_all_dirty();

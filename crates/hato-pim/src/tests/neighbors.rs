@@ -208,3 +208,18 @@ fn join_suppression_disabled_only_when_every_router_sets_t() {
     assert!(h.r.suppression_enabled(IF1), "LAN delay disabled: suppression on");
     assert_eq!(h.r.jp_override_interval(IF1), Duration::from_millis(3000), "defaults");
 }
+
+#[test]
+fn reconfiguration_keeps_the_generation_id_address_change_renews_it() {
+    let mut h = Harness::standard();
+    let genid =
+        |h: &Harness| h.r.interfaces(h.now).into_iter().find(|i| i.ifindex == IF2).unwrap().generation_id;
+    let before = genid(&h);
+    h.iface(IF2, InterfaceConfig { dr_priority: 10, ..InterfaceConfig::default() });
+    assert_eq!(genid(&h), before);
+    assert!(h.r.interfaces(h.now).into_iter().find(|i| i.ifindex == IF2).unwrap().is_dr, "priority 10 wins");
+    let sent = hellos(&h.take());
+    assert_eq!(sent.iter().filter(|(i, _)| *i == IF2).count(), 1, "Hello with the new priority at once");
+    h.input(Input::InterfaceAddresses { ifindex: IF2, primary: a("198.18.2.9"), secondary: vec![] });
+    assert_ne!(genid(&h), before);
+}

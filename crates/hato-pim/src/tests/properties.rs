@@ -45,10 +45,11 @@ fn entry() -> impl Strategy<Value = EncodedSource<V4>> {
 fn join_prune() -> impl Strategy<Value = PimMessage<V4>> {
     let set = (group(), proptest::collection::vec(entry(), 0..4), proptest::collection::vec(entry(), 0..4))
         .prop_map(|(g, joins, prunes)| JoinPruneGroup { group: EncodedGroup::host(g), joins, prunes });
-    (unicast(), prop_oneof![Just(0u16), Just(210), Just(0xffff)], proptest::collection::vec(set, 0..3))
-        .prop_map(|(up, holdtime, groups)| {
-            PimMessage::JoinPrune(JoinPrune { upstream_neighbor: up, holdtime, groups })
-        })
+    let upstream = unicast();
+    let set = proptest::collection::vec(set, 0..3);
+    (upstream, prop_oneof![Just(0u16), Just(210), Just(0xffff)], set).prop_map(|(up, holdtime, groups)| {
+        PimMessage::JoinPrune(JoinPrune { upstream_neighbor: up, holdtime, groups })
+    })
 }
 
 fn hello() -> impl Strategy<Value = PimMessage<V4>> {
@@ -97,8 +98,15 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     let input = prop_oneof![
-        6 => (ifindex(), unicast(), unicast(), message())
-            .prop_map(|(ifindex, source, destination, message)| Input::Received { ifindex, source, destination, message }),
+        // Messages on if<i> come from 198.18.<i>.2-4: neighbours on that link.
+        // Join/Prunes mostly addressed to us on the receiving link.
+        6 => (ifindex(), 2u8..5, unicast(), message(), any::<bool>()).prop_map(|(ifindex, host, destination, mut message, to_me)| {
+            let source = Ipv4Addr::new(198, 18, ifindex.0 as u8, host);
+            if let (PimMessage::JoinPrune(jp), true) = (&mut message, to_me) {
+                jp.upstream_neighbor = Ipv4Addr::new(198, 18, ifindex.0 as u8, 1);
+            }
+            Input::Received { ifindex, source, destination, message }
+        }),
         1 => ifindex().prop_map(|ifindex| Input::InterfaceUp {
             ifindex,
             primary: Ipv4Addr::new(198, 18, ifindex.0 as u8, 1),
@@ -126,8 +134,35 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![4 => input.prop_map(Step::Input), 1 => (0u64..300_000).prop_map(Step::Wait)]
 }
 
-/// Every outgoing message encodes, and the router's bookkeeping agrees with its state.
-fn check(r: &PimRouter<V4>, out: &[Output<V4>], now: Instant) -> Result<(), TestCaseError> {
+/// Interfaces if1-if3 up with neighbours 198.18.i.2-3 and an RP for 239/8, so that random input
+/// meets live state.
+fn prelude() -> Vec<Input<V4>> {
+    let mut inputs = vec![Input::StaticRp {
+        range: "239.0.0.0/8".parse().unwrap(),
+        rp: Some(Ipv4Addr::new(198, 18, 1, 2)),
+    }];
+    for i in 1u8..4 {
+        inputs.push(Input::InterfaceUp {
+            ifindex: IfIndex(i.into()),
+            primary: Ipv4Addr::new(198, 18, i, 1),
+            secondary: vec![],
+            config: InterfaceConfig { max_states: 20, ..InterfaceConfig::default() },
+        });
+        for host in [2, 3] {
+            inputs.push(Input::Received {
+                ifindex: IfIndex(i.into()),
+                source: Ipv4Addr::new(198, 18, i, host),
+                destination: Ipv4Addr::new(224, 0, 0, 13),
+                message: PimMessage::Hello(Hello { options: vec![HelloOption::Holdtime(105)] }),
+            });
+        }
+    }
+    inputs
+}
+
+/// Every outgoing message encodes, no timer is left in the past (after `on_timeout`, none is
+/// due), and the router's bookkeeping agrees with its state.
+fn check(r: &PimRouter<V4>, out: &[Output<V4>], now: Instant, timers_ran: bool) -> Result<(), TestCaseError> {
     for o in out {
         if let Output::Send { message, .. } = o {
             let bytes = message.to_bytes(ChecksumContext::Plain);
@@ -138,7 +173,7 @@ fn check(r: &PimRouter<V4>, out: &[Output<V4>], now: Instant) -> Result<(), Test
             );
         }
     }
-    prop_assert!(r.poll_at().map_or(true, |t| t > now));
+    prop_assert!(r.poll_at().map_or(true, |t| t > now || (!timers_ran && t == now)));
     let per_if: usize = r.interfaces(now).iter().map(|i| i.join_prune_states).sum();
     let on_up_ifs = r.join_states(now).iter().filter(|j| r.interfaces.contains_key(&j.ifindex)).count();
     prop_assert_eq!(per_if, on_up_ifs);
@@ -159,16 +194,20 @@ proptest! {
     fn random_input_never_panics(seed in any::<u64>(), steps in proptest::collection::vec(step(), 1..60)) {
         let mut r = PimRouter::<V4>::new(PimConfig { max_entries: 30, ..PimConfig::default() }, seed);
         let mut now = Instant::ZERO;
-        for step in steps {
+        for step in prelude().into_iter().map(Step::Input).chain(steps) {
             let mut out = Vec::new();
-            match step {
-                Step::Input(input) => r.handle(now, input, &mut out),
+            let timers_ran = match step {
+                Step::Input(input) => {
+                    r.handle(now, input, &mut out);
+                    false
+                }
                 Step::Wait(ms) => {
                     now += Duration::from_millis(ms);
                     r.on_timeout(now, &mut out);
+                    true
                 }
-            }
-            check(&r, &out, now)?;
+            };
+            check(&r, &out, now, timers_ran)?;
         }
     }
 }
@@ -260,3 +299,26 @@ fn ipv6_join_goes_through_the_same_code() {
 }
 
 const V6_ALL_PIM: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xd);
+
+/// The generator reaches the interesting states (so that the property above means something).
+#[test]
+fn random_input_reaches_join_state() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let strategy = proptest::collection::vec(step(), 60);
+    let (mut joins, mut sources) = (0, 0);
+    for _ in 0..200 {
+        let steps = strategy.new_tree(&mut runner).unwrap().current();
+        let mut r = PimRouter::<V4>::new(PimConfig::default(), 1);
+        let mut out = Vec::new();
+        for s in prelude().into_iter().map(Step::Input).chain(steps) {
+            if let Step::Input(i) = s {
+                r.handle(Instant::ZERO, i, &mut out);
+            }
+        }
+        joins += r.join_states(Instant::ZERO).len();
+        sources += r.sources.len();
+    }
+    assert!(joins > 50 && sources > 200, "joins {joins} sources {sources}");
+}
