@@ -170,75 +170,61 @@ pub fn rpt_transition(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsm::cell_tests;
 
-    /// One row per table cell of §4.5.1 / §4.5.2: (state, event, next, actions).
-    #[test]
-    fn star_g_and_sg_table() {
-        let cells: &[(DS, DE, DS, &[DA])] = &[
-            (DS::NoInfo, DE::ReceiveJoin, DS::Join, &[DA::ExtendExpiry]),
-            (DS::Join, DE::ReceiveJoin, DS::Join, &[DA::ExtendExpiry]),
-            (DS::PrunePending, DE::ReceiveJoin, DS::Join, &[DA::CancelPrunePending, DA::ExtendExpiry]),
-            (DS::NoInfo, DE::ReceivePrune, DS::NoInfo, &[]),
-            (DS::Join, DE::ReceivePrune, DS::PrunePending, &[DA::StartPrunePending]),
-            (DS::PrunePending, DE::ReceivePrune, DS::PrunePending, &[]),
-            (DS::NoInfo, DE::PrunePendingTimerExpires, DS::NoInfo, &[]),
-            (DS::Join, DE::PrunePendingTimerExpires, DS::Join, &[]),
-            (
-                DS::PrunePending,
-                DE::PrunePendingTimerExpires,
-                DS::NoInfo,
-                &[DA::CancelExpiry, DA::SendPruneEcho],
-            ),
-            (DS::NoInfo, DE::ExpiryTimerExpires, DS::NoInfo, &[]),
-            (DS::Join, DE::ExpiryTimerExpires, DS::NoInfo, &[]),
-            (DS::PrunePending, DE::ExpiryTimerExpires, DS::NoInfo, &[DA::CancelPrunePending]),
-        ];
-        for &(state, event, next, actions) in cells {
-            let got = transition(state, event);
-            assert_eq!((got.next, got.actions), (next, actions), "{state:?} x {event:?}");
+    /// RFC 7761 §4.5.1 / §4.5.2, one test per cell.
+    mod star_g_and_sg {
+        use super::*;
+        cell_tests! { transition, DownstreamAction;
+            no_info_x_receive_join: (DS::NoInfo, DE::ReceiveJoin) => DS::Join, [DA::ExtendExpiry];
+            join_x_receive_join: (DS::Join, DE::ReceiveJoin) => DS::Join, [DA::ExtendExpiry];
+            prune_pending_x_receive_join: (DS::PrunePending, DE::ReceiveJoin) => DS::Join, [DA::CancelPrunePending, DA::ExtendExpiry];
+            no_info_x_receive_prune: (DS::NoInfo, DE::ReceivePrune) => DS::NoInfo, [];
+            join_x_receive_prune: (DS::Join, DE::ReceivePrune) => DS::PrunePending, [DA::StartPrunePending];
+            prune_pending_x_receive_prune: (DS::PrunePending, DE::ReceivePrune) => DS::PrunePending, [];
+            no_info_x_prune_pending_timer_expires: (DS::NoInfo, DE::PrunePendingTimerExpires) => DS::NoInfo, [];
+            join_x_prune_pending_timer_expires: (DS::Join, DE::PrunePendingTimerExpires) => DS::Join, [];
+            prune_pending_x_prune_pending_timer_expires: (DS::PrunePending, DE::PrunePendingTimerExpires) => DS::NoInfo, [DA::CancelExpiry, DA::SendPruneEcho];
+            no_info_x_expiry_timer_expires: (DS::NoInfo, DE::ExpiryTimerExpires) => DS::NoInfo, [];
+            join_x_expiry_timer_expires: (DS::Join, DE::ExpiryTimerExpires) => DS::NoInfo, [];
+            prune_pending_x_expiry_timer_expires: (DS::PrunePending, DE::ExpiryTimerExpires) => DS::NoInfo, [DA::CancelPrunePending];
         }
     }
 
-    /// One row per table cell of §4.5.3.
-    #[test]
-    fn sg_rpt_table() {
-        let none: &[RA] = &[];
-        let to_ni: &[RA] = &[RA::CancelPrunePending, RA::CancelExpiry];
-        let cells: &[(RS, RE, RS, &[RA])] = &[
-            (RS::NoInfo, RE::ReceiveJoinStarG, RS::NoInfo, none),
-            (RS::NoInfo, RE::ReceiveJoinSgRpt, RS::NoInfo, none),
-            (RS::NoInfo, RE::ReceivePruneSgRpt, RS::PrunePending, &[RA::StartPrunePending, RA::ExtendExpiry]),
-            (RS::NoInfo, RE::EndOfMessage, RS::NoInfo, none),
-            (RS::NoInfo, RE::PrunePendingTimerExpires, RS::NoInfo, none),
-            (RS::NoInfo, RE::ExpiryTimerExpires, RS::NoInfo, none),
-            (RS::Prune, RE::ReceiveJoinStarG, RS::PruneTmp, none),
-            (RS::Prune, RE::ReceiveJoinSgRpt, RS::NoInfo, to_ni),
-            (RS::Prune, RE::ReceivePruneSgRpt, RS::Prune, &[RA::ExtendExpiry]),
-            (RS::Prune, RE::EndOfMessage, RS::Prune, none),
-            (RS::Prune, RE::PrunePendingTimerExpires, RS::Prune, none),
-            (RS::Prune, RE::ExpiryTimerExpires, RS::NoInfo, to_ni),
-            (RS::PrunePending, RE::ReceiveJoinStarG, RS::PrunePendingTmp, none),
-            (RS::PrunePending, RE::ReceiveJoinSgRpt, RS::NoInfo, to_ni),
-            (RS::PrunePending, RE::ReceivePruneSgRpt, RS::PrunePending, none),
-            (RS::PrunePending, RE::EndOfMessage, RS::PrunePending, none),
-            (RS::PrunePending, RE::PrunePendingTimerExpires, RS::Prune, none),
-            (RS::PrunePending, RE::ExpiryTimerExpires, RS::NoInfo, to_ni),
-            (RS::PruneTmp, RE::ReceiveJoinStarG, RS::PruneTmp, none),
-            (RS::PruneTmp, RE::ReceiveJoinSgRpt, RS::PruneTmp, none),
-            (RS::PruneTmp, RE::ReceivePruneSgRpt, RS::Prune, &[RA::ExtendExpiry]),
-            (RS::PruneTmp, RE::EndOfMessage, RS::NoInfo, to_ni),
-            (RS::PruneTmp, RE::PrunePendingTimerExpires, RS::PruneTmp, none),
-            (RS::PruneTmp, RE::ExpiryTimerExpires, RS::NoInfo, to_ni),
-            (RS::PrunePendingTmp, RE::ReceiveJoinStarG, RS::PrunePendingTmp, none),
-            (RS::PrunePendingTmp, RE::ReceiveJoinSgRpt, RS::PrunePendingTmp, none),
-            (RS::PrunePendingTmp, RE::ReceivePruneSgRpt, RS::PrunePending, none),
-            (RS::PrunePendingTmp, RE::EndOfMessage, RS::NoInfo, to_ni),
-            (RS::PrunePendingTmp, RE::PrunePendingTimerExpires, RS::PrunePendingTmp, none),
-            (RS::PrunePendingTmp, RE::ExpiryTimerExpires, RS::NoInfo, to_ni),
-        ];
-        for &(state, event, next, actions) in cells {
-            let got = rpt_transition(state, event);
-            assert_eq!((got.next, got.actions), (next, actions), "{state:?} x {event:?}");
+    /// RFC 7761 §4.5.3, one test per cell.
+    mod sg_rpt {
+        use super::*;
+        cell_tests! { rpt_transition, RptDownstreamAction;
+            no_info_x_receive_join_star_g: (RS::NoInfo, RE::ReceiveJoinStarG) => RS::NoInfo, [];
+            no_info_x_receive_join_sg_rpt: (RS::NoInfo, RE::ReceiveJoinSgRpt) => RS::NoInfo, [];
+            no_info_x_receive_prune_sg_rpt: (RS::NoInfo, RE::ReceivePruneSgRpt) => RS::PrunePending, [RA::StartPrunePending, RA::ExtendExpiry];
+            no_info_x_end_of_message: (RS::NoInfo, RE::EndOfMessage) => RS::NoInfo, [];
+            no_info_x_prune_pending_timer_expires: (RS::NoInfo, RE::PrunePendingTimerExpires) => RS::NoInfo, [];
+            no_info_x_expiry_timer_expires: (RS::NoInfo, RE::ExpiryTimerExpires) => RS::NoInfo, [];
+            prune_x_receive_join_star_g: (RS::Prune, RE::ReceiveJoinStarG) => RS::PruneTmp, [];
+            prune_x_receive_join_sg_rpt: (RS::Prune, RE::ReceiveJoinSgRpt) => RS::NoInfo, [RA::CancelPrunePending, RA::CancelExpiry];
+            prune_x_receive_prune_sg_rpt: (RS::Prune, RE::ReceivePruneSgRpt) => RS::Prune, [RA::ExtendExpiry];
+            prune_x_end_of_message: (RS::Prune, RE::EndOfMessage) => RS::Prune, [];
+            prune_x_prune_pending_timer_expires: (RS::Prune, RE::PrunePendingTimerExpires) => RS::Prune, [];
+            prune_x_expiry_timer_expires: (RS::Prune, RE::ExpiryTimerExpires) => RS::NoInfo, [RA::CancelPrunePending, RA::CancelExpiry];
+            prune_pending_x_receive_join_star_g: (RS::PrunePending, RE::ReceiveJoinStarG) => RS::PrunePendingTmp, [];
+            prune_pending_x_receive_join_sg_rpt: (RS::PrunePending, RE::ReceiveJoinSgRpt) => RS::NoInfo, [RA::CancelPrunePending, RA::CancelExpiry];
+            prune_pending_x_receive_prune_sg_rpt: (RS::PrunePending, RE::ReceivePruneSgRpt) => RS::PrunePending, [];
+            prune_pending_x_end_of_message: (RS::PrunePending, RE::EndOfMessage) => RS::PrunePending, [];
+            prune_pending_x_prune_pending_timer_expires: (RS::PrunePending, RE::PrunePendingTimerExpires) => RS::Prune, [];
+            prune_pending_x_expiry_timer_expires: (RS::PrunePending, RE::ExpiryTimerExpires) => RS::NoInfo, [RA::CancelPrunePending, RA::CancelExpiry];
+            prune_tmp_x_receive_join_star_g: (RS::PruneTmp, RE::ReceiveJoinStarG) => RS::PruneTmp, [];
+            prune_tmp_x_receive_join_sg_rpt: (RS::PruneTmp, RE::ReceiveJoinSgRpt) => RS::PruneTmp, [];
+            prune_tmp_x_receive_prune_sg_rpt: (RS::PruneTmp, RE::ReceivePruneSgRpt) => RS::Prune, [RA::ExtendExpiry];
+            prune_tmp_x_end_of_message: (RS::PruneTmp, RE::EndOfMessage) => RS::NoInfo, [RA::CancelPrunePending, RA::CancelExpiry];
+            prune_tmp_x_prune_pending_timer_expires: (RS::PruneTmp, RE::PrunePendingTimerExpires) => RS::PruneTmp, [];
+            prune_tmp_x_expiry_timer_expires: (RS::PruneTmp, RE::ExpiryTimerExpires) => RS::NoInfo, [RA::CancelPrunePending, RA::CancelExpiry];
+            prune_pending_tmp_x_receive_join_star_g: (RS::PrunePendingTmp, RE::ReceiveJoinStarG) => RS::PrunePendingTmp, [];
+            prune_pending_tmp_x_receive_join_sg_rpt: (RS::PrunePendingTmp, RE::ReceiveJoinSgRpt) => RS::PrunePendingTmp, [];
+            prune_pending_tmp_x_receive_prune_sg_rpt: (RS::PrunePendingTmp, RE::ReceivePruneSgRpt) => RS::PrunePending, [];
+            prune_pending_tmp_x_end_of_message: (RS::PrunePendingTmp, RE::EndOfMessage) => RS::NoInfo, [RA::CancelPrunePending, RA::CancelExpiry];
+            prune_pending_tmp_x_prune_pending_timer_expires: (RS::PrunePendingTmp, RE::PrunePendingTimerExpires) => RS::PrunePendingTmp, [];
+            prune_pending_tmp_x_expiry_timer_expires: (RS::PrunePendingTmp, RE::ExpiryTimerExpires) => RS::NoInfo, [RA::CancelPrunePending, RA::CancelExpiry];
         }
     }
 }

@@ -17,3 +17,20 @@ pub struct Step<S, A: 'static> {
 pub(crate) const fn step<S, A>(next: S, actions: &'static [A]) -> Step<S, A> {
     Step { next, actions }
 }
+
+/// Generates one `#[test]` per state-table cell: `name: (state, event) => next, [actions];`.
+#[cfg(test)]
+macro_rules! cell_tests {
+    ($transition:ident, $action:ty; $($name:ident: ($($arg:expr),+) => $next:expr, [$($act:expr),*];)*) => {
+        $(
+            #[test]
+            fn $name() {
+                let got = $transition($($arg),+);
+                let expected: &[$action] = &[$($act),*];
+                assert_eq!((got.next, got.actions), ($next, expected));
+            }
+        )*
+    };
+}
+#[cfg(test)]
+pub(crate) use cell_tests;

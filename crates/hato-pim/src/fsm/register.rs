@@ -90,40 +90,29 @@ pub fn transition(state: RegisterState, event: RegisterEvent) -> Step<RegisterSt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsm::cell_tests;
 
-    #[test]
-    fn table() {
-        let none: &[RA] = &[];
-        let cells: &[(RS, RE, RS, &[RA])] = &[
-            (RS::NoInfo, RE::CouldRegisterTrue, RS::Join, &[RA::AddTunnel]),
-            (RS::NoInfo, RE::CouldRegisterFalse, RS::NoInfo, none),
-            (RS::NoInfo, RE::RegisterStopReceived, RS::NoInfo, none),
-            (RS::NoInfo, RE::RegisterStopTimerExpires, RS::NoInfo, none),
-            (RS::NoInfo, RE::RpChanged, RS::NoInfo, none),
-            (RS::Join, RE::CouldRegisterTrue, RS::Join, none),
-            (RS::Join, RE::CouldRegisterFalse, RS::NoInfo, &[RA::RemoveTunnel]),
-            (RS::Join, RE::RegisterStopReceived, RS::Prune, &[RA::RemoveTunnel, RA::SetSuppressionTimer]),
-            (RS::Join, RE::RegisterStopTimerExpires, RS::Join, none),
-            (RS::Join, RE::RpChanged, RS::Join, &[RA::UpdateTunnel]),
-            (RS::JoinPending, RE::CouldRegisterTrue, RS::JoinPending, none),
-            (RS::JoinPending, RE::CouldRegisterFalse, RS::NoInfo, &[RA::CancelTimer]),
-            (RS::JoinPending, RE::RegisterStopReceived, RS::Prune, &[RA::SetSuppressionTimer]),
-            (RS::JoinPending, RE::RegisterStopTimerExpires, RS::Join, &[RA::AddTunnel]),
-            (RS::JoinPending, RE::RpChanged, RS::Join, &[RA::AddTunnel, RA::CancelTimer]),
-            (RS::Prune, RE::CouldRegisterTrue, RS::Prune, none),
-            (RS::Prune, RE::CouldRegisterFalse, RS::NoInfo, &[RA::CancelTimer]),
-            (RS::Prune, RE::RegisterStopReceived, RS::Prune, none),
-            (
-                RS::Prune,
-                RE::RegisterStopTimerExpires,
-                RS::JoinPending,
-                &[RA::SetProbeTimer, RA::SendNullRegister],
-            ),
-            (RS::Prune, RE::RpChanged, RS::Join, &[RA::AddTunnel, RA::CancelTimer]),
-        ];
-        for &(state, event, next, actions) in cells {
-            let got = transition(state, event);
-            assert_eq!((got.next, got.actions), (next, actions), "{state:?} x {event:?}");
-        }
+    // RFC 7761 §4.4.1, one test per cell.
+    cell_tests! { transition, RegisterAction;
+        no_info_x_could_register_true: (RS::NoInfo, RE::CouldRegisterTrue) => RS::Join, [RA::AddTunnel];
+        no_info_x_could_register_false: (RS::NoInfo, RE::CouldRegisterFalse) => RS::NoInfo, [];
+        no_info_x_register_stop_received: (RS::NoInfo, RE::RegisterStopReceived) => RS::NoInfo, [];
+        no_info_x_register_stop_timer_expires: (RS::NoInfo, RE::RegisterStopTimerExpires) => RS::NoInfo, [];
+        no_info_x_rp_changed: (RS::NoInfo, RE::RpChanged) => RS::NoInfo, [];
+        join_x_could_register_true: (RS::Join, RE::CouldRegisterTrue) => RS::Join, [];
+        join_x_could_register_false: (RS::Join, RE::CouldRegisterFalse) => RS::NoInfo, [RA::RemoveTunnel];
+        join_x_register_stop_received: (RS::Join, RE::RegisterStopReceived) => RS::Prune, [RA::RemoveTunnel, RA::SetSuppressionTimer];
+        join_x_register_stop_timer_expires: (RS::Join, RE::RegisterStopTimerExpires) => RS::Join, [];
+        join_x_rp_changed: (RS::Join, RE::RpChanged) => RS::Join, [RA::UpdateTunnel];
+        join_pending_x_could_register_true: (RS::JoinPending, RE::CouldRegisterTrue) => RS::JoinPending, [];
+        join_pending_x_could_register_false: (RS::JoinPending, RE::CouldRegisterFalse) => RS::NoInfo, [RA::CancelTimer];
+        join_pending_x_register_stop_received: (RS::JoinPending, RE::RegisterStopReceived) => RS::Prune, [RA::SetSuppressionTimer];
+        join_pending_x_register_stop_timer_expires: (RS::JoinPending, RE::RegisterStopTimerExpires) => RS::Join, [RA::AddTunnel];
+        join_pending_x_rp_changed: (RS::JoinPending, RE::RpChanged) => RS::Join, [RA::AddTunnel, RA::CancelTimer];
+        prune_x_could_register_true: (RS::Prune, RE::CouldRegisterTrue) => RS::Prune, [];
+        prune_x_could_register_false: (RS::Prune, RE::CouldRegisterFalse) => RS::NoInfo, [RA::CancelTimer];
+        prune_x_register_stop_received: (RS::Prune, RE::RegisterStopReceived) => RS::Prune, [];
+        prune_x_register_stop_timer_expires: (RS::Prune, RE::RegisterStopTimerExpires) => RS::JoinPending, [RA::SetProbeTimer, RA::SendNullRegister];
+        prune_x_rp_changed: (RS::Prune, RE::RpChanged) => RS::Join, [RA::AddTunnel, RA::CancelTimer];
     }
 }

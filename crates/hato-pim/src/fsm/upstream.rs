@@ -165,91 +165,58 @@ pub fn rpt_transition(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fsm::cell_tests;
 
-    #[test]
-    fn star_g_and_sg_table() {
-        let cells: &[(US, UE, bool, US, &[UA])] = &[
-            (
-                US::NotJoined,
-                UE::JoinDesiredTrue,
-                false,
-                US::Joined,
-                &[UA::SendJoin, UA::SetJoinTimerPeriodic],
-            ),
-            (US::NotJoined, UE::JoinDesiredFalse, false, US::NotJoined, &[]),
-            (US::NotJoined, UE::JoinTimerExpires, true, US::NotJoined, &[]),
-            (US::NotJoined, UE::SeeJoinToRpfPrime, true, US::NotJoined, &[]),
-            (US::NotJoined, UE::SeePruneToRpfPrime, false, US::NotJoined, &[]),
-            (US::NotJoined, UE::RpfPrimeChanged, false, US::NotJoined, &[]),
-            (US::NotJoined, UE::RpfPrimeGenIdChanged, true, US::NotJoined, &[]),
-            (US::Joined, UE::JoinDesiredFalse, false, US::NotJoined, &[UA::SendPrune, UA::CancelJoinTimer]),
-            (
-                US::Joined,
-                UE::JoinDesiredFalse,
-                true,
-                US::NotJoined,
-                &[UA::SendPrune, UA::CancelJoinTimer, UA::ClearSptBit],
-            ),
-            (US::Joined, UE::JoinDesiredTrue, true, US::Joined, &[]),
-            (US::Joined, UE::JoinTimerExpires, false, US::Joined, &[UA::SendJoin, UA::SetJoinTimerPeriodic]),
-            (US::Joined, UE::SeeJoinToRpfPrime, true, US::Joined, &[UA::IncreaseJoinTimer]),
-            (US::Joined, UE::SeePruneToRpfPrime, true, US::Joined, &[UA::DecreaseJoinTimer]),
-            (
-                US::Joined,
-                UE::RpfPrimeChanged,
-                false,
-                US::Joined,
-                &[UA::SendJoinToNewPruneToOld, UA::SetJoinTimerPeriodic],
-            ),
-            (US::Joined, UE::RpfPrimeGenIdChanged, false, US::Joined, &[UA::DecreaseJoinTimer]),
-        ];
-        for &(state, event, sg, next, actions) in cells {
-            let got = transition(state, event, sg);
-            assert_eq!((got.next, got.actions), (next, actions), "{state:?} x {event:?} (sg {sg})");
+    /// RFC 7761 §4.5.4 ((*,G)) and §4.5.5 ((S,G)), one test per cell.
+    mod star_g_and_sg {
+        use super::*;
+        cell_tests! { transition, UpstreamAction;
+            not_joined_x_join_desired_true_star_g: (US::NotJoined, UE::JoinDesiredTrue, false) => US::Joined, [UA::SendJoin, UA::SetJoinTimerPeriodic];
+            not_joined_x_join_desired_false_star_g: (US::NotJoined, UE::JoinDesiredFalse, false) => US::NotJoined, [];
+            not_joined_x_join_timer_expires_sg: (US::NotJoined, UE::JoinTimerExpires, true) => US::NotJoined, [];
+            not_joined_x_see_join_to_rpf_prime_sg: (US::NotJoined, UE::SeeJoinToRpfPrime, true) => US::NotJoined, [];
+            not_joined_x_see_prune_to_rpf_prime_star_g: (US::NotJoined, UE::SeePruneToRpfPrime, false) => US::NotJoined, [];
+            not_joined_x_rpf_prime_changed_star_g: (US::NotJoined, UE::RpfPrimeChanged, false) => US::NotJoined, [];
+            not_joined_x_rpf_prime_gen_id_changed_sg: (US::NotJoined, UE::RpfPrimeGenIdChanged, true) => US::NotJoined, [];
+            joined_x_join_desired_false_star_g: (US::Joined, UE::JoinDesiredFalse, false) => US::NotJoined, [UA::SendPrune, UA::CancelJoinTimer];
+            joined_x_join_desired_false_sg: (US::Joined, UE::JoinDesiredFalse, true) => US::NotJoined, [UA::SendPrune, UA::CancelJoinTimer, UA::ClearSptBit];
+            joined_x_join_desired_true_sg: (US::Joined, UE::JoinDesiredTrue, true) => US::Joined, [];
+            joined_x_join_timer_expires_star_g: (US::Joined, UE::JoinTimerExpires, false) => US::Joined, [UA::SendJoin, UA::SetJoinTimerPeriodic];
+            joined_x_see_join_to_rpf_prime_sg: (US::Joined, UE::SeeJoinToRpfPrime, true) => US::Joined, [UA::IncreaseJoinTimer];
+            joined_x_see_prune_to_rpf_prime_sg: (US::Joined, UE::SeePruneToRpfPrime, true) => US::Joined, [UA::DecreaseJoinTimer];
+            joined_x_rpf_prime_changed_star_g: (US::Joined, UE::RpfPrimeChanged, false) => US::Joined, [UA::SendJoinToNewPruneToOld, UA::SetJoinTimerPeriodic];
+            joined_x_rpf_prime_gen_id_changed_star_g: (US::Joined, UE::RpfPrimeGenIdChanged, false) => US::Joined, [UA::DecreaseJoinTimer];
         }
     }
 
-    #[test]
-    fn sg_rpt_table() {
-        let none: &[RA] = &[];
-        let all_events = [
-            RE::PruneDesiredTrue,
-            RE::PruneDesiredFalse,
-            RE::RptJoinDesiredFalse,
-            RE::InheritedOlistNonEmpty,
-            RE::OverrideTimerExpires,
-            RE::SeePruneToRpfPrime,
-            RE::SeeJoinToRpfPrime,
-            RE::RpfPrimeBecomesStarG,
-        ];
-        let expected = |state: RS, event: RE| -> (RS, &'static [RA]) {
-            match (state, event) {
-                (RS::RptNotJoined, RE::PruneDesiredTrue) => (RS::Pruned, &[]),
-                (RS::RptNotJoined, RE::InheritedOlistNonEmpty) => (RS::NotPruned, &[]),
-                (RS::RptNotJoined, _) => (RS::RptNotJoined, &[]),
-                (RS::Pruned, RE::PruneDesiredFalse) => (RS::NotPruned, &[RA::SendJoin]),
-                (RS::Pruned, RE::RptJoinDesiredFalse) => (RS::RptNotJoined, &[]),
-                (RS::Pruned, _) => (RS::Pruned, &[]),
-                (RS::NotPruned, RE::PruneDesiredTrue) => (RS::Pruned, &[RA::SendPrune, RA::CancelOverride]),
-                (RS::NotPruned, RE::RptJoinDesiredFalse) => (RS::RptNotJoined, &[RA::CancelOverride]),
-                (RS::NotPruned, RE::OverrideTimerExpires) => (RS::NotPruned, &[RA::SendJoin]),
-                (RS::NotPruned, RE::SeePruneToRpfPrime | RE::RpfPrimeBecomesStarG) => {
-                    (RS::NotPruned, &[RA::DecreaseOverride])
-                }
-                (RS::NotPruned, RE::SeeJoinToRpfPrime) => (RS::NotPruned, &[RA::CancelOverride]),
-                (RS::NotPruned, _) => (RS::NotPruned, &[]),
-            }
-        };
-        let mut cells = 0;
-        for state in [RS::RptNotJoined, RS::Pruned, RS::NotPruned] {
-            for event in all_events {
-                let got = rpt_transition(state, event);
-                let (next, actions) = expected(state, event);
-                assert_eq!((got.next, got.actions), (next, actions), "{state:?} x {event:?}");
-                cells += 1;
-            }
+    /// RFC 7761 §4.5.7, one test per cell.
+    mod sg_rpt {
+        use super::*;
+        cell_tests! { rpt_transition, RptUpstreamAction;
+            rpt_not_joined_x_prune_desired_true: (RS::RptNotJoined, RE::PruneDesiredTrue) => RS::Pruned, [];
+            rpt_not_joined_x_prune_desired_false: (RS::RptNotJoined, RE::PruneDesiredFalse) => RS::RptNotJoined, [];
+            rpt_not_joined_x_rpt_join_desired_false: (RS::RptNotJoined, RE::RptJoinDesiredFalse) => RS::RptNotJoined, [];
+            rpt_not_joined_x_inherited_olist_non_empty: (RS::RptNotJoined, RE::InheritedOlistNonEmpty) => RS::NotPruned, [];
+            rpt_not_joined_x_override_timer_expires: (RS::RptNotJoined, RE::OverrideTimerExpires) => RS::RptNotJoined, [];
+            rpt_not_joined_x_see_prune_to_rpf_prime: (RS::RptNotJoined, RE::SeePruneToRpfPrime) => RS::RptNotJoined, [];
+            rpt_not_joined_x_see_join_to_rpf_prime: (RS::RptNotJoined, RE::SeeJoinToRpfPrime) => RS::RptNotJoined, [];
+            rpt_not_joined_x_rpf_prime_becomes_star_g: (RS::RptNotJoined, RE::RpfPrimeBecomesStarG) => RS::RptNotJoined, [];
+            pruned_x_prune_desired_true: (RS::Pruned, RE::PruneDesiredTrue) => RS::Pruned, [];
+            pruned_x_prune_desired_false: (RS::Pruned, RE::PruneDesiredFalse) => RS::NotPruned, [RA::SendJoin];
+            pruned_x_rpt_join_desired_false: (RS::Pruned, RE::RptJoinDesiredFalse) => RS::RptNotJoined, [];
+            pruned_x_inherited_olist_non_empty: (RS::Pruned, RE::InheritedOlistNonEmpty) => RS::Pruned, [];
+            pruned_x_override_timer_expires: (RS::Pruned, RE::OverrideTimerExpires) => RS::Pruned, [];
+            pruned_x_see_prune_to_rpf_prime: (RS::Pruned, RE::SeePruneToRpfPrime) => RS::Pruned, [];
+            pruned_x_see_join_to_rpf_prime: (RS::Pruned, RE::SeeJoinToRpfPrime) => RS::Pruned, [];
+            pruned_x_rpf_prime_becomes_star_g: (RS::Pruned, RE::RpfPrimeBecomesStarG) => RS::Pruned, [];
+            not_pruned_x_prune_desired_true: (RS::NotPruned, RE::PruneDesiredTrue) => RS::Pruned, [RA::SendPrune, RA::CancelOverride];
+            not_pruned_x_prune_desired_false: (RS::NotPruned, RE::PruneDesiredFalse) => RS::NotPruned, [];
+            not_pruned_x_rpt_join_desired_false: (RS::NotPruned, RE::RptJoinDesiredFalse) => RS::RptNotJoined, [RA::CancelOverride];
+            not_pruned_x_inherited_olist_non_empty: (RS::NotPruned, RE::InheritedOlistNonEmpty) => RS::NotPruned, [];
+            not_pruned_x_override_timer_expires: (RS::NotPruned, RE::OverrideTimerExpires) => RS::NotPruned, [RA::SendJoin];
+            not_pruned_x_see_prune_to_rpf_prime: (RS::NotPruned, RE::SeePruneToRpfPrime) => RS::NotPruned, [RA::DecreaseOverride];
+            not_pruned_x_see_join_to_rpf_prime: (RS::NotPruned, RE::SeeJoinToRpfPrime) => RS::NotPruned, [RA::CancelOverride];
+            not_pruned_x_rpf_prime_becomes_star_g: (RS::NotPruned, RE::RpfPrimeBecomesStarG) => RS::NotPruned, [RA::DecreaseOverride];
         }
-        assert_eq!(cells, 24);
-        assert_eq!(rpt_transition(RS::Pruned, RE::OverrideTimerExpires).actions, none);
     }
 }
