@@ -211,6 +211,8 @@ pub enum DropReason {
     NotRegistering,
     /// Nothing to send a message toward (no RPF route to the RP).
     NoRoute,
+    /// The interface's maximum message size cannot hold one Join/Prune entry.
+    MessageSizeTooSmall,
     /// A state limit was hit (per interface, per neighbour or global).
     LimitInterface,
     LimitNeighbor,

@@ -219,7 +219,7 @@ impl<A: Afi> PimRouter<A> {
                 let target = update.target;
                 if self.rpf.get(&target) != Some(&update) {
                     self.rpf.insert(target, update);
-                    self.mark_all_dirty();
+                    self.mark_dirty_using(target);
                 }
                 let waiting: Vec<_> =
                     self.pending_arrivals.keys().filter(|(_, s)| *s == target).copied().collect();
@@ -343,6 +343,20 @@ impl<A: Afi> PimRouter<A> {
             .chain(self.members.keys().map(|(g, _)| *g))
             .collect();
         self.dirty.extend(groups);
+    }
+
+    /// Marks the groups whose state depends on the RPF of `target`: those whose RP it is and
+    /// those with `target` as a source.
+    fn mark_dirty_using(&mut self, target: A::Addr) {
+        let by_rp: Vec<A::Addr> = self
+            .groups
+            .keys()
+            .chain(self.sources.keys().map(|(g, _)| g))
+            .copied()
+            .filter(|g| self.rp_for(*g) == Some(target))
+            .collect();
+        let by_source = self.sources.keys().filter(|(_, s)| *s == target).map(|(g, _)| *g);
+        self.dirty.extend(by_source.chain(by_rp).collect::<Vec<_>>());
     }
 
     /// Holds an RPF watch on each address of `wanted`, releasing those of `held` no longer wanted.
@@ -478,7 +492,9 @@ impl<A: Afi> PimRouter<A> {
                     dst: A::ALL_PIM_ROUTERS,
                     message: PimMessage::JoinPrune(m),
                 })),
-                Err(_) => self.drop_input(DropReason::NoRoute, Some(ifindex), Some(neighbor), out),
+                Err(_) => {
+                    self.drop_input(DropReason::MessageSizeTooSmall, Some(ifindex), Some(neighbor), out)
+                }
             }
         }
     }

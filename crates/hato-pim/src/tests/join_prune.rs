@@ -334,3 +334,27 @@ fn ssm_range_change_withdraws_star_g() {
     assert!(h.sent_jp().iter().any(|(_, jp)| has(jp, grp(), star(rp()), false)));
     assert!(h.mroute(star_key()).is_none());
 }
+
+/// 20,000 groups joined and refreshed stay cheap (a guard against quadratic paths).
+#[test]
+fn twenty_thousand_groups() {
+    let mut h = Harness::standard();
+    let started = std::time::Instant::now();
+    for batch in 0..20u16 {
+        let sets = (0..1000u16)
+            .map(|i| {
+                let n = batch * 1000 + i;
+                set(std::net::Ipv4Addr::new(239, 5, (n >> 8) as u8, n as u8), vec![star(rp())], vec![])
+            })
+            .collect();
+        h.jp(IF2, n2(), me(IF2), sets);
+    }
+    assert_eq!(h.r.join_states(h.now).len(), 20_000);
+    let sent = h.sent_jp();
+    let joined: usize = sent.iter().map(|(_, jp)| jp.groups.len()).sum();
+    assert_eq!(joined, 20_000);
+    h.at(61.0);
+    let refreshed: usize = h.sent_jp().iter().map(|(_, jp)| jp.groups.len()).sum();
+    assert_eq!(refreshed, 20_000, "periodic Joins for every group");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+}
