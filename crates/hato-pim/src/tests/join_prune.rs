@@ -358,3 +358,43 @@ fn twenty_thousand_groups() {
     assert_eq!(refreshed, 20_000, "periodic Joins for every group");
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
 }
+
+fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+}
+
+/// Messages FRR 8.4.4 sent (frr-pimsm-igmp.pcap in the shared test data), decoded by the real
+/// codec and fed to the router: FRR's Hello (with IPv6 entries in its Address List) makes a
+/// neighbour, and its Join(*,G) + Prune(S,G,rpt) to us drive the downstream machines.
+#[test]
+fn frr_messages_from_a_capture() {
+    let ctx = hato_wire::checksum::ChecksumContext::Plain;
+    let hello = unhex(concat!(
+        "2000cbe60001000200690002000401f409c40013000400000001001400043e39c995001800240200fd00003000",
+        "00000000000000000000010200fe800000000000000000000000000001"
+    ));
+    let join_prune =
+        unhex("230083810100c6120302000100d201000020ef0101010001000101000720c612020201000520c612010a");
+    let hello = hato_wire::pim::PimMessage::<hato_core::V4>::parse(&hello, ctx).unwrap();
+    let join_prune = hato_wire::pim::PimMessage::<hato_core::V4>::parse(&join_prune, ctx).unwrap();
+    let frr = a("198.18.3.3");
+    let frr_rp = a("198.18.2.2");
+    let mut h = Harness::bare(PimConfig::default());
+    h.input(Input::InterfaceUp {
+        ifindex: IF1,
+        primary: a("198.18.3.2"),
+        secondary: vec![],
+        config: InterfaceConfig::default(),
+    });
+    h.input(Input::StaticRp { range: "239.0.0.0/8".parse().unwrap(), rp: Some(frr_rp) });
+    h.receive(IF1, frr, hello);
+    let nbr = h.r.neighbors(h.now).pop().unwrap();
+    assert_eq!((nbr.address, nbr.holdtime, nbr.dr_priority), (frr, 105, Some(1)));
+    assert_eq!(nbr.lan_prune_delay, Some((false, 500, 2500)));
+    h.receive(IF1, frr, join_prune);
+    let g = a("239.1.1.1");
+    assert_eq!(h.down(IF1, SgKey::star_g(g), false), "Join");
+    h.at(0.0);
+    assert_eq!(h.down(IF1, SgKey::sg(a("198.18.1.10"), g), true), "Prune");
+    assert!(h.r.counters().is_empty(), "nothing dropped: {:?}", h.r.counters());
+}
