@@ -1,0 +1,35 @@
+//! PIM-SM and PIM-SSM, sans-IO: RFC 7761 (neighbours and DR election §4.3, Join/Prune §4.5,
+//! Register §4.4, data-driven behaviour and the SPT switch §4.2, timers §4.11) with the SSM rules
+//! of RFC 4607 and RFC 7761 §4.8, for IPv4 and IPv6 through one code path (`A: Afi`).
+//!
+//! A [`PimRouter`] is fed [`Input`]s with the current time ([`PimRouter::handle`]), has its timers
+//! run ([`PimRouter::on_timeout`] at [`PimRouter::poll_at`]) and answers with [`Output`]s: PIM
+//! messages to send, [`MrouteIntent`]s for the router's mroute table, decapsulated Register
+//! payloads, RPF watch requests and log events. Randomness (Generation IDs, jitter) comes from the
+//! seed given at construction, so runs are reproducible.
+//!
+//! Not here yet: Assert (§4.6; the hooks are in `macros.rs`), BSR and embedded RPs (static RPs
+//! only), PIM-DM.
+
+mod config;
+mod data;
+pub mod fsm;
+mod io;
+mod join_prune;
+mod macros;
+mod neighbor;
+mod rng;
+mod router;
+mod view;
+
+#[cfg(test)]
+mod tests;
+
+pub use config::{InterfaceConfig, PimConfig, SptPolicy};
+pub use io::{
+    DropReason, Input, LocalMembership, MrouteIntent, NeighborDownReason, OifReason, Output, PimEvent,
+    RpfUpdate, SourceFilter,
+};
+pub use macros::OifList;
+pub use router::{PimRouter, UpstreamNeighbor};
+pub use view::{CounterView, EntryKind, InterfaceView, JoinStateView, NeighborView, UpstreamView};

@@ -1,0 +1,533 @@
+//! The PIM-SM router: state owned by key, the input dispatcher and the timer loop. The behaviour
+//! lives in sibling modules as further `impl PimRouter` blocks: neighbours and DR election
+//! ([`crate::neighbor`]), Join/Prune ([`crate::join_prune`]), Register and data-driven events
+//! ([`crate::register`]); the RFC macros are in [`crate::macros`].
+//!
+//! Every input is processed to completion: machines affected by it mark their group dirty, and
+//! [`PimRouter::finish`] then re-evaluates the upstream and register machines of dirty groups,
+//! emits the mroute intents that changed and flushes queued Join/Prune entries, aggregated per
+//! upstream neighbour and split to the interface's message size (RFC 7761 §4.9.5.2).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hato_core::{Afi, Duration, IfIndex, Instant, PrefixTable, SgKey, TimerQueue};
+use hato_wire::pim::{split_join_prune, EncodedGroup, EncodedSource, JoinPruneGroup, PimMessage};
+use serde::Serialize;
+
+use crate::config::{InterfaceConfig, PimConfig};
+use crate::fsm::downstream::{DownstreamState, RptDownstreamState};
+use crate::fsm::register::RegisterState;
+use crate::fsm::upstream::{RptUpstreamState, UpstreamState};
+use crate::io::{DropReason, Input, MrouteIntent, Output, PimEvent, RpfUpdate, SourceFilter};
+use crate::rng::SplitMix64;
+
+/// An upstream neighbour: RPF'(...) as an interface and a neighbour's primary address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(bound(serialize = ""))]
+pub struct UpstreamNeighbor<A: Afi> {
+    pub ifindex: IfIndex,
+    pub neighbor: A::Addr,
+}
+
+/// Every timer of the router, keyed by what it belongs to. Entry keys are (G, S) so that a group's
+/// timers sort together.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Timer<A: Afi> {
+    /// Hello Timer (§4.3.1).
+    Hello(IfIndex),
+    /// Neighbor Liveness Timer (§4.3.1).
+    Neighbor(IfIndex, A::Addr),
+    /// Downstream Expiry Timer of (*,G) (S = None) or (S,G) on an interface (§4.5.1, §4.5.2).
+    Expiry(A::Addr, Option<A::Addr>, IfIndex),
+    /// Downstream Prune-Pending Timer (§4.5.1, §4.5.2).
+    PrunePending(A::Addr, Option<A::Addr>, IfIndex),
+    /// (S,G,rpt) Expiry Timer (§4.5.3).
+    RptExpiry(A::Addr, A::Addr, IfIndex),
+    /// (S,G,rpt) Prune-Pending Timer (§4.5.3).
+    RptPrunePending(A::Addr, A::Addr, IfIndex),
+    /// Upstream Join Timer of (*,G) or (S,G) (§4.5.4, §4.5.5).
+    Join(A::Addr, Option<A::Addr>),
+    /// (S,G,rpt) Override Timer (§4.5.7).
+    Override(A::Addr, A::Addr),
+    /// Keepalive Timer (§4.1.3).
+    Keepalive(A::Addr, A::Addr),
+    /// Register-Stop Timer (§4.4.1).
+    RegisterStop(A::Addr, A::Addr),
+    /// Lifetime of an (S,G) cache entry created by data alone.
+    DataTimeout(A::Addr, A::Addr),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Interface<A: Afi> {
+    pub(crate) config: InterfaceConfig,
+    pub(crate) primary: A::Addr,
+    pub(crate) secondary: Vec<A::Addr>,
+    pub(crate) generation_id: u32,
+    pub(crate) dr: A::Addr,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Neighbor<A: Afi> {
+    /// Advertised holdtime in seconds (0xffff: forever).
+    pub(crate) holdtime: u16,
+    pub(crate) dr_priority: Option<u32>,
+    pub(crate) generation_id: Option<u32>,
+    /// (T bit, propagation delay ms, override interval ms).
+    pub(crate) lan_prune_delay: Option<(bool, u16, u16)>,
+    pub(crate) secondary: Vec<A::Addr>,
+    pub(crate) since: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct DownstreamEntry<A: Afi> {
+    pub(crate) state: DownstreamState,
+    /// The neighbour charged for this state (the first to join it), for the per-neighbour limit.
+    pub(crate) joiner: A::Addr,
+}
+
+/// (*,G) upstream state (§4.5.4).
+#[derive(Debug, Clone)]
+pub(crate) struct GroupEntry<A: Afi> {
+    pub(crate) upstream: UpstreamState,
+    pub(crate) rpf_prime: Option<UpstreamNeighbor<A>>,
+    /// The RP named in our last Join(*,G), so that the Prune names it too after RP(G) changed.
+    pub(crate) joined_rp: Option<A::Addr>,
+    pub(crate) watched: Vec<A::Addr>,
+}
+
+/// Per-(S,G) state: upstream (S,G) and (S,G,rpt) machines, SPT bit and register state.
+#[derive(Debug, Clone)]
+pub(crate) struct SourceEntry<A: Afi> {
+    pub(crate) upstream: UpstreamState,
+    pub(crate) rpf_prime: Option<UpstreamNeighbor<A>>,
+    pub(crate) spt_bit: bool,
+    pub(crate) rpt: RptUpstreamState,
+    pub(crate) register: RegisterState,
+    /// The RP the register tunnel points at.
+    pub(crate) register_rp: Option<A::Addr>,
+    pub(crate) watched: Vec<A::Addr>,
+}
+
+impl<A: Afi> SourceEntry<A> {
+    fn new() -> Self {
+        SourceEntry {
+            upstream: UpstreamState::NotJoined,
+            rpf_prime: None,
+            spt_bit: false,
+            rpt: RptUpstreamState::RptNotJoined,
+            register: RegisterState::NoInfo,
+            register_rp: None,
+            watched: Vec::new(),
+        }
+    }
+}
+
+/// Join/Prune entries queued for one upstream neighbour: per group, per entry (0 = (*,G) with the
+/// RP as address, 1 = (S,G), 2 = (S,G,rpt)), whether it is a join, and its encoding.
+/// Downstream (*,G) / (S,G) states keyed by (G, S, I); S is `None` for (*,G).
+pub(crate) type DownstreamKey<A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>, IfIndex);
+
+type PendingGroups<A> =
+    BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Addr), (bool, EncodedSource<A>)>>;
+
+/// A PIM-SM / SSM router for one address family.
+#[derive(Debug)]
+pub struct PimRouter<A: Afi> {
+    pub(crate) config: PimConfig,
+    pub(crate) rng: SplitMix64,
+    pub(crate) interfaces: BTreeMap<IfIndex, Interface<A>>,
+    pub(crate) neighbors: BTreeMap<(IfIndex, A::Addr), Neighbor<A>>,
+    pub(crate) rps: PrefixTable<A, A::Addr>,
+    pub(crate) ssm_ranges: Vec<A::Prefix>,
+    pub(crate) rpf: BTreeMap<A::Addr, RpfUpdate<A>>,
+    pub(crate) watch_refs: BTreeMap<A::Addr, usize>,
+    pub(crate) members: BTreeMap<(A::Addr, IfIndex), SourceFilter<A>>,
+    /// Downstream (*,G) (S = None) and (S,G) states by (G, S, I).
+    pub(crate) downstream: BTreeMap<DownstreamKey<A>, DownstreamEntry<A>>,
+    /// Downstream (S,G,rpt) states by (G, S, I).
+    pub(crate) rpt_downstream: BTreeMap<(A::Addr, A::Addr, IfIndex), RptDownstreamState>,
+    pub(crate) per_interface: BTreeMap<IfIndex, usize>,
+    pub(crate) per_neighbor: BTreeMap<(IfIndex, A::Addr), usize>,
+    pub(crate) groups: BTreeMap<A::Addr, GroupEntry<A>>,
+    pub(crate) sources: BTreeMap<(A::Addr, A::Addr), SourceEntry<A>>,
+    pub(crate) timers: TimerQueue<Timer<A>>,
+    pub(crate) intents: BTreeMap<SgKey<A>, MrouteIntent<A>>,
+    pub(crate) dirty: BTreeSet<A::Addr>,
+    pub(crate) pending: BTreeMap<(IfIndex, A::Addr), PendingGroups<A>>,
+    pub(crate) counters: BTreeMap<DropReason, u64>,
+    /// Data arrivals (G, S) → incoming interface waiting for the RPF answer for S.
+    pub(crate) pending_arrivals: BTreeMap<(A::Addr, A::Addr), IfIndex>,
+}
+
+impl<A: Afi> PimRouter<A> {
+    /// A router with no interfaces; `seed` drives Generation IDs and jitter.
+    pub fn new(config: PimConfig, seed: u64) -> Self {
+        PimRouter {
+            config,
+            rng: SplitMix64::new(seed),
+            interfaces: BTreeMap::new(),
+            neighbors: BTreeMap::new(),
+            rps: PrefixTable::new(),
+            ssm_ranges: vec![A::DEFAULT_SSM_RANGE],
+            rpf: BTreeMap::new(),
+            watch_refs: BTreeMap::new(),
+            members: BTreeMap::new(),
+            downstream: BTreeMap::new(),
+            rpt_downstream: BTreeMap::new(),
+            per_interface: BTreeMap::new(),
+            per_neighbor: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            timers: TimerQueue::new(),
+            intents: BTreeMap::new(),
+            dirty: BTreeSet::new(),
+            pending: BTreeMap::new(),
+            counters: BTreeMap::new(),
+            pending_arrivals: BTreeMap::new(),
+        }
+    }
+
+    /// The router-wide configuration.
+    pub fn config(&self) -> &PimConfig {
+        &self.config
+    }
+
+    /// The next instant [`on_timeout`](Self::on_timeout) has work to do.
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.timers.next_deadline()
+    }
+
+    /// Processes one input.
+    pub fn handle(&mut self, now: Instant, input: Input<A>, out: &mut Vec<Output<A>>) {
+        match input {
+            Input::InterfaceUp { ifindex, primary, secondary, config } => {
+                self.interface_up(now, ifindex, primary, secondary, config, out)
+            }
+            Input::InterfaceDown { ifindex } => self.interface_down(now, ifindex, out),
+            Input::InterfaceAddresses { ifindex, primary, secondary } => {
+                self.interface_addresses(now, ifindex, primary, secondary, out)
+            }
+            Input::Received { ifindex, source, destination, message } => {
+                self.receive(now, ifindex, source, destination, message, out)
+            }
+            Input::NoCache { iif, source, group } | Input::WrongVif { iif, source, group } => {
+                self.data_arrived(now, iif, source, group, out)
+            }
+            Input::WholePacket { source, group, packet } => self.whole_packet(source, group, packet, out),
+            Input::TrafficSeen { source, group } => self.traffic_seen(now, source, group, out),
+            Input::Rpf(update) => {
+                let target = update.target;
+                if self.rpf.get(&target) != Some(&update) {
+                    self.rpf.insert(target, update);
+                    self.mark_dirty_using(target);
+                }
+                let waiting: Vec<_> =
+                    self.pending_arrivals.keys().filter(|(_, s)| *s == target).copied().collect();
+                for (group, source) in waiting {
+                    if let Some(iif) = self.pending_arrivals.remove(&(group, source)) {
+                        self.data_arrived(now, iif, source, group, out);
+                    }
+                }
+            }
+            Input::Membership(m) => {
+                match m.filter {
+                    SourceFilter::Include(ref s) if s.is_empty() => {
+                        self.members.remove(&(m.group, m.ifindex));
+                    }
+                    filter => {
+                        self.members.insert((m.group, m.ifindex), filter);
+                    }
+                }
+                self.dirty.insert(m.group);
+            }
+            Input::StaticRp { range, rp } => {
+                match rp {
+                    Some(rp) => self.rps.insert(range, rp),
+                    None => self.rps.remove(&range),
+                };
+                self.mark_all_dirty();
+            }
+            Input::SsmRanges(ranges) => {
+                self.ssm_ranges = ranges;
+                self.mark_all_dirty();
+            }
+            Input::Shutdown => {
+                let ifindexes: Vec<IfIndex> = self.interfaces.keys().copied().collect();
+                for ifindex in ifindexes {
+                    self.send_hello(ifindex, true, out);
+                }
+            }
+        }
+        self.finish(now, out);
+    }
+
+    /// Runs every timer due at `now`.
+    pub fn on_timeout(&mut self, now: Instant, out: &mut Vec<Output<A>>) {
+        while let Some((timer, _)) = self.timers.pop_expired(now) {
+            self.timer_expired(now, timer, out);
+        }
+        self.finish(now, out);
+    }
+
+    fn timer_expired(&mut self, now: Instant, timer: Timer<A>, out: &mut Vec<Output<A>>) {
+        use crate::fsm::downstream::{DownstreamEvent as DE, RptDownstreamEvent as RE};
+        use crate::fsm::register::RegisterEvent;
+        use crate::fsm::upstream::{RptUpstreamEvent, UpstreamEvent};
+        match timer {
+            Timer::Hello(ifindex) => self.hello_timer(now, ifindex, out),
+            Timer::Neighbor(ifindex, addr) => {
+                self.neighbor_down(ifindex, addr, crate::io::NeighborDownReason::Expired, out)
+            }
+            Timer::Expiry(g, s, i) => {
+                self.downstream_event(now, g, s, i, DE::ExpiryTimerExpires, None, None, out)
+            }
+            Timer::PrunePending(g, s, i) => {
+                self.downstream_event(now, g, s, i, DE::PrunePendingTimerExpires, None, None, out)
+            }
+            Timer::RptExpiry(g, s, i) => {
+                self.rpt_downstream_event(now, g, s, i, RE::ExpiryTimerExpires, None, out)
+            }
+            Timer::RptPrunePending(g, s, i) => {
+                self.rpt_downstream_event(now, g, s, i, RE::PrunePendingTimerExpires, None, out)
+            }
+            Timer::Join(g, None) => {
+                self.star_g_event(now, g, UpstreamEvent::JoinTimerExpires, None, None, out)
+            }
+            Timer::Join(g, Some(s)) => {
+                self.sg_event(now, g, s, UpstreamEvent::JoinTimerExpires, None, None, out)
+            }
+            Timer::Override(g, s) => self.rpt_event(now, g, s, RptUpstreamEvent::OverrideTimerExpires, out),
+            Timer::Keepalive(g, _) | Timer::DataTimeout(g, _) => {
+                self.dirty.insert(g);
+            }
+            Timer::RegisterStop(g, s) => {
+                self.register_event(now, g, s, RegisterEvent::RegisterStopTimerExpires, out)
+            }
+        }
+    }
+
+    /// Counts and logs dropped input.
+    pub(crate) fn drop_input(
+        &mut self,
+        reason: DropReason,
+        ifindex: Option<IfIndex>,
+        source: Option<A::Addr>,
+        out: &mut Vec<Output<A>>,
+    ) {
+        *self.counters.entry(reason).or_insert(0) += 1;
+        out.push(Output::Event(PimEvent::Dropped { reason, ifindex, source }));
+    }
+
+    pub(crate) fn log_state(
+        &self,
+        machine: &str,
+        key: SgKey<A>,
+        from: impl std::fmt::Debug,
+        to: impl std::fmt::Debug,
+        out: &mut Vec<Output<A>>,
+    ) {
+        let (from, to) = (format!("{from:?}"), format!("{to:?}"));
+        if from != to {
+            out.push(Output::Event(PimEvent::StateChanged { machine: machine.to_string(), key, from, to }));
+        }
+    }
+
+    /// Marks every group with any state for re-evaluation (after RPF, neighbour, DR or RP changes).
+    pub(crate) fn mark_all_dirty(&mut self) {
+        let groups: Vec<A::Addr> = self
+            .groups
+            .keys()
+            .copied()
+            .chain(self.sources.keys().map(|(g, _)| *g))
+            .chain(self.downstream.keys().map(|(g, _, _)| *g))
+            .chain(self.members.keys().map(|(g, _)| *g))
+            .collect();
+        self.dirty.extend(groups);
+    }
+
+    /// Marks the groups whose state depends on the RPF of `target`: those whose RP it is and
+    /// those with `target` as a source.
+    fn mark_dirty_using(&mut self, target: A::Addr) {
+        let by_rp: Vec<A::Addr> = self
+            .groups
+            .keys()
+            .chain(self.sources.keys().map(|(g, _)| g))
+            .copied()
+            .filter(|g| self.rp_for(*g) == Some(target))
+            .collect();
+        let by_source = self.sources.keys().filter(|(_, s)| *s == target).map(|(g, _)| *g);
+        self.dirty.extend(by_source.chain(by_rp).collect::<Vec<_>>());
+    }
+
+    /// Holds an RPF watch on each address of `wanted`, releasing those of `held` no longer wanted.
+    pub(crate) fn rewatch(&mut self, held: &[A::Addr], wanted: &[A::Addr], out: &mut Vec<Output<A>>) {
+        for addr in wanted.iter().filter(|a| !held.contains(a)) {
+            let refs = self.watch_refs.entry(*addr).or_insert(0);
+            *refs += 1;
+            if *refs == 1 {
+                out.push(Output::WatchRpf(*addr));
+            }
+        }
+        for addr in held.iter().filter(|a| !wanted.contains(a)) {
+            if let Some(refs) = self.watch_refs.get_mut(addr) {
+                *refs = refs.saturating_sub(1);
+                if *refs == 0 {
+                    self.watch_refs.remove(addr);
+                    self.rpf.remove(addr);
+                    out.push(Output::UnwatchRpf(*addr));
+                }
+            }
+        }
+    }
+
+    /// Total (*,G) and (S,G) entries, for the global limit.
+    pub(crate) fn entry_count(&self) -> usize {
+        self.groups.len() + self.sources.len()
+    }
+
+    /// Creates the (S,G) entry if the global limit allows; returns whether it exists.
+    pub(crate) fn ensure_source(
+        &mut self,
+        group: A::Addr,
+        source: A::Addr,
+        out: &mut Vec<Output<A>>,
+    ) -> bool {
+        if self.sources.contains_key(&(group, source)) {
+            return true;
+        }
+        if self.entry_count() >= self.config.max_entries {
+            self.drop_input(DropReason::LimitGlobal, None, Some(source), out);
+            return false;
+        }
+        self.sources.insert((group, source), SourceEntry::new());
+        self.dirty.insert(group);
+        true
+    }
+
+    /// Creates the (*,G) entry if the global limit allows; returns whether it exists.
+    pub(crate) fn ensure_group(&mut self, group: A::Addr, out: &mut Vec<Output<A>>) -> bool {
+        if self.groups.contains_key(&group) {
+            return true;
+        }
+        if self.entry_count() >= self.config.max_entries {
+            self.drop_input(DropReason::LimitGlobal, None, None, out);
+            return false;
+        }
+        self.groups.insert(
+            group,
+            GroupEntry {
+                upstream: UpstreamState::NotJoined,
+                rpf_prime: None,
+                joined_rp: None,
+                watched: Vec::new(),
+            },
+        );
+        self.dirty.insert(group);
+        true
+    }
+
+    /// Re-evaluates dirty groups, emits changed intents and flushes queued Join/Prune entries.
+    pub(crate) fn finish(&mut self, now: Instant, out: &mut Vec<Output<A>>) {
+        // Re-evaluation may dirty groups again (e.g. a register state change); bound the rounds.
+        for _ in 0..4 {
+            let dirty = std::mem::take(&mut self.dirty);
+            if dirty.is_empty() {
+                break;
+            }
+            for group in dirty {
+                self.refresh_group(now, group, out);
+            }
+        }
+        self.flush_join_prune(out);
+    }
+
+    /// Queues one Join/Prune entry for `upstream` (aggregated in [`Self::flush_join_prune`]). A
+    /// later entry for the same source replaces an earlier one of the opposite kind.
+    pub(crate) fn queue_join_prune(
+        &mut self,
+        upstream: UpstreamNeighbor<A>,
+        group: A::Addr,
+        join: bool,
+        source: EncodedSource<A>,
+    ) {
+        let kind = match (source.wildcard, source.rpt) {
+            (true, _) => 0,
+            (false, false) => 1,
+            (false, true) => 2,
+        };
+        let address = if kind == 0 { A::UNSPECIFIED } else { source.source };
+        self.pending
+            .entry((upstream.ifindex, upstream.neighbor))
+            .or_default()
+            .entry(group)
+            .or_default()
+            .insert((kind, address), (join, source));
+    }
+
+    fn flush_join_prune(&mut self, out: &mut Vec<Output<A>>) {
+        let pending = std::mem::take(&mut self.pending);
+        let holdtime = u16::try_from(self.config.join_prune_holdtime.as_secs()).unwrap_or(u16::MAX);
+        for ((ifindex, neighbor), groups) in pending {
+            let Some(max_len) = self.interfaces.get(&ifindex).map(|i| i.config.max_message_len) else {
+                continue;
+            };
+            let sets = groups.into_iter().map(|(group, entries)| {
+                let mut set = JoinPruneGroup {
+                    group: EncodedGroup::host(group),
+                    joins: Vec::new(),
+                    prunes: Vec::new(),
+                };
+                for (_, (join, source)) in entries {
+                    if join {
+                        set.joins.push(source);
+                    } else {
+                        set.prunes.push(source);
+                    }
+                }
+                set
+            });
+            match split_join_prune(neighbor, holdtime, sets, max_len) {
+                Ok(messages) => out.extend(messages.into_iter().map(|m| Output::Send {
+                    ifindex,
+                    dst: A::ALL_PIM_ROUTERS,
+                    message: PimMessage::JoinPrune(m),
+                })),
+                Err(_) => {
+                    self.drop_input(DropReason::MessageSizeTooSmall, Some(ifindex), Some(neighbor), out)
+                }
+            }
+        }
+    }
+
+    /// Sets `intent` for its key, emitting it if it changed.
+    pub(crate) fn set_intent(
+        &mut self,
+        intent: Option<MrouteIntent<A>>,
+        key: SgKey<A>,
+        out: &mut Vec<Output<A>>,
+    ) {
+        match intent {
+            Some(intent) => {
+                if self.intents.get(&key) != Some(&intent) {
+                    self.intents.insert(key, intent.clone());
+                    out.push(Output::MrouteSet(intent));
+                }
+            }
+            None => {
+                if self.intents.remove(&key).is_some() {
+                    out.push(Output::MrouteRemove(key));
+                }
+            }
+        }
+    }
+
+    /// A random duration in `[0, high]` from the router's generator.
+    pub(crate) fn jitter(&mut self, high: Duration) -> Duration {
+        self.rng.up_to(high)
+    }
+
+    /// Arms `timer` at `now + after`.
+    pub(crate) fn arm(&mut self, timer: Timer<A>, now: Instant, after: Duration) {
+        self.timers.arm(timer, now + after);
+    }
+}
