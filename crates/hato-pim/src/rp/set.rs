@@ -71,6 +71,21 @@ impl<A: Afi> RpSet<A> {
             .flat_map(|r| r.rps.iter().map(move |rp| (r.range, rp)))
     }
 
+    /// Sets the RPs of `range` (ordered and deduplicated by address); an empty list keeps the
+    /// range, announced without RPs.
+    pub fn set_range(&mut self, range: A::Prefix, mut rps: Vec<RpSetEntry<A>>) {
+        rps.sort_by_key(|e| e.address);
+        rps.dedup_by_key(|e| e.address);
+        match self.ranges.binary_search_by(|r| r.range.cmp(&range)) {
+            Ok(i) => {
+                if let Some(r) = self.ranges.get_mut(i) {
+                    r.rps = rps;
+                }
+            }
+            Err(i) => self.ranges.insert(i, RpSetRange { range, rps }),
+        }
+    }
+
     /// Adds or replaces the entry of `rp.address` in `range`, keeping the orders.
     pub fn insert(&mut self, range: A::Prefix, rp: RpSetEntry<A>) {
         let slot = match self.ranges.binary_search_by(|r| r.range.cmp(&range)) {
