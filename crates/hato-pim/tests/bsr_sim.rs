@@ -7,7 +7,7 @@ mod common;
 use common::{addr, Line};
 use hato_core::{Afi, Duration, Instant, V4};
 use hato_pim::bsr::{BsrConfig, BsrId, BsrState, CandidateBsrConfig, CandidateRpConfig, Input};
-use hato_pim::rp::RpSet;
+use hato_pim::rp::{hash_value, RpChange, RpSet};
 use hato_wire::pim::PimMessage;
 
 fn p4(s: &str) -> <V4 as Afi>::Prefix {
@@ -107,6 +107,14 @@ fn rp_failure_fails_over_within_rp_holdtime() {
     let r3 = BsrId { priority: 20, address: addr(3) };
     line.run_until_true(Instant::from_secs(60), |l| all_agree(l, r3, &[1, 2])).expect("converged");
     line.run_until(Instant::from_secs(100));
+    // A group that hashes to R1 while both RPs are up, followed by every router's mapping.
+    let g = (0..=255u8)
+        .map(|k| std::net::Ipv4Addr::new(239, 0, 0, k))
+        .find(|g| hash_value::<V4>(*g, 30, addr(1)) > hash_value::<V4>(*g, 30, addr(2)))
+        .expect("some group hashes to R1");
+    for r in &mut line.routers {
+        assert_eq!(r.mapping.watch(g), Some(addr(1)));
+    }
     // R1 (a C-RP only) fails; the BSR drops it when its 150 s RP-Holdtime runs out.
     let failed_at = line.now;
     line.fail(1);
@@ -115,9 +123,9 @@ fn rp_failure_fails_over_within_rp_holdtime() {
     let deadline = failed_at + Duration::from_secs(150);
     let t = line.run_until_true(deadline, |l| all_agree(l, r3, &[2])).expect("failed over");
     assert!(t > failed_at + Duration::from_secs(150 - 61), "too early: {t}");
-    let g = "239.9.9.9".parse().unwrap();
     for r in line.alive() {
         assert_eq!(r.mapping.rp_for(g), Some(addr(2)));
+        assert_eq!(r.changes, vec![RpChange { group: g, old: Some(addr(1)), new: Some(addr(2)) }]);
     }
 }
 

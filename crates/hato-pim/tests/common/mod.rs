@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 
 use hato_core::{IfIndex, Instant, V4};
 use hato_pim::bsr::{Bsr, BsrConfig, Destination, Input, Output, RpfNeighbor};
-use hato_pim::rp::{RpMapping, RpSet};
+use hato_pim::rp::{RpChange, RpMapping, RpSet};
 use hato_wire::checksum::ChecksumContext;
 use hato_wire::pim::PimMessage;
 
@@ -41,6 +41,8 @@ pub struct Router {
     pub mapping: RpMapping<V4>,
     pub alive: bool,
     pub rp_set: RpSet<V4>,
+    /// RP changes of the groups the mapping follows.
+    pub changes: Vec<RpChange<V4>>,
 }
 
 pub struct Line {
@@ -66,6 +68,7 @@ impl Line {
                 mapping: RpMapping::default(),
                 alive: true,
                 rp_set: RpSet::new(),
+                changes: Vec::new(),
             });
             pending.push((i, out));
         }
@@ -113,8 +116,7 @@ impl Line {
                 Output::RpSetChanged { rp_set } => {
                     let r = &mut self.routers[from];
                     r.rp_set = rp_set.clone();
-                    let mut changes = Vec::new();
-                    r.mapping.set_rp_set(rp_set, &mut changes);
+                    r.mapping.set_rp_set(rp_set, &mut r.changes);
                 }
                 Output::WatchRpf { target } => {
                     let rpf = self.rpf(from, target);
