@@ -606,3 +606,22 @@ fn candidate_rp_advertises_to_the_known_bsr() {
     assert_eq!(withdrawn.len(), 1);
     assert_eq!(withdrawn[0].1.holdtime, 0);
 }
+
+#[test]
+fn elected_bsr_that_is_also_a_candidate_rp_announces_itself_at_once() {
+    let config = BsrConfig {
+        candidate_rp: Some(CandidateRpConfig::new(a("198.18.0.1"), 4, vec![p("239.0.0.0/8")])),
+        ..candidate(7, "198.18.0.1")
+    };
+    let mut h = Harness::new(config);
+    h.advance_to(Instant::from_secs(5));
+    let first = originated(&h);
+    assert_eq!(first.len(), 3, "one message per interface, no second triggered one");
+    assert_eq!(first[0].1.group_ranges.len(), 1);
+    assert_eq!(first[0].1.group_ranges[0].rps[0].address, a("198.18.0.1"));
+    assert!(advs(&h).is_empty(), "its own advertisement is not sent on the wire");
+    assert_eq!(rps_of(h.rp_set(), "239.0.0.0/8"), vec![a("198.18.0.1")]);
+    // It keeps itself in the set past one RP-Holdtime.
+    h.advance_to(Instant::from_secs(400));
+    assert_eq!(rps_of(h.rp_set(), "239.0.0.0/8"), vec![a("198.18.0.1")]);
+}

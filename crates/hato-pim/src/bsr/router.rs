@@ -382,6 +382,11 @@ impl<A: Afi> Bsr<A> {
             }
             ElectionAction::Originate => {
                 self.set_elected(self.me(), out);
+                // This router's own candidacy as RP goes straight into the first message.
+                if let (Some(adv), Some(me)) = (self.candidate_rp_adv(), self.me()) {
+                    self.update_candidate_rp(now, &adv, out);
+                    self.crp_adv_sent_to = Some(me.address);
+                }
                 self.originate(out);
             }
             ElectionAction::Ignore => {}
@@ -592,8 +597,15 @@ impl<A: Afi> Bsr<A> {
         let period = c.adv_period.saturating_sub(Duration::from_secs(1)).max(Duration::from_secs(1));
         self.crp_adv_timer = Some(now + period + jitter);
         let Some(bsr) = self.known_bsr() else { return };
+        let Some(adv) = self.candidate_rp_adv() else { return };
         self.crp_adv_sent_to = Some(bsr);
-        let groups: Vec<EncodedGroup<A>> = c
+        self.deliver_crp_adv(now, bsr, adv, out);
+    }
+
+    /// The C-RP-Advertisement of this router's candidacy (RFC 7761 §4.9.10).
+    fn candidate_rp_adv(&self) -> Option<CandidateRpAdvertisement<A>> {
+        let c = self.config.candidate_rp.as_ref()?;
+        let groups = c
             .groups
             .iter()
             .take(usize::from(u8::MAX))
@@ -602,13 +614,12 @@ impl<A: Afi> Bsr<A> {
                 EncodedGroup::range(addr, len)
             })
             .collect();
-        let adv = CandidateRpAdvertisement {
+        Some(CandidateRpAdvertisement {
             priority: c.priority,
             holdtime: c.effective_holdtime(),
             rp_address: c.address,
             groups,
-        };
-        self.deliver_crp_adv(now, bsr, adv, out);
+        })
     }
 
     fn deliver_crp_adv(
@@ -653,6 +664,28 @@ impl<A: Afi> Bsr<A> {
         adv: CandidateRpAdvertisement<A>,
         out: &mut Vec<Output<A>>,
     ) {
+        let changed = self.update_candidate_rp(now, &adv, out);
+        if self.state == BsrState::ElectedBsr {
+            if changed {
+                self.originate(out);
+            } else if let Some(c) = self.candidate_rps.get(&adv.rp_address) {
+                // Refresh the local entries' expiry.
+                for range in &c.groups {
+                    if let Some(l) = self.learned.get_mut(&(*range, adv.rp_address)) {
+                        l.expires = c.expires;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Updates the candidate-RP cache with `adv`; returns whether the RP-Set changed.
+    fn update_candidate_rp(
+        &mut self,
+        now: Instant,
+        adv: &CandidateRpAdvertisement<A>,
+        out: &mut Vec<Output<A>>,
+    ) -> bool {
         let mut groups: Vec<A::Prefix> = adv
             .groups
             .iter()
@@ -678,18 +711,7 @@ impl<A: Afi> Bsr<A> {
         if changed {
             log(out, BsrEvent::CandidateRpUpdated { rp: adv.rp_address, holdtime: adv.holdtime });
         }
-        if self.state == BsrState::ElectedBsr {
-            if changed {
-                self.originate(out);
-            } else if let Some(c) = self.candidate_rps.get(&adv.rp_address) {
-                // Refresh the local entries' expiry.
-                for range in &c.groups {
-                    if let Some(l) = self.learned.get_mut(&(*range, adv.rp_address)) {
-                        l.expires = c.expires;
-                    }
-                }
-            }
-        }
+        changed
     }
 
     /// The state for `show pim bsr`.
