@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{addr, Line};
-use hato_core::{Afi, Duration, Instant, V4};
+use common::{addr, addr_of, Line};
+use hato_core::{Afi, Duration, Instant, V4, V6};
 use hato_pim::bsr::{BsrConfig, BsrId, BsrState, CandidateBsrConfig, CandidateRpConfig, Input};
 use hato_pim::rp::{hash_value, RpChange, RpSet};
 use hato_wire::pim::PimMessage;
@@ -25,7 +25,7 @@ fn config(i: usize, bsr_priority: Option<u8>, rp: Option<(u8, &str)>) -> BsrConf
 }
 
 /// R0: C-BSR priority 10. R1: C-RP for 239/8. R2: C-BSR 20 and C-RP for 239/8. R3: C-BSR 20.
-fn line() -> Line {
+fn line() -> Line<V4> {
     Line::new(vec![
         config(0, Some(10), None),
         config(1, None, Some((5, "239.0.0.0/8"))),
@@ -34,7 +34,7 @@ fn line() -> Line {
     ])
 }
 
-fn all_agree(line: &Line, bsr: BsrId<V4>, rps: &[usize]) -> bool {
+fn all_agree(line: &Line<V4>, bsr: BsrId<V4>, rps: &[usize]) -> bool {
     let ranges: Vec<_> = rps.iter().map(|i| addr(*i)).collect();
     line.alive().all(|r| {
         r.bsr.elected() == Some(bsr)
@@ -45,7 +45,7 @@ fn all_agree(line: &Line, bsr: BsrId<V4>, rps: &[usize]) -> bool {
     })
 }
 
-fn one_rp_set(line: &Line) -> RpSet<V4> {
+fn one_rp_set(line: &Line<V4>) -> RpSet<V4> {
     let sets: Vec<&RpSet<V4>> = line.alive().map(|r| &r.rp_set).collect();
     assert!(sets.windows(2).all(|w| w[0] == w[1]), "routers disagree: {sets:?}");
     sets[0].clone()
@@ -143,7 +143,8 @@ fn fragmented_rp_set_crosses_the_line() {
     }
     let mut line = Line::new(configs);
     let r0 = BsrId { priority: 1, address: addr(0) };
-    let complete = |l: &Line| l.alive().all(|r| r.bsr.elected() == Some(r0) && r.rp_set.entry_count() == 18);
+    let complete =
+        |l: &Line<V4>| l.alive().all(|r| r.bsr.elected() == Some(r0) && r.rp_set.entry_count() == 18);
     line.run_until_true(Instant::from_secs(60), complete).expect("reassembled");
     let set = one_rp_set(&line);
     assert_eq!(set.ranges.len(), 6);
@@ -182,4 +183,27 @@ fn unicast_bootstrap_to_a_restarted_neighbor() {
     assert_eq!(line.routers[0].bsr.elected(), Some(r3));
     assert_eq!(line.routers[0].bsr.state(), BsrState::AcceptPreferred);
     assert_eq!(line.routers[0].rp_set.entry_count(), 2);
+}
+
+#[test]
+fn ipv6_line_elects_and_converges() {
+    let cfg = |i: usize, bsr: Option<u8>, rp: Option<u8>| BsrConfig::<V6> {
+        candidate_bsr: bsr.map(|p| CandidateBsrConfig::new(addr_of::<V6>(i), p)),
+        candidate_rp: rp
+            .map(|p| CandidateRpConfig::new(addr_of::<V6>(i), p, vec!["ff0e::/16".parse().unwrap()])),
+        seed: i as u64,
+        ..BsrConfig::default()
+    };
+    let mut line =
+        Line::<V6>::new(vec![cfg(0, Some(3), None), cfg(1, None, Some(1)), cfg(2, Some(3), Some(1))]);
+    let bsr = BsrId { priority: 3, address: addr_of::<V6>(2) };
+    let done = |l: &Line<V6>| {
+        l.alive().all(|r| {
+            r.bsr.elected() == Some(bsr) && r.rp_set.entry_count() == 2 && r.rp_set.hash_mask_len == 126
+        })
+    };
+    line.run_until_true(Instant::from_secs(60), done).expect("converged");
+    let g = "ff0e::1234".parse().unwrap();
+    let rps: Vec<_> = line.alive().map(|r| r.mapping.decide(g).unwrap()).collect();
+    assert!(rps.iter().all(|d| d.rp == rps[0].rp && d.hash_mask_len == Some(126)), "{rps:?}");
 }

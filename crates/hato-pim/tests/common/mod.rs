@@ -1,16 +1,15 @@
 //! Test harness: BSR machines on a line of point-to-point links, on a virtual clock, exchanging
 //! messages through the real PIM codec.
 //!
-//! Router `i` has address 198.18.0.(i+1) on every link; its interface 1 faces router `i-1` and
+//! Router `i` has address 198.18.0.(i+1) (IPv4) or fd00::(i+1) (IPv6) on every link; its interface 1 faces router `i-1` and
 //! interface 2 faces router `i+1`. Delivery is instantaneous; the RPF neighbour towards router
 //! `j` is the next router in `j`'s direction.
 
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
-use std::net::Ipv4Addr;
 
-use hato_core::{IfIndex, Instant, V4};
+use hato_core::{Afi, IfIndex, Instant};
 use hato_pim::bsr::{Bsr, BsrConfig, Destination, Input, Output, RpfNeighbor};
 use hato_pim::rp::{RpChange, RpMapping, RpSet};
 use hato_wire::checksum::ChecksumContext;
@@ -19,43 +18,65 @@ use hato_wire::pim::PimMessage;
 pub const WEST: IfIndex = IfIndex(1);
 pub const EAST: IfIndex = IfIndex(2);
 
-pub fn addr(i: usize) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, 0, u8::try_from(i + 1).unwrap())
+/// The address of router `i`.
+pub fn addr_of<A: Afi>(i: usize) -> A::Addr {
+    let last = u8::try_from(i + 1).unwrap();
+    let octets: Vec<u8> = if A::ADDR_LEN == 4 {
+        vec![198, 18, 0, last]
+    } else {
+        let mut o = vec![0u8; 16];
+        o[0] = 0xfd;
+        o[15] = last;
+        o
+    };
+    A::addr_from_octets(&octets).unwrap()
 }
 
-pub fn index_of(a: Ipv4Addr) -> Option<usize> {
-    let [x, y, z, w] = a.octets();
-    ((x, y, z) == (198, 18, 0) && w >= 1).then(|| usize::from(w) - 1)
+/// The IPv4 address of router `i`.
+pub fn addr(i: usize) -> std::net::Ipv4Addr {
+    addr_of::<hato_core::V4>(i)
+}
+
+pub fn index_of<A: Afi>(a: A::Addr, routers: usize) -> Option<usize> {
+    (0..routers).find(|i| addr_of::<A>(*i) == a)
+}
+
+fn checksum_context<A: Afi>() -> ChecksumContext {
+    if A::ADDR_LEN == 4 {
+        ChecksumContext::Plain
+    } else {
+        ChecksumContext::Ipv6 { src: "fe80::1".parse().unwrap(), dst: "ff02::d".parse().unwrap() }
+    }
 }
 
 /// Sends `message` through the codec and back, as it would cross the wire.
-pub fn over_the_wire(message: &PimMessage<V4>) -> PimMessage<V4> {
-    let bytes = message.to_bytes(ChecksumContext::Plain).expect("encodes");
-    let back = PimMessage::<V4>::parse(&bytes, ChecksumContext::Plain).expect("decodes");
+pub fn over_the_wire<A: Afi>(message: &PimMessage<A>) -> PimMessage<A> {
+    let bytes = message.to_bytes(checksum_context::<A>()).expect("encodes");
+    let back = PimMessage::<A>::parse(&bytes, checksum_context::<A>()).expect("decodes");
     assert_eq!(&back, message, "codec round trip");
     back
 }
 
-pub struct Router {
-    pub bsr: Bsr<V4>,
-    pub mapping: RpMapping<V4>,
+pub struct Router<A: Afi> {
+    pub bsr: Bsr<A>,
+    pub mapping: RpMapping<A>,
     pub alive: bool,
-    pub rp_set: RpSet<V4>,
+    pub rp_set: RpSet<A>,
     /// RP changes of the groups the mapping follows.
-    pub changes: Vec<RpChange<V4>>,
+    pub changes: Vec<RpChange<A>>,
 }
 
-pub struct Line {
+pub struct Line<A: Afi> {
     pub now: Instant,
-    pub routers: Vec<Router>,
-    queue: VecDeque<(usize, Input<V4>)>,
+    pub routers: Vec<Router<A>>,
+    queue: VecDeque<(usize, Input<A>)>,
     /// Every message sent: (time, from, destination, message).
-    pub log: Vec<(Instant, usize, Destination<V4>, PimMessage<V4>)>,
+    pub log: Vec<(Instant, usize, Destination<A>, PimMessage<A>)>,
 }
 
-impl Line {
+impl<A: Afi> Line<A> {
     /// `configs[i]` is router `i`'s configuration; all interfaces and neighbours come up at 0.
-    pub fn new(configs: Vec<BsrConfig<V4>>) -> Self {
+    pub fn new(configs: Vec<BsrConfig<A>>) -> Self {
         let n = configs.len();
         let mut line =
             Line { now: Instant::ZERO, routers: Vec::new(), queue: VecDeque::new(), log: Vec::new() };
@@ -75,11 +96,17 @@ impl Line {
         for i in 0..n {
             if i > 0 {
                 line.input(i, Input::InterfaceUp { ifindex: WEST, accept_bootstrap: true });
-                line.input(i, Input::NeighborUp { ifindex: WEST, neighbor: addr(i - 1), we_are_dr: false });
+                line.input(
+                    i,
+                    Input::NeighborUp { ifindex: WEST, neighbor: addr_of::<A>(i - 1), we_are_dr: false },
+                );
             }
             if i + 1 < n {
                 line.input(i, Input::InterfaceUp { ifindex: EAST, accept_bootstrap: true });
-                line.input(i, Input::NeighborUp { ifindex: EAST, neighbor: addr(i + 1), we_are_dr: false });
+                line.input(
+                    i,
+                    Input::NeighborUp { ifindex: EAST, neighbor: addr_of::<A>(i + 1), we_are_dr: false },
+                );
             }
         }
         for (i, out) in pending {
@@ -89,23 +116,23 @@ impl Line {
         line
     }
 
-    pub fn input(&mut self, router: usize, input: Input<V4>) {
+    pub fn input(&mut self, router: usize, input: Input<A>) {
         self.queue.push_back((router, input));
         self.settle();
     }
 
-    fn rpf(&self, at: usize, target: Ipv4Addr) -> Option<RpfNeighbor<V4>> {
-        let j = index_of(target)?;
+    fn rpf(&self, at: usize, target: A::Addr) -> Option<RpfNeighbor<A>> {
+        let j = index_of::<A>(target, self.routers.len())?;
         match j.cmp(&at) {
-            std::cmp::Ordering::Less => Some(RpfNeighbor { ifindex: WEST, neighbor: addr(at - 1) }),
+            std::cmp::Ordering::Less => Some(RpfNeighbor { ifindex: WEST, neighbor: addr_of::<A>(at - 1) }),
             std::cmp::Ordering::Greater if j < self.routers.len() => {
-                Some(RpfNeighbor { ifindex: EAST, neighbor: addr(at + 1) })
+                Some(RpfNeighbor { ifindex: EAST, neighbor: addr_of::<A>(at + 1) })
             }
             _ => None,
         }
     }
 
-    fn dispatch(&mut self, from: usize, out: Vec<Output<V4>>) {
+    fn dispatch(&mut self, from: usize, out: Vec<Output<A>>) {
         for o in out {
             match o {
                 Output::Send { to, message } => {
@@ -127,7 +154,7 @@ impl Line {
         }
     }
 
-    fn deliver(&mut self, from: usize, to: Destination<V4>, message: PimMessage<V4>) {
+    fn deliver(&mut self, from: usize, to: Destination<A>, message: PimMessage<A>) {
         let n = self.routers.len();
         let neighbor = |ifindex: IfIndex| match ifindex {
             WEST if from > 0 => Some((from - 1, EAST)),
@@ -139,8 +166,8 @@ impl Line {
                 if let Some((peer, peer_if)) = neighbor(ifindex) {
                     let input = Input::Bootstrap {
                         ifindex: peer_if,
-                        source: addr(from),
-                        destination: <V4 as hato_core::Afi>::ALL_PIM_ROUTERS,
+                        source: addr_of::<A>(from),
+                        destination: A::ALL_PIM_ROUTERS,
                         message,
                     };
                     self.queue.push_back((peer, input));
@@ -150,7 +177,7 @@ impl Line {
                 if let Some((peer, peer_if)) = neighbor(ifindex) {
                     let input = Input::Bootstrap {
                         ifindex: peer_if,
-                        source: addr(from),
+                        source: addr_of::<A>(from),
                         destination: address,
                         message,
                     };
@@ -158,9 +185,11 @@ impl Line {
                 }
             }
             (Destination::Unicast { address, .. }, PimMessage::CandidateRpAdvertisement(message)) => {
-                if let Some(peer) = index_of(address).filter(|p| *p < n) {
-                    self.queue
-                        .push_back((peer, Input::CandidateRpAdvertisement { source: addr(from), message }));
+                if let Some(peer) = index_of::<A>(address, n) {
+                    self.queue.push_back((
+                        peer,
+                        Input::CandidateRpAdvertisement { source: addr_of::<A>(from), message },
+                    ));
                 }
             }
             (to, message) => panic!("unexpected send {message} to {to}"),
@@ -213,7 +242,7 @@ impl Line {
     pub fn run_until_true(
         &mut self,
         deadline: Instant,
-        mut done: impl FnMut(&Line) -> bool,
+        mut done: impl FnMut(&Line<A>) -> bool,
     ) -> Option<Instant> {
         let step = hato_core::Duration::from_millis(250);
         while self.now <= deadline {
@@ -230,7 +259,7 @@ impl Line {
         self.routers[i].alive = false;
     }
 
-    pub fn alive(&self) -> impl Iterator<Item = &Router> {
+    pub fn alive(&self) -> impl Iterator<Item = &Router<A>> {
         self.routers.iter().filter(|r| r.alive)
     }
 }
