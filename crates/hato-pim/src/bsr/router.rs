@@ -158,6 +158,7 @@ impl<A: Afi> Bsr<A> {
     pub fn handle(&mut self, now: Instant, input: Input<A>, out: &mut Vec<Output<A>>) {
         match input {
             Input::Bootstrap { ifindex, source, destination, message } => {
+                self.counters.bootstrap_received += 1;
                 self.receive_bootstrap(now, Parked { ifindex, source, destination, message }, out)
             }
             Input::CandidateRpAdvertisement { source, message } => {
@@ -285,7 +286,6 @@ impl<A: Afi> Bsr<A> {
 
     /// RFC 5059 §3.3: the acceptance checks of a received Bootstrap message.
     fn receive_bootstrap(&mut self, now: Instant, m: Parked<A>, out: &mut Vec<Output<A>>) {
-        self.counters.bootstrap_received += 1;
         let Some(iface) = self.interfaces.get_mut(&m.ifindex) else {
             return self.drop_bootstrap(&m, DropReason::UnknownInterface, out);
         };
@@ -358,7 +358,6 @@ impl<A: Afi> Bsr<A> {
             std::mem::take(&mut self.parked).into_iter().partition(|p| p.message.bsr_address == target);
         self.parked = rest;
         for m in waiting {
-            self.counters.bootstrap_received = self.counters.bootstrap_received.saturating_sub(1);
             self.receive_bootstrap(now, m, out);
         }
     }
