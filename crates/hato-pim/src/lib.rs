@@ -8,9 +8,13 @@
 //! payloads, RPF watch requests and log events. Randomness (Generation IDs, jitter) comes from the
 //! seed given at construction, so runs are reproducible.
 //!
-//! Not here yet: Assert (§4.6; the hooks are in `macros.rs`), BSR and embedded RPs (static RPs
-//! only), PIM-DM.
+//! The group-to-RP mapping ([`rp`]: static RPs, the BSR-learned RP set, embedded-RP (RFC 3956) and
+//! the RFC 7761 §4.7.2 hash) and the bootstrap router mechanism ([`bsr`], RFC 5059) are separate
+//! machines; the daemon's router feeds the RP mapping into the PIM router as RP ranges.
+//!
+//! Not here yet: Assert (§4.6; the hooks are in `macros.rs`), PIM-DM.
 
+pub mod bsr;
 mod config;
 mod data;
 pub mod fsm;
@@ -20,11 +24,13 @@ mod macros;
 mod neighbor;
 mod rng;
 mod router;
+pub mod rp;
 mod view;
 
 #[cfg(test)]
 mod tests;
 
+pub use bsr::{Bsr, BsrConfig, CandidateBsrConfig, CandidateRpConfig};
 pub use config::{InterfaceConfig, PimConfig, SptPolicy};
 pub use io::{
     DropReason, Input, LocalMembership, MrouteIntent, NeighborDownReason, OifReason, Output, PimEvent,
@@ -32,4 +38,5 @@ pub use io::{
 };
 pub use macros::OifList;
 pub use router::{PimRouter, UpstreamNeighbor};
+pub use rp::{RpDecision, RpMapping, RpMappingConfig, RpSet};
 pub use view::{CounterView, EntryKind, InterfaceView, JoinStateView, NeighborView, UpstreamView};
