@@ -204,6 +204,16 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
         self.v6.as_ref()
     }
 
+    /// The IPv4 plane, for the shell to poll its socket.
+    pub fn plane4(&self) -> Option<&P4> {
+        self.v4.as_ref().map(Family::plane)
+    }
+
+    /// The IPv6 plane, for the shell to poll its socket.
+    pub fn plane6(&self) -> Option<&P6> {
+        self.v6.as_ref().map(Family::plane)
+    }
+
     /// The IPv4 plane, for the shell to read upcalls and dump counters.
     pub fn plane4_mut(&mut self) -> Option<&mut P4> {
         self.v4.as_mut().map(Family::plane_mut)
