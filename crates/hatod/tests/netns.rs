@@ -181,6 +181,34 @@ fn static_flows_forward_both_families() {
     assert_eq!(names, vec!["lo", "eth0", "eth1"]);
     assert_eq!(json["interfaces"][1]["vif4"], 0);
     assert_eq!(json["interfaces"][2]["vif6"], 1);
+
+    // USR1 / USR2: the routing table and the forwarding cache in mrouted's layouts.
+    let dir = hatod::runtime_dir(&lab, "r1").unwrap();
+    for (signal, file, expected) in [
+        (
+            nix::sys::signal::Signal::SIGUSR1,
+            "hatod.dump",
+            " 198.18.0.1                                 1   0      0 1*",
+        ),
+        (nix::sys::signal::Signal::SIGUSR2, "hatod.cache", " >fd00:18::1"),
+    ] {
+        signal_router(&lab, signal);
+        let path = dir.join(file);
+        poll_until(&format!("{file} written"), DEADLINE, Duration::from_millis(20), || {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.contains(expected) {
+                Probe::Done(())
+            } else {
+                Probe::Pending(text)
+            }
+        })
+        .unwrap();
+    }
+    let cache = std::fs::read_to_string(dir.join("hatod.cache")).unwrap();
+    assert!(
+        cache.starts_with("Multicast Routing Cache Table (2 entries)\n Origin         Mcast-group"),
+        "{cache}"
+    );
 }
 
 fn rpf(lab: &Lab, address: &str) -> Value {
@@ -236,10 +264,14 @@ fn reloads(lab: &Lab) -> u64 {
     json["reloads"].as_u64().unwrap_or(0)
 }
 
-fn hup(lab: &Lab) {
+fn signal_router(lab: &Lab, signal: nix::sys::signal::Signal) {
     let pid = lab.router("r1").unwrap().pids[0];
     let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap());
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGHUP).unwrap();
+    nix::sys::signal::kill(pid, signal).unwrap();
+}
+
+fn hup(lab: &Lab) {
+    signal_router(lab, nix::sys::signal::Signal::SIGHUP);
 }
 
 #[test]
