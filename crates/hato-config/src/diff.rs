@@ -10,7 +10,7 @@ use ipnet::IpNet;
 use serde::Serialize;
 use toml::Value;
 
-use crate::model::{Config, Interface, NamedBoundary, Pim, SptRule, StaticRp, Tunnel};
+use crate::model::{Config, Interface, Mroute, NamedBoundary, Pim, SptRule, StaticFlow, StaticRp, Tunnel};
 
 /// The TOML keys (dotted) whose values differ.
 pub type FieldChanges = Vec<String>;
@@ -51,6 +51,10 @@ pub struct ConfigDiff {
     pub dvmrp: FieldChanges,
     pub boundaries_added: Vec<NamedBoundary>,
     pub boundaries_removed: Vec<NamedBoundary>,
+    pub mroutes_added: Vec<Mroute>,
+    pub mroutes_removed: Vec<Mroute>,
+    pub static_flows_added: Vec<StaticFlow>,
+    pub static_flows_removed: Vec<StaticFlow>,
 }
 
 impl ConfigDiff {
@@ -82,6 +86,9 @@ impl ConfigDiff {
         old_dvmrp.boundary.clear();
         new_dvmrp.boundary.clear();
         diff.dvmrp = changed_fields(&old_dvmrp, &new_dvmrp);
+        (diff.mroutes_added, diff.mroutes_removed) = added_removed(&old.mroute, &new.mroute);
+        (diff.static_flows_added, diff.static_flows_removed) =
+            added_removed(&old.static_flow, &new.static_flow);
         diff
     }
 

@@ -29,9 +29,9 @@ pub use diff::{ConfigDiff, FieldChanges, InterfaceChange};
 pub use import::{import_mrouted, import_pim6sd, import_pimd, ImportWarning, Imported};
 pub use model::{
     Boundary, CandidateBsr, CandidateRp, Config, Dvmrp, DvmrpInterface, EffectiveInterface,
-    EffectivePimInterface, Family, Global, GmpOverrides, GmpSettings, Interface, LogLevel, NamedBoundary,
-    Pim, PimMode, PimOverrides, RpSelection, Rpf, RpfBackoff, RpfLookupMode, SptRule, SptSwitch, StaticRp,
-    Tunnel,
+    EffectivePimInterface, Family, Global, GmpOverrides, GmpSettings, Interface, LogLevel, Mroute,
+    NamedBoundary, Pim, PimMode, PimOverrides, RpSelection, Rpf, RpfBackoff, RpfLookupMode, SptRule,
+    SptSwitch, StaticFlow, StaticRp, Tunnel,
 };
 pub use render::{render, render_commented};
 pub use validate::{is_multicast_range, load, ConfigError, ConfigErrors, Path, Problem, Segment};

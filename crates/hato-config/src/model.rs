@@ -139,6 +139,12 @@ pub struct Config {
     /// `[[tunnel]]`: DVMRP IP-in-IP tunnels.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tunnel: Vec<Tunnel>,
+    /// `[[mroute]]`: static mroutes, which tell RPF where traffic from a source range arrives.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mroute: Vec<Mroute>,
+    /// `[[static-flow]]`: forwarding entries installed as configured, without a routing protocol.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub static_flow: Vec<StaticFlow>,
 }
 
 /// Log verbosity.
@@ -639,6 +645,56 @@ fn one() -> u32 {
 
 fn default_tunnel_rate() -> u32 {
     500
+}
+
+/// `[[mroute]]`: a static mroute, `ip mroute <source>/<len> {<rpf-neighbour>|<interface>}
+/// [distance]`: traffic from `source` is expected from the neighbour `via` or on `interface`,
+/// whatever unicast routing says (depending on `rpf.lookup-mode`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Mroute {
+    /// The source range.
+    pub source: IpNet,
+    /// The RPF neighbour.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<IpAddr>,
+    /// The RPF interface (alone: a point-to-point link; with `via`: the neighbour's interface,
+    /// needed for an IPv6 link-local neighbour).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
+    /// Administrative distance, compared with unicast routes in the `lower-distance` mode.
+    #[serde(default = "one_u8")]
+    pub distance: u8,
+}
+
+/// `[[static-flow]]`: a multicast flow forwarded as configured (smcroute's `mroute from <input>
+/// [source <S>] group <G> to <outputs>`): packets of the group, from `source` or from any source,
+/// arriving on `input` are copied to every interface of `outputs`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StaticFlow {
+    /// The source; unset matches every source (an (S,G) entry is installed per source seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<IpAddr>,
+    pub group: IpAddr,
+    /// The interface the flow arrives on.
+    pub input: String,
+    /// The interfaces it is forwarded to.
+    pub outputs: Vec<String>,
+}
+
+impl StaticFlow {
+    /// The flow's key: `source,group` (`*` for any source).
+    pub fn key(&self) -> String {
+        match self.source {
+            Some(source) => format!("{source},{}", self.group),
+            None => format!("*,{}", self.group),
+        }
+    }
+}
+
+fn one_u8() -> u8 {
+    1
 }
 
 /// An interface's settings with every default and override resolved.

@@ -29,6 +29,8 @@ const SECTIONS: &[(&str, &str)] = &[
     ("interface.pim", "PIM overrides for this interface."),
     ("interface.dvmrp", "DVMRP settings of this interface."),
     ("tunnel", "A DVMRP IP-in-IP tunnel."),
+    ("mroute", "A static mroute: where RPF expects traffic from a source range (ip mroute)."),
+    ("static-flow", "A flow forwarded as configured, without a routing protocol (smcroute's mroute)."),
 ];
 
 /// Docs of the keys that are not in a settings table.

@@ -292,6 +292,8 @@ pub(crate) fn config() -> impl Strategy<Value = Config> {
             dvmrp,
             interface,
             tunnel,
+            mroute: Vec::new(),
+            static_flow: Vec::new(),
         },
     )
 }

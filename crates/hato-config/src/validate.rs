@@ -251,6 +251,8 @@ impl Config {
         self.check_dvmrp(&mut out);
         self.check_interfaces(&mut out);
         self.check_tunnels(&mut out);
+        self.check_mroutes(&mut out);
+        self.check_static_flows(&mut out);
         out
     }
 
@@ -496,6 +498,79 @@ impl Config {
                 ));
             }
         }
+    }
+}
+
+impl Config {
+    fn check_mroutes(&self, out: &mut Vec<Problem>) {
+        for (index, mroute) in self.mroute.iter().enumerate() {
+            let path = Path::root("mroute").index(index);
+            if mroute.source.network().is_multicast() {
+                out.push(problem(path.key("source"), mroute.source, "must be a unicast source range"));
+            }
+            match (&mroute.via, &mroute.interface) {
+                (None, None) => out.push(Problem {
+                    path: path.clone(),
+                    value: None,
+                    message: "needs `via` (an RPF neighbour) or `interface`".into(),
+                }),
+                (Some(via), _) if !is_unicast(via) => {
+                    out.push(problem(path.key("via"), via, "must be a unicast address"))
+                }
+                (Some(via), _) if addr_family(via) != family_of(&mroute.source) => {
+                    out.push(problem(path.key("via"), via, "not the family of source"))
+                }
+                _ => {}
+            }
+            if let Some(name) = &mroute.interface {
+                check_interface_name(&path.key("interface"), name, out);
+            }
+            check_range(&mroute.distance, 1, 255, "", path.key("distance"), out);
+        }
+    }
+
+    fn check_static_flows(&self, out: &mut Vec<Problem>) {
+        let mut seen: BTreeMap<(Option<IpAddr>, IpAddr), usize> = BTreeMap::new();
+        for (index, flow) in self.static_flow.iter().enumerate() {
+            let path = Path::root("static-flow").index(index);
+            if !flow.group.is_multicast() {
+                out.push(problem(path.key("group"), flow.group, "not a multicast group"));
+            }
+            if let Some(source) = flow.source {
+                if !is_unicast(&source) {
+                    out.push(problem(path.key("source"), source, "must be a unicast address"));
+                } else if addr_family(&source) != addr_family(&flow.group) {
+                    out.push(problem(path.key("source"), source, "not the family of group"));
+                }
+            }
+            check_interface_name(&path.key("input"), &flow.input, out);
+            if flow.outputs.is_empty() {
+                out.push(problem(path.key("outputs"), "[]", "needs at least one interface"));
+            }
+            for (position, output) in flow.outputs.iter().enumerate() {
+                check_interface_name(&path.key("outputs").index(position), output, out);
+                if output == &flow.input {
+                    out.push(problem(
+                        path.key("outputs").index(position),
+                        format!("{output:?}"),
+                        "the input interface cannot also be an output",
+                    ));
+                }
+            }
+            if let Some(first) = seen.insert((flow.source, flow.group), index) {
+                out.push(problem(
+                    path.key("group"),
+                    flow.group,
+                    format!("duplicate flow (first: static-flow[{first}])"),
+                ));
+            }
+        }
+    }
+}
+
+fn check_interface_name(path: &Path, name: &str, out: &mut Vec<Problem>) {
+    if name.is_empty() || name.len() > 15 || name.contains(['/', ' ']) {
+        out.push(problem(path.clone(), format!("{name:?}"), "not a Linux interface name"));
     }
 }
 

@@ -42,6 +42,9 @@ pub struct LabOptions {
     /// Keep the work directory (configs, logs) after a successful run too; also set by the
     /// environment variable `HATO_LAB_KEEP=1`.
     pub keep_workdir: bool,
+    /// The `hatod` binary for [`RouterKind::Hatod`] (hatod's tests pass
+    /// `env!("CARGO_BIN_EXE_hatod")`); defaults to `$HATO_HATOD_BIN`.
+    pub hatod_binary: Option<PathBuf>,
 }
 
 /// A process started in a lab node.
@@ -63,6 +66,7 @@ pub struct Lab {
     workdir: PathBuf,
     keep_workdir: bool,
     traffic_binary: Option<PathBuf>,
+    hatod_binary: Option<PathBuf>,
     namespaces: Vec<String>,
     processes: Vec<Process>,
     routers: Vec<RouterHandle>,
@@ -104,6 +108,9 @@ impl Lab {
             workdir,
             keep_workdir: options.keep_workdir || std::env::var_os("HATO_LAB_KEEP").is_some_and(|v| v == "1"),
             traffic_binary,
+            hatod_binary: options
+                .hatod_binary
+                .or_else(|| std::env::var_os("HATO_HATOD_BIN").map(PathBuf::from)),
             namespaces: Vec::new(),
             processes: Vec::new(),
             routers: Vec::new(),
@@ -236,6 +243,13 @@ impl Lab {
     pub fn traffic_binary(&self) -> Result<&Path> {
         self.traffic_binary.as_deref().filter(|p| p.exists()).ok_or_else(|| {
             Error::Invalid("no hato-lab binary: set LabOptions::traffic_binary or HATO_LAB_BIN".into())
+        })
+    }
+
+    /// The `hatod` binary for [`RouterKind::Hatod`].
+    pub fn hatod_binary(&self) -> Result<&Path> {
+        self.hatod_binary.as_deref().filter(|p| p.exists()).ok_or_else(|| {
+            Error::Invalid("no hatod binary: set LabOptions::hatod_binary or HATO_HATOD_BIN".into())
         })
     }
 

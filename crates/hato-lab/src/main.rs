@@ -127,7 +127,8 @@ fn up(
         TopologyName::SharedLan => Topology::shared_lan()?,
         TopologyName::Diamond => Topology::diamond()?,
     };
-    let options = LabOptions { traffic_binary: std::env::current_exe().ok(), keep_workdir: true };
+    let options =
+        LabOptions { traffic_binary: std::env::current_exe().ok(), keep_workdir: true, hatod_binary: None };
     let mut lab = Lab::start_with(topology, options)?;
     let router_nodes: Vec<String> = lab.topology().routers().map(|r| r.name.clone()).collect();
     if let Some(peer) = router {

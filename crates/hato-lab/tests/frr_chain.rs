@@ -74,8 +74,11 @@ fn flow(lab: &mut Lab, group: IpAddr, ssm_source: Option<IpAddr>, run_id: u64) {
 #[test]
 fn frr_chain_forwards_asm_and_ssm() {
     require_root();
-    let options =
-        LabOptions { traffic_binary: Some(env!("CARGO_BIN_EXE_hato-lab").into()), keep_workdir: false };
+    let options = LabOptions {
+        traffic_binary: Some(env!("CARGO_BIN_EXE_hato-lab").into()),
+        keep_workdir: false,
+        hatod_binary: None,
+    };
     let mut lab = Lab::start_with(Topology::chain(3).unwrap(), options).unwrap();
     let prefix = lab.prefix().to_string();
     let rp = lab.topology().primary_addr("r2", false).unwrap();

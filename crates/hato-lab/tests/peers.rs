@@ -13,8 +13,11 @@ const RUN: u64 = 7;
 
 fn lab(topology: Topology) -> Lab {
     assert!(nix::unistd::geteuid().is_root(), "the namespace lab needs root");
-    let options =
-        LabOptions { traffic_binary: Some(env!("CARGO_BIN_EXE_hato-lab").into()), keep_workdir: false };
+    let options = LabOptions {
+        traffic_binary: Some(env!("CARGO_BIN_EXE_hato-lab").into()),
+        keep_workdir: false,
+        hatod_binary: None,
+    };
     Lab::start_with(topology, options).unwrap()
 }
 

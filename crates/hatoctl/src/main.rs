@@ -1,15 +1,25 @@
-//! `hatoctl`: the operator's command-line tool for hato.
+//! `hatoctl`: the operator's command-line tool for hato: decode captures, and query or steer a
+//! running `hatod` over its control socket.
 
 mod decode;
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use hato_control::Request;
+use hatoctl::control;
+
+/// The control socket of a hatod running with the default runtime directory.
+const DEFAULT_SOCKET: &str = "/run/hato/hatod.sock";
 
 #[derive(Debug, Parser)]
 #[command(name = "hatoctl", version, about = "Command-line tool for the hato multicast routing suite")]
 struct Cli {
+    /// hatod's control socket.
+    #[arg(short = 's', long = "socket", global = true, default_value = DEFAULT_SOCKET)]
+    socket: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -25,11 +35,54 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show hatod's state. Exits 1 when hatod answers an error, 3 when it is not running.
+    Show {
+        #[command(subcommand)]
+        what: Show,
+        /// The view as JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
+    /// hatod's version, uptime and table sizes.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make hatod re-read its configuration (as SIGHUP does); a configuration with errors is
+    /// refused and the running one stays (exit 1).
+    Reload {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Show {
+    /// Interfaces, their state, addresses and VIF numbers.
+    Interfaces,
+    /// Where multicast from ADDR is expected to arrive, and why.
+    Rpf { address: IpAddr },
+    /// Multicast routes, optionally of one source and / or group.
+    Mroute { first: Option<IpAddr>, second: Option<IpAddr> },
+    /// Packet, upcall, decode-failure and forwarding-plane counters.
+    Counters,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Decode { file, json } => decode::run(&file, json),
-    }
+    let (request, json) = match cli.command {
+        Command::Decode { file, json } => return decode::run(&file, json),
+        Command::Show { what, json } => {
+            let request = match what {
+                Show::Interfaces => Request::ShowInterfaces,
+                Show::Rpf { address } => Request::ShowRpf { address },
+                Show::Mroute { first, second } => control::mroute_request(first, second),
+                Show::Counters => Request::ShowCounters,
+            };
+            (request, json)
+        }
+        Command::Status { json } => (Request::Status, json),
+        Command::Reload { json } => (Request::Reload, json),
+    };
+    control::execute(&cli.socket, &request, json).finish()
 }

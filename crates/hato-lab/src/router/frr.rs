@@ -67,6 +67,7 @@ pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<
         logs: Vec::new(),
         configs: Vec::new(),
         frr_pathspace: Some(netns.clone()),
+        control_socket: None,
     };
     let mut files = Vec::new();
     for daemon in ["zebra", "staticd", "pimd"] {

@@ -1,10 +1,10 @@
 //! Routers launched inside lab nodes. [`RouterKind`] names an implementation; each kind turns the
 //! topology plus a protocol-neutral [`RouterConfig`] into its own configuration, starts its daemons
-//! in the node's namespace and returns a [`RouterHandle`] with their PIDs and logs. Adding hatod is
-//! one more variant and one more module with a `start` function.
+//! in the node's namespace and returns a [`RouterHandle`] with their PIDs and logs.
 
 pub mod debpkg;
 pub mod frr;
+pub mod hatod;
 pub mod pimd;
 pub mod smcroute;
 
@@ -27,6 +27,8 @@ pub enum RouterKind {
     Pimd,
     /// smcroute: static multicast routes and joins, unpacked from the Debian package, private `/run`.
     Smcroute,
+    /// hato's own daemon, from the binary given in [`crate::LabOptions::hatod_binary`].
+    Hatod,
 }
 
 impl RouterKind {
@@ -36,6 +38,7 @@ impl RouterKind {
             RouterKind::Frr => frr::start(lab, node, config),
             RouterKind::Pimd => pimd::start(lab, node, config),
             RouterKind::Smcroute => smcroute::start(lab, node, config),
+            RouterKind::Hatod => hatod::start(lab, node, config),
         }
     }
 }
@@ -89,6 +92,8 @@ pub struct RouterHandle {
     pub configs: Vec<PathBuf>,
     /// FRR's pathspace name for `vtysh -N`, when the router is FRR.
     pub frr_pathspace: Option<String>,
+    /// The control socket, when the router is hatod.
+    pub control_socket: Option<PathBuf>,
 }
 
 /// Waits until `path` exists and holds a PID; bounded by `timeout`.

@@ -65,5 +65,6 @@ pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<
         logs: vec![log],
         configs: vec![conf],
         frr_pathspace: None,
+        control_socket: None,
     })
 }

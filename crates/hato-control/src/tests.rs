@@ -1,0 +1,61 @@
+use super::*;
+
+#[test]
+fn requests_round_trip_as_lines() {
+    let requests = [
+        Request::ShowInterfaces,
+        Request::ShowRpf { address: "198.18.0.2".parse().unwrap() },
+        Request::ShowMroute { source: None, group: Some("ff3e::1".parse().unwrap()) },
+        Request::ShowCounters,
+        Request::Status,
+        Request::Reload,
+    ];
+    for request in requests {
+        let line = encode_line(&request);
+        assert!(line.ends_with('\n') && !line.trim_end().contains('\n'));
+        assert_eq!(decode_line::<Request>(&line).unwrap(), request);
+    }
+    assert_eq!(
+        encode_line(&Request::ShowRpf { address: "fd00::1".parse().unwrap() }),
+        "{\"request\":\"show-rpf\",\"address\":\"fd00::1\"}\n"
+    );
+}
+
+#[test]
+fn mroute_renders_like_a_router() {
+    let view = MrouteView {
+        entries: vec![MrouteEntryView {
+            source: Some("198.18.0.2".parse().unwrap()),
+            group: "239.1.1.1".parse().unwrap(),
+            flags: "SMT".into(),
+            incoming: Some("eth0".into()),
+            rpf_neighbor: Some("198.18.0.1".parse().unwrap()),
+            rpf_origin: Some("Mroute".into()),
+            static_iif: true,
+            outgoing: vec![OifView {
+                interface: "eth1".into(),
+                reasons: vec!["static-flow".into()],
+                uptime_secs: 61,
+            }],
+            installed: true,
+            uptime_secs: 3725,
+            expires_secs: None,
+            packets: 10,
+            bytes: 1000,
+            wrong_if: 0,
+        }],
+    };
+    let text = view.to_string();
+    assert!(text.contains("(198.18.0.2, 239.1.1.1), 01:02:05/never, flags: SMT"), "{text}");
+    assert!(text.contains("Incoming interface: eth0, RPF nbr 198.18.0.1, Mroute"), "{text}");
+    assert!(text.contains("    eth1, static-flow, 00:01:01"), "{text}");
+    let response = Response::Mroute(view);
+    assert_eq!(decode_line::<Response>(&encode_line(&response)).unwrap(), response);
+    assert_eq!(Response::error("hatod: no such thing").to_string(), "error: hatod: no such thing");
+}
+
+#[test]
+fn durations() {
+    assert_eq!(format_duration(0), "00:00:00");
+    assert_eq!(format_duration(86_400 + 61), "1d00:01:01");
+}

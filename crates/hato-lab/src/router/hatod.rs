@@ -1,0 +1,88 @@
+//! hatod as a lab router: a TOML configuration naming every interface of the node, with
+//! [`RouterConfig::static_mroutes`] as `[[static-flow]]`s and [`RouterConfig::extra`] appended
+//! verbatim, and the daemon started in the node's namespace with its runtime directory (control
+//! socket, PID file, dumps) in the node's work directory. Unix sockets are not namespaced, so tests
+//! reach the control socket directly.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::PathBuf;
+
+use super::pimd::wait_started;
+use super::{RouterConfig, RouterHandle, RouterKind};
+use crate::error::{Error, Result};
+use crate::lab::Lab;
+
+/// The runtime directory of the hatod on `node`.
+pub fn runtime_dir(lab: &Lab, node: &str) -> Result<PathBuf> {
+    Ok(lab.node_dir(node)?.join("hatod"))
+}
+
+/// The configuration file of the hatod on `node`.
+pub fn config_path(lab: &Lab, node: &str) -> Result<PathBuf> {
+    Ok(runtime_dir(lab, node)?.join("hato.toml"))
+}
+
+/// The `hato.toml` for `node`.
+pub fn config_text(lab: &Lab, node: &str, config: &RouterConfig) -> String {
+    let mut text = String::from("[global]\nauto-interfaces = false\n\n");
+    for (_, iface) in lab.topology().interfaces_of(node) {
+        let _ = writeln!(text, "[[interface]]\nname = \"{iface}\"\n");
+    }
+    for route in &config.static_mroutes {
+        text.push_str("[[static-flow]]\n");
+        if let Some(source) = route.source {
+            let _ = writeln!(text, "source = \"{source}\"");
+        }
+        let outputs: Vec<String> = route.to.iter().map(|o| format!("\"{o}\"")).collect();
+        let _ = writeln!(
+            text,
+            "group = \"{}\"\ninput = \"{}\"\noutputs = [{}]\n",
+            route.group,
+            route.from,
+            outputs.join(", ")
+        );
+    }
+    text.push_str(&config.extra);
+    text
+}
+
+/// Starts hatod on `node`.
+pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<RouterHandle> {
+    let binary = lab.hatod_binary()?.to_path_buf();
+    let dir = runtime_dir(lab, node)?;
+    fs::create_dir_all(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
+    let conf = config_path(lab, node)?;
+    fs::write(&conf, config_text(lab, node, config))
+        .map_err(|e| Error::io(format!("write {}", conf.display()), e))?;
+    let socket = dir.join("hatod.sock");
+    let pidfile = dir.join("hatod.pid");
+    let _ = fs::remove_file(&pidfile);
+    let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+    let argv = [
+        path(&binary),
+        "-n".into(),
+        "-d".into(),
+        "2".into(),
+        "-f".into(),
+        path(&conf),
+        "-r".into(),
+        path(&dir),
+        "-s".into(),
+        path(&socket),
+        "-p".into(),
+        path(&pidfile),
+    ];
+    let pid = lab.spawn(node, "hatod", &argv)?;
+    wait_started(lab, pid, &pidfile)?;
+    Ok(RouterHandle {
+        kind: RouterKind::Hatod,
+        node: node.to_string(),
+        netns: lab.netns(node),
+        pids: vec![pid],
+        logs: vec![lab.node_dir(node)?.join("hatod.log")],
+        configs: vec![conf],
+        frr_pathspace: None,
+        control_socket: Some(socket),
+    })
+}

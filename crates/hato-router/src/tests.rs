@@ -1,0 +1,486 @@
+//! Router behaviour over an in-memory forwarding plane.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use hato_config::{load, Config, ConfigDiff};
+use hato_control::{Request, Response};
+use hato_core::{
+    Afi, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId, V4, V6,
+};
+use proptest::prelude::*;
+
+use crate::mroute::{Intent, IntentOrigin, MrouteTable, RECONCILE_CHUNK};
+use crate::vifs::{VifBinding, VifTable};
+use crate::{Event, Input, LinkInfo, Output, ProtocolPacket, RouteChange, RouteNexthop, Router, SocketKind};
+
+/// A plane that stores what it is told and counts the operations.
+#[derive(Debug, Default)]
+struct FakePlane<A: Afi> {
+    vifs: BTreeMap<VifId, Vif>,
+    mfc: BTreeMap<SgKey<A>, MfcEntry<A>>,
+    set_calls: BTreeMap<SgKey<A>, usize>,
+    operations: usize,
+    fail_set: bool,
+}
+
+#[derive(Debug)]
+struct FakeError(&'static str);
+
+impl fmt::Display for FakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for FakeError {}
+
+impl<A: Afi> ForwardingPlane<A> for FakePlane<A> {
+    type Error = FakeError;
+
+    fn add_vif(&mut self, vif: &Vif) -> Result<(), FakeError> {
+        self.operations += 1;
+        if self.vifs.insert(vif.id, *vif).is_some() {
+            return Err(FakeError("VIF exists"));
+        }
+        Ok(())
+    }
+
+    fn del_vif(&mut self, id: VifId) -> Result<(), FakeError> {
+        self.operations += 1;
+        self.vifs.remove(&id).map(|_| ()).ok_or(FakeError("no such VIF"))
+    }
+
+    fn set_mfc(&mut self, entry: &MfcEntry<A>) -> Result<(), FakeError> {
+        self.operations += 1;
+        if self.fail_set {
+            return Err(FakeError("refused"));
+        }
+        assert!(self.vifs.contains_key(&entry.iif), "iif {} has no VIF", entry.iif);
+        assert!(!entry.oifs.contains_key(&entry.iif), "iif listed as oif: {entry}");
+        *self.set_calls.entry(entry.key).or_default() += 1;
+        self.mfc.insert(entry.key, entry.clone());
+        Ok(())
+    }
+
+    fn del_mfc(&mut self, key: SgKey<A>) -> Result<(), FakeError> {
+        self.operations += 1;
+        self.mfc.remove(&key).map(|_| ()).ok_or(FakeError("no such entry"))
+    }
+
+    fn flush(&mut self) -> Result<(), FakeError> {
+        self.vifs.clear();
+        self.mfc.clear();
+        Ok(())
+    }
+
+    fn counters(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, FakeError> {
+        Ok(self.mfc.keys().map(|key| (*key, MfcCounters { packets: 7, bytes: 700, wrong_if: 0 })).collect())
+    }
+}
+
+type TestRouter = Router<FakePlane<V4>, FakePlane<V6>>;
+
+const FLOWS: &str = r#"
+[global]
+auto-interfaces = false
+
+[[interface]]
+name = "eth0"
+[[interface]]
+name = "eth1"
+[[interface]]
+name = "eth2"
+
+[[static-flow]]
+source = "198.18.0.2"
+group = "239.1.1.1"
+input = "eth0"
+outputs = ["eth1", "eth2"]
+
+[[static-flow]]
+source = "fd00::2"
+group = "ff3e::1"
+input = "eth0"
+outputs = ["eth1"]
+"#;
+
+fn link(ifindex: u32, name: &str) -> LinkInfo {
+    LinkInfo {
+        ifindex: IfIndex(ifindex),
+        name: name.into(),
+        up: true,
+        multicast: true,
+        loopback: false,
+        mtu: 1500,
+    }
+}
+
+fn t(ms: u64) -> Instant {
+    Instant::from_millis(ms)
+}
+
+fn router(config: &str) -> TestRouter {
+    let config = load("hato.toml", config).unwrap();
+    Router::new(t(0), config, Some(FakePlane::default()), Some(FakePlane::default()))
+}
+
+/// Feeds the links eth0.. (ifindex 2..) and `lo`.
+fn with_links(router: &mut TestRouter, names: &[&str]) -> Vec<Output> {
+    let mut out = Vec::new();
+    let mut lo = link(1, "lo");
+    lo.loopback = true;
+    router.handle(t(1), Input::Link(lo), &mut out);
+    for (i, name) in names.iter().enumerate() {
+        router.handle(t(1), Input::Link(link(i as u32 + 2, name)), &mut out);
+    }
+    router.handle(t(1), Input::Synced, &mut out);
+    out
+}
+
+fn plane4(router: &mut TestRouter) -> &mut FakePlane<V4> {
+    router.plane4_mut().unwrap()
+}
+
+fn sg4(s: &str, g: &str) -> SgKey<V4> {
+    SgKey::sg(s.parse().unwrap(), g.parse().unwrap())
+}
+
+#[test]
+fn static_flow_installs_once_the_interfaces_exist() {
+    let mut r = router(FLOWS);
+    let mut out = Vec::new();
+    r.handle(t(1), Input::Link(link(2, "eth0")), &mut out);
+    // Installed at once, forwarding nowhere until its outputs exist.
+    assert!(plane4(&mut r).mfc[&sg4("198.18.0.2", "239.1.1.1")].oifs.is_empty());
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Log(Event::FlowWaiting { interface, .. }) if interface == "eth1")));
+    with_links(&mut r, &["eth0", "eth1", "eth2"]);
+    let plane = plane4(&mut r);
+    // lo is not configured: no VIF. eth0..eth2 get VIFs 0..2.
+    assert_eq!(plane.vifs.keys().copied().collect::<Vec<_>>(), vec![VifId(0), VifId(1), VifId(2)]);
+    let entry = &plane.mfc[&sg4("198.18.0.2", "239.1.1.1")];
+    assert_eq!(entry.iif, VifId(0));
+    assert_eq!(entry.oifs, BTreeMap::from([(VifId(1), 1), (VifId(2), 1)]));
+    let v6 = r.plane6_mut().unwrap();
+    assert_eq!(v6.mfc.len(), 1);
+    assert_ne!(r.poll_at(), Some(t(1)), "nothing left to reconcile");
+    match r.query(t(5000), &Request::ShowMroute { source: None, group: Some("239.1.1.1".parse().unwrap()) }) {
+        Response::Mroute(view) => {
+            assert_eq!(view.entries.len(), 1);
+            let entry = &view.entries[0];
+            assert_eq!(entry.flags, "ST");
+            assert_eq!(entry.incoming.as_deref(), Some("eth0"));
+            assert_eq!(
+                entry.outgoing.iter().map(|o| o.interface.as_str()).collect::<Vec<_>>(),
+                vec!["eth1", "eth2"]
+            );
+            assert_eq!(entry.outgoing[0].reasons, vec!["static-flow"]);
+            assert_eq!(entry.uptime_secs, 4);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn gmp_groups_are_joined_per_vif_and_left_on_removal() {
+    let mut r = router(FLOWS);
+    let out = with_links(&mut r, &["eth0", "eth1"]);
+    let joins: Vec<(SocketKind, IpAddr, IfIndex)> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Join { socket, group, ifindex } => Some((*socket, *group, *ifindex)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(joins.len(), 4);
+    assert!(joins.contains(&(SocketKind::Igmp, "224.0.0.22".parse().unwrap(), IfIndex(2))));
+    assert!(joins.contains(&(SocketKind::Mld, "ff02::16".parse().unwrap(), IfIndex(3))));
+    let mut out = Vec::new();
+    let reload =
+        load("hato.toml", &FLOWS.replace("name = \"eth1\"", "name = \"eth1\"\nenabled = false")).unwrap();
+    let diff = ConfigDiff::between(r.config(), &reload);
+    r.apply_config(t(2), &reload, &diff, &mut out);
+    assert!(out.contains(&Output::Leave {
+        socket: SocketKind::Igmp,
+        group: "224.0.0.22".parse().unwrap(),
+        ifindex: IfIndex(3)
+    }));
+    // The flow stays, without its disabled output.
+    let entry = &plane4(&mut r).mfc[&sg4("198.18.0.2", "239.1.1.1")];
+    assert!(entry.oifs.is_empty());
+}
+
+#[test]
+fn reload_leaves_unchanged_flows_and_interfaces_alone() {
+    let mut r = router(FLOWS);
+    with_links(&mut r, &["eth0", "eth1", "eth2"]);
+    let first = sg4("198.18.0.2", "239.1.1.1");
+    let vif_ops_before = plane4(&mut r).vifs.len();
+    plane4(&mut r).set_calls.clear();
+    let text = format!(
+        "{FLOWS}\n[[static-flow]]\nsource = \"198.18.0.3\"\ngroup = \"239.1.1.2\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n"
+    )
+    .replace("[global]", "[pim]\nhello-period = 40\n[global]");
+    let new = load("hato.toml", &text).unwrap();
+    let diff = ConfigDiff::between(r.config(), &new);
+    let operations_before = plane4(&mut r).operations;
+    let mut out = Vec::new();
+    for round in 0..10 {
+        let (from, to) =
+            if round % 2 == 0 { (r.config().clone(), new.clone()) } else { (new.clone(), new.clone()) };
+        let diff = if round == 0 { diff.clone() } else { ConfigDiff::between(&from, &to) };
+        r.apply_config(t(10 + round), &to, &diff, &mut out);
+    }
+    let plane = plane4(&mut r);
+    assert_eq!(plane.set_calls.get(&first), None, "the untouched flow was rewritten");
+    assert_eq!(plane.set_calls[&sg4("198.18.0.3", "239.1.1.2")], 1);
+    assert_eq!(plane.operations - operations_before, 1, "only the new flow's install");
+    assert_eq!(plane.vifs.len(), vif_ops_before);
+    assert!(out.iter().any(|o| matches!(o, Output::Log(Event::ConfigApplied { changes }) if changes.iter().any(|c| c.contains("static flow 198.18.0.3,239.1.1.2 added")))));
+    // Removing it again removes only it.
+    let old = load("hato.toml", FLOWS).unwrap();
+    let diff = ConfigDiff::between(r.config(), &old);
+    r.apply_config(t(30), &old, &diff, &mut out);
+    let plane = plane4(&mut r);
+    assert_eq!(plane.mfc.keys().copied().collect::<Vec<_>>(), vec![first]);
+    assert_eq!(plane.set_calls.get(&first), None);
+}
+
+#[test]
+fn any_source_flow_learns_sources_on_its_input_only() {
+    let text = "[[static-flow]]\ngroup = \"239.2.2.2\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n";
+    let mut r = router(text);
+    with_links(&mut r, &["eth0", "eth1"]);
+    assert!(plane4(&mut r).mfc.is_empty());
+    let mut out = Vec::new();
+    let g = "239.2.2.2".parse().unwrap();
+    let upcall =
+        |vif, s: &str| Upcall::<V4>::NoCache { vif: VifId(vif), source: s.parse().unwrap(), group: g };
+    r.handle(t(2), Input::Upcall4(upcall(1, "198.18.1.9")), &mut out);
+    assert!(plane4(&mut r).mfc.is_empty(), "learned from the wrong interface");
+    assert!(out.iter().any(|o| matches!(o, Output::Log(Event::Unwanted { .. }))));
+    r.handle(t(2), Input::Upcall4(upcall(0, "198.18.0.9")), &mut out);
+    let entry = &plane4(&mut r).mfc[&sg4("198.18.0.9", "239.2.2.2")];
+    assert_eq!((entry.iif, entry.oifs.keys().copied().collect::<Vec<_>>()), (VifId(0), vec![VifId(1)]));
+    match r.query(t(3), &Request::ShowCounters) {
+        Response::Counters(view) => assert_eq!(view.upcalls["ipv4-nocache"], 2),
+        other => panic!("{other:?}"),
+    }
+    // Dropping the flow removes the learned entry.
+    let empty = Config { global: r.config().global.clone(), ..Config::default() };
+    let diff = ConfigDiff::between(r.config(), &empty);
+    r.apply_config(t(4), &empty, &diff, &mut out);
+    assert!(plane4(&mut r).mfc.is_empty());
+}
+
+#[test]
+fn big_changes_are_installed_in_chunks() {
+    let mut text = String::from("[global]\nipv6 = false\n");
+    for i in 0..2500u32 {
+        text.push_str(&format!(
+            "[[static-flow]]\nsource = \"198.18.{}.{}\"\ngroup = \"239.9.9.9\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n",
+            i / 250,
+            i % 250 + 1
+        ));
+    }
+    let config = load("hato.toml", &text).unwrap();
+    let mut r: TestRouter = Router::new(t(0), config, Some(FakePlane::default()), None);
+    let mut out = Vec::new();
+    r.handle(t(1), Input::Link(link(2, "eth0")), &mut out);
+    r.handle(t(1), Input::Link(link(3, "eth1")), &mut out);
+    assert_eq!(plane4(&mut r).mfc.len(), RECONCILE_CHUNK);
+    assert_eq!(r.poll_at(), Some(t(1)));
+    r.on_timeout(t(2), &mut out);
+    assert_eq!(plane4(&mut r).mfc.len(), 2 * RECONCILE_CHUNK);
+    r.on_timeout(t(3), &mut out);
+    assert_eq!(plane4(&mut r).mfc.len(), 2500);
+    assert_ne!(r.poll_at(), Some(t(3)));
+}
+
+#[test]
+fn vifs_are_stable_reused_and_limited() {
+    let mut r = router("");
+    let names: Vec<String> = (0..40).map(|i| format!("veth{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let out = with_links(&mut r, &refs);
+    assert_eq!(plane4(&mut r).vifs.len(), usize::from(crate::MAX_INTERFACE_VIFS));
+    assert_eq!(out.iter().filter(|o| matches!(o, Output::Log(Event::VifsExhausted { .. }))).count(), 2 * 9);
+    // veth3 (ifindex 5) leaves: its VIF 3 goes; veth31 (the first without a VIF) takes it.
+    let mut out = Vec::new();
+    r.handle(t(5), Input::LinkRemoved(IfIndex(5)), &mut out);
+    let plane = plane4(&mut r);
+    assert_eq!(plane.vifs[&VifId(3)].kind, hato_core::VifKind::Interface(IfIndex(33)));
+    assert_eq!(plane.vifs[&VifId(4)].kind, hato_core::VifKind::Interface(IfIndex(6)));
+}
+
+#[test]
+fn rpf_answers_from_routes_and_static_mroutes() {
+    let text = "[[mroute]]\nsource = \"198.18.7.0/24\"\ninterface = \"eth1\"\n";
+    let mut r = router(text);
+    with_links(&mut r, &["eth0", "eth1"]);
+    let mut out = Vec::new();
+    let address = |ifindex, addr: &str, prefix_len| Input::Address {
+        ifindex: IfIndex(ifindex),
+        addr: addr.parse().unwrap(),
+        prefix_len,
+        added: true,
+    };
+    r.handle(t(2), address(2, "198.18.0.1", 24), &mut out);
+    r.handle(t(2), address(3, "198.18.1.1", 24), &mut out);
+    let route = RouteChange {
+        added: true,
+        destination: "198.18.0.0".parse().unwrap(),
+        prefix_len: 16,
+        nexthops: vec![RouteNexthop { ifindex: IfIndex(2), gateway: Some("198.18.0.2".parse().unwrap()) }],
+        metric: 20,
+        protocol: 4,
+    };
+    r.handle(t(3), Input::Route(route), &mut out);
+    let rpf = |r: &TestRouter, a: &str| match r.query(t(4), &Request::ShowRpf { address: a.parse().unwrap() })
+    {
+        Response::Rpf(view) => view,
+        other => panic!("{other:?}"),
+    };
+    let via_route = rpf(&r, "198.18.9.9");
+    assert_eq!(via_route.interface.as_deref(), Some("eth0"));
+    assert_eq!(via_route.neighbor, Some("198.18.0.2".parse().unwrap()));
+    assert!(!via_route.static_mroute);
+    let mroute = rpf(&r, "198.18.7.7");
+    assert_eq!((mroute.interface.as_deref(), mroute.origin.as_deref()), (Some("eth1"), Some("Mroute")));
+    assert!(mroute.static_mroute, "{mroute:?}");
+    assert!(rpf(&r, "203.0.113.1").explanation.contains("unreachable"));
+    // A reload without the mroute falls back to the route.
+    let empty = Config::default();
+    let diff = ConfigDiff::between(r.config(), &empty);
+    r.apply_config(t(5), &empty, &diff, &mut out);
+    assert_eq!(rpf(&r, "198.18.7.7").interface.as_deref(), Some("eth0"));
+}
+
+#[test]
+fn packets_are_counted_by_kind_and_decode_failure() {
+    let mut r = router("");
+    let mut out = Vec::new();
+    // An IGMPv2 general query and the same with a bad checksum.
+    let query = vec![0x11, 0x64, 0xee, 0x9b, 0, 0, 0, 0];
+    let mut bad = query.clone();
+    bad[2] ^= 0xff;
+    for payload in [query, bad] {
+        let packet = ProtocolPacket {
+            socket: SocketKind::Igmp,
+            ifindex: None,
+            source: "198.18.0.2".parse().unwrap(),
+            destination: "224.0.0.1".parse().unwrap(),
+            payload,
+        };
+        r.handle(t(1), Input::Packet(packet), &mut out);
+    }
+    let view = r.counters().view();
+    assert_eq!(view.received.get("igmp-v2-query"), Some(&1), "{view:?}");
+    assert_eq!(view.decode_failures.get("igmp-bad-checksum"), Some(&1), "{view:?}");
+}
+
+#[test]
+fn plane_failures_are_retried_after_a_counter_dump() {
+    let mut r = router(FLOWS);
+    plane4(&mut r).fail_set = true;
+    let out = with_links(&mut r, &["eth0", "eth1", "eth2"]);
+    assert!(out.iter().any(|o| matches!(o, Output::Log(Event::PlaneFailed { .. }))));
+    assert!(plane4(&mut r).mfc.is_empty());
+    plane4(&mut r).fail_set = false;
+    let mut out = Vec::new();
+    let dump = plane4(&mut r).counters().unwrap();
+    r.handle(t(9), Input::Counters4(dump), &mut out);
+    assert_eq!(plane4(&mut r).mfc.len(), 1);
+    let dump = plane4(&mut r).counters().unwrap();
+    r.handle(t(10), Input::Counters4(dump), &mut out);
+    match r.query(t(10), &Request::ShowMroute { source: Some("198.18.0.2".parse().unwrap()), group: None }) {
+        Response::Mroute(view) => assert_eq!((view.entries.len(), view.entries[0].packets), (1, 7)),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn resync_forgets_interfaces_not_reported_again() {
+    let mut r = router(FLOWS);
+    with_links(&mut r, &["eth0", "eth1", "eth2"]);
+    let mut out = Vec::new();
+    r.handle(t(2), Input::Resync, &mut out);
+    r.handle(t(2), Input::Link(link(2, "eth0")), &mut out);
+    r.handle(t(2), Input::Link(link(3, "eth1")), &mut out);
+    r.handle(t(2), Input::Synced, &mut out);
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Log(Event::InterfaceRemoved { name, .. }) if name == "eth2")));
+    let plane = plane4(&mut r);
+    assert_eq!(plane.vifs.len(), 2);
+    assert_eq!(
+        plane.mfc[&sg4("198.18.0.2", "239.1.1.1")].oifs.keys().copied().collect::<Vec<_>>(),
+        vec![VifId(1)]
+    );
+}
+
+#[test]
+fn shutdown_withdraws_everything() {
+    let mut r = router(FLOWS);
+    with_links(&mut r, &["eth0", "eth1", "eth2"]);
+    let mut out = Vec::new();
+    r.shutdown(t(3), &mut out);
+    let plane = plane4(&mut r);
+    assert!(plane.mfc.is_empty() && plane.vifs.is_empty());
+    let plane = r.plane6_mut().unwrap();
+    assert!(plane.mfc.is_empty() && plane.vifs.is_empty());
+}
+
+fn intent_strategy() -> impl Strategy<Value = Option<(Option<u32>, Vec<u32>)>> {
+    proptest::option::of((proptest::option::of(0u32..6), proptest::collection::vec(0u32..6, 0..5)))
+}
+
+proptest! {
+    /// Whatever sequence of intents and VIF changes, reconciling to the end leaves the plane
+    /// holding exactly the desired entries, none with its incoming VIF among the outgoing ones.
+    #[test]
+    fn reconcile_converges_to_desired(
+        steps in proptest::collection::vec((0u8..4, intent_strategy(), proptest::collection::btree_set(0u32..6, 0..6)), 1..30)
+    ) {
+        let mut table: MrouteTable<V4> = MrouteTable::default();
+        let mut plane: FakePlane<V4> = FakePlane::default();
+        let mut vifs = VifTable::default();
+        let mut events = Vec::new();
+        for (group, intent, bound) in steps {
+            let key = SgKey::sg("198.18.0.1".parse().unwrap(), std::net::Ipv4Addr::new(239, 0, 0, group));
+            let intent = intent.map(|(iif, oifs)| Intent {
+                iif: iif.map(IfIndex),
+                oifs: oifs.into_iter().map(IfIndex).collect(),
+            });
+            table.set_intent(Instant::ZERO, key, IntentOrigin::StaticFlow, intent);
+            // Rebind VIFs: interface i gets VIF i when in `bound`.
+            let mut next = VifTable::default();
+            for i in &bound {
+                next.bind(IfIndex(*i), VifBinding { vif: VifId(*i as u16), ttl_threshold: 1 });
+                plane.vifs.insert(VifId(*i as u16), Vif { id: VifId(*i as u16), kind: hato_core::VifKind::Interface(IfIndex(*i)), ttl_threshold: 1 });
+            }
+            for (ifindex, binding) in vifs.iter() {
+                if !bound.contains(&ifindex.0) {
+                    plane.vifs.remove(&binding.vif);
+                }
+            }
+            vifs = next;
+            table.vifs_changed();
+            let budget = 3;
+            let mut rounds = 0;
+            while table.has_pending() && rounds < 100 {
+                table.reconcile(&mut plane, &vifs, budget, &mut events);
+                rounds += 1;
+            }
+            prop_assert!(!table.has_pending());
+        }
+        let desired: BTreeMap<SgKey<V4>, MfcEntry<V4>> = table
+            .iter()
+            .filter_map(|(key, entry)| entry.desired(*key, &vifs).map(|e| (*key, e)))
+            .collect();
+        prop_assert_eq!(plane.mfc, desired);
+    }
+}

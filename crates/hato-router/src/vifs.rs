@@ -1,0 +1,61 @@
+//! VIF allocation for one table: the lowest free number for a new interface, kept for as long as
+//! the interface keeps its VIF; the highest number stays free for the PIM register VIF (the kernel
+//! allows [`VifId::MAX`] per table, the register VIF included).
+
+use std::collections::BTreeMap;
+
+use hato_core::{IfIndex, VifId};
+
+/// VIF numbers available to interfaces: one fewer than the kernel's limit, for the register VIF.
+pub const MAX_INTERFACE_VIFS: u16 = VifId::MAX - 1;
+
+/// A VIF bound to an interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VifBinding {
+    pub vif: VifId,
+    pub ttl_threshold: u8,
+}
+
+/// The VIFs of one table.
+#[derive(Debug, Clone, Default)]
+pub struct VifTable {
+    by_interface: BTreeMap<IfIndex, VifBinding>,
+}
+
+impl VifTable {
+    /// The lowest free number, if any.
+    pub fn free_number(&self) -> Option<VifId> {
+        (0..MAX_INTERFACE_VIFS)
+            .map(VifId)
+            .find(|candidate| !self.by_interface.values().any(|binding| binding.vif == *candidate))
+    }
+
+    pub fn bind(&mut self, ifindex: IfIndex, binding: VifBinding) {
+        self.by_interface.insert(ifindex, binding);
+    }
+
+    pub fn unbind(&mut self, ifindex: IfIndex) -> Option<VifBinding> {
+        self.by_interface.remove(&ifindex)
+    }
+
+    pub fn get(&self, ifindex: IfIndex) -> Option<VifBinding> {
+        self.by_interface.get(&ifindex).copied()
+    }
+
+    pub fn vif_of(&self, ifindex: IfIndex) -> Option<VifId> {
+        self.get(ifindex).map(|binding| binding.vif)
+    }
+
+    /// The interface bound to `vif`.
+    pub fn interface_of(&self, vif: VifId) -> Option<IfIndex> {
+        self.by_interface.iter().find(|(_, binding)| binding.vif == vif).map(|(ifindex, _)| *ifindex)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (IfIndex, VifBinding)> + '_ {
+        self.by_interface.iter().map(|(ifindex, binding)| (*ifindex, *binding))
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_interface.len()
+    }
+}

@@ -1,0 +1,618 @@
+//! The daemon's shell: one thread, one `poll(2)` loop over the netlink watcher, the two routing
+//! sockets, the MLD socket, the control socket and its clients, and a signalfd. Everything it
+//! learns becomes a router input; everything the router asks for is carried out here.
+//!
+//! Signals: HUP reloads the configuration (applied as a diff; a file with errors is refused as a
+//! whole and the running configuration stays), INT / TERM shut down (the router withdraws its
+//! entries and VIFs), USR1 / USR2 write the routing table / forwarding cache to the runtime
+//! directory.
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hato_config::{check_startup, default_config, Config, ConfigDiff};
+use hato_control::{ReloadView, Request, Response, StatusView, SOCKET_NAME};
+use hato_core::{Instant, V4, V6};
+use hato_kernel::netlink::{NetlinkEvent, NetlinkWatcher, WatcherConfig};
+use hato_kernel::socket::ProtocolSocket;
+use hato_kernel::{KernelPlane, PlaneConfig, Received};
+use hato_router::{describe_diff, Event, Input, Output, ProtocolPacket, Router, Severity, SocketKind};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+
+use crate::control::ControlServer;
+use crate::{dump, translate, Cli, DEFAULT_RUNTIME_DIR};
+
+type KernelRouter = Router<KernelPlane<V4>, KernelPlane<V6>>;
+
+/// How long the first netlink dump may take.
+const STARTUP_DUMP_DEADLINE: Duration = Duration::from_secs(10);
+/// How often the forwarding cache counters are read.
+const COUNTERS_INTERVAL: Duration = Duration::from_secs(5);
+/// Messages read from one socket per loop turn, so that no source starves the others.
+const READS_PER_TURN: usize = 256;
+/// The longest poll timeout.
+const MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// Reads and validates a configuration file; the error names file and line.
+pub fn read_config(path: &Path) -> Result<Config, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    hato_config::load(&path.display().to_string(), &text).map_err(|errors| errors.to_string())
+}
+
+/// The monotonic clock as router time.
+#[derive(Debug)]
+struct Clock(std::time::Instant);
+
+impl Clock {
+    fn now(&self) -> Instant {
+        Instant::from_origin(self.0.elapsed())
+    }
+}
+
+struct Daemon {
+    clock: Clock,
+    router: KernelRouter,
+    netlink: NetlinkWatcher,
+    igmp: Option<ProtocolSocket<V4>>,
+    mld: Option<ProtocolSocket<V6>>,
+    control: ControlServer,
+    signals: SignalFd,
+    config_path: Option<PathBuf>,
+    runtime_dir: PathBuf,
+    next_counters: Instant,
+    recv_buffer: Vec<u8>,
+    stop: bool,
+}
+
+fn log_event(event: &Event) {
+    match event.severity() {
+        Severity::Error => tracing::error!("{event}"),
+        Severity::Warn => tracing::warn!("{event}"),
+        Severity::Info => tracing::info!("{event}"),
+        Severity::Debug => tracing::debug!("{event}"),
+    }
+}
+
+/// Reads netlink until the first complete dump; returns its events.
+fn initial_dump(netlink: &mut NetlinkWatcher) -> Result<Vec<NetlinkEvent>, String> {
+    let deadline = std::time::Instant::now() + STARTUP_DUMP_DEADLINE;
+    let mut events = Vec::new();
+    while !events.contains(&NetlinkEvent::Synced) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err("netlink: the initial dump did not complete".into());
+        }
+        let mut fds = [PollFd::new(netlink.as_fd(), PollFlags::POLLIN)];
+        let timeout = PollTimeout::try_from(left.min(MAX_WAIT)).unwrap_or(PollTimeout::ZERO);
+        poll(&mut fds, timeout).map_err(|e| format!("poll: {e}"))?;
+        netlink.poll(&mut events).map_err(|e| format!("netlink: {e}"))?;
+    }
+    Ok(events)
+}
+
+/// Starts the daemon and runs it until INT / TERM.
+pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
+    let clock = Clock(std::time::Instant::now());
+    let mut mask = SigSet::empty();
+    for signal in [Signal::SIGHUP, Signal::SIGINT, Signal::SIGTERM, Signal::SIGUSR1, Signal::SIGUSR2] {
+        mask.add(signal);
+    }
+    mask.thread_block().map_err(|e| format!("blocking signals: {e}"))?;
+    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(|e| format!("signalfd: {e}"))?;
+
+    let mut netlink = NetlinkWatcher::open(&WatcherConfig::default()).map_err(|e| format!("netlink: {e}"))?;
+    let events = initial_dump(&mut netlink)?;
+    let system = translate::system_interfaces(&events);
+    let config = file_config.unwrap_or_else(|| default_config(&system));
+    let plan = check_startup(&config, &system).map_err(|e| e.to_string())?;
+    for warning in &plan.warnings {
+        tracing::warn!("{warning}");
+    }
+
+    let runtime_dir = cli.runtime_dir.clone().unwrap_or_else(|| {
+        let configured = PathBuf::from(&config.global.runtime_dir);
+        if configured.as_os_str().is_empty() {
+            PathBuf::from(DEFAULT_RUNTIME_DIR)
+        } else {
+            configured
+        }
+    });
+    std::fs::create_dir_all(&runtime_dir)
+        .map_err(|e| format!("cannot create {}: {e}", runtime_dir.display()))?;
+    let socket_path = cli.socket.clone().unwrap_or_else(|| runtime_dir.join(SOCKET_NAME));
+    let control = ControlServer::bind(&socket_path)
+        .map_err(|e| format!("control socket {}: {e}", socket_path.display()))?;
+
+    let plane4 = config
+        .global
+        .ipv4
+        .then(|| KernelPlane::<V4>::open(PlaneConfig::default()))
+        .transpose()
+        .map_err(|e| format!("IPv4 multicast routing table: {e}"))?;
+    let plane6 = config
+        .global
+        .ipv6
+        .then(|| KernelPlane::<V6>::open(PlaneConfig::default()))
+        .transpose()
+        .map_err(|e| format!("IPv6 multicast routing table: {e}"))?;
+    let igmp = config
+        .global
+        .ipv4
+        .then(ProtocolSocket::<V4>::igmp)
+        .transpose()
+        .map_err(|e| format!("IGMP socket: {e}"))?;
+    let mld = config
+        .global
+        .ipv6
+        .then(ProtocolSocket::<V6>::mld)
+        .transpose()
+        .map_err(|e| format!("MLD socket: {e}"))?;
+
+    let now = clock.now();
+    let router = Router::new(now, config, plane4, plane6);
+    let mut daemon = Daemon {
+        clock,
+        router,
+        netlink,
+        igmp,
+        mld,
+        control,
+        signals,
+        config_path: cli.config.clone(),
+        runtime_dir: runtime_dir.clone(),
+        next_counters: now + COUNTERS_INTERVAL,
+        recv_buffer: vec![0; 65_536],
+        stop: false,
+    };
+    for event in &events {
+        daemon.netlink_event(event);
+    }
+    let pidfile = cli.pidfile.clone().unwrap_or_else(|| runtime_dir.join("hatod.pid"));
+    std::fs::write(&pidfile, format!("{}\n", std::process::id()))
+        .map_err(|e| format!("cannot write {}: {e}", pidfile.display()))?;
+    tracing::info!(
+        "hatod {} started: {} VIFs planned, control socket {}",
+        env!("CARGO_PKG_VERSION"),
+        plan.vifs.len(),
+        socket_path.display()
+    );
+    let result = daemon.run();
+    let mut out = Vec::new();
+    daemon.router.shutdown(daemon.clock.now(), &mut out);
+    daemon.carry_out(out);
+    let _ = std::fs::remove_file(&pidfile);
+    tracing::info!("hatod stopped");
+    result
+}
+
+/// What a polled fd is.
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Netlink,
+    Signals,
+    Listener,
+    Mrt4,
+    Mrt6,
+    Mld,
+    Client,
+}
+
+/// What the poll said is readable.
+#[derive(Debug, Default)]
+struct Ready {
+    netlink: bool,
+    mrt4: bool,
+    mrt6: bool,
+    mld: bool,
+    signals: bool,
+    listener: bool,
+    clients: Vec<bool>,
+}
+
+impl Daemon {
+    fn run(&mut self) -> Result<(), String> {
+        while !self.stop {
+            let ready = self.wait()?;
+            if ready.signals {
+                self.signals();
+            }
+            if ready.netlink {
+                self.read_netlink();
+            }
+            if ready.mrt4 {
+                self.read_mrt4();
+            }
+            if ready.mrt6 {
+                self.read_mrt6();
+            }
+            if ready.mld {
+                self.read_mld();
+            }
+            if ready.listener {
+                self.control.accept();
+            }
+            if ready.clients.iter().any(|r| *r) {
+                self.serve(&ready.clients);
+            }
+            self.timers();
+        }
+        Ok(())
+    }
+
+    /// Polls every fd until something is readable or the router's next deadline.
+    fn wait(&mut self) -> Result<Ready, String> {
+        let now = self.clock.now();
+        let deadline = [self.router.poll_at(), Some(self.next_counters)].into_iter().flatten().min();
+        let wait = deadline.map_or(MAX_WAIT, |at| at.saturating_since(now).min(MAX_WAIT));
+        let mut slots: Vec<Slot> = vec![Slot::Netlink, Slot::Signals, Slot::Listener];
+        let mut fds: Vec<PollFd<'_>> = vec![
+            PollFd::new(self.netlink.as_fd(), PollFlags::POLLIN),
+            PollFd::new(self.signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(self.control.listener_fd(), PollFlags::POLLIN),
+        ];
+        if let Some(plane) = self.router.plane4() {
+            fds.push(PollFd::new(plane.as_fd(), PollFlags::POLLIN));
+            slots.push(Slot::Mrt4);
+        }
+        if let Some(plane) = self.router.plane6() {
+            fds.push(PollFd::new(plane.as_fd(), PollFlags::POLLIN));
+            slots.push(Slot::Mrt6);
+        }
+        if let Some(socket) = &self.mld {
+            fds.push(PollFd::new(socket.as_fd(), PollFlags::POLLIN));
+            slots.push(Slot::Mld);
+        }
+        for fd in self.control.client_fds() {
+            fds.push(PollFd::new(fd, PollFlags::POLLIN));
+            slots.push(Slot::Client);
+        }
+        let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::ZERO);
+        match poll(&mut fds, timeout) {
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => return Ok(Ready::default()),
+            Err(e) => return Err(format!("poll: {e}")),
+        }
+        let readable = |fd: &PollFd<'_>| {
+            fd.revents()
+                .is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR))
+        };
+        let mut ready = Ready::default();
+        for (fd, slot) in fds.iter().zip(&slots) {
+            let on = readable(fd);
+            match slot {
+                Slot::Netlink => ready.netlink = on,
+                Slot::Signals => ready.signals = on,
+                Slot::Listener => ready.listener = on,
+                Slot::Mrt4 => ready.mrt4 = on,
+                Slot::Mrt6 => ready.mrt6 = on,
+                Slot::Mld => ready.mld = on,
+                Slot::Client => ready.clients.push(on),
+            }
+        }
+        Ok(ready)
+    }
+
+    fn handle(&mut self, input: Input) {
+        let mut out = Vec::new();
+        self.router.handle(self.clock.now(), input, &mut out);
+        self.carry_out(out);
+    }
+
+    fn carry_out(&mut self, out: Vec<Output>) {
+        for output in out {
+            match output {
+                Output::Log(event) => log_event(&event),
+                Output::Join { socket, group, ifindex } => {
+                    let result = match (socket, group) {
+                        (SocketKind::Igmp, std::net::IpAddr::V4(g)) => {
+                            self.igmp.as_ref().map(|s| s.join(g, ifindex))
+                        }
+                        (SocketKind::Mld, std::net::IpAddr::V6(g)) => {
+                            self.mld.as_ref().map(|s| s.join(g, ifindex))
+                        }
+                        _ => None,
+                    };
+                    if let Some(Err(e)) = result {
+                        tracing::warn!("join {group} on {ifindex} ({socket:?}): {e}");
+                    }
+                }
+                Output::Leave { socket, group, ifindex } => {
+                    let result = match (socket, group) {
+                        (SocketKind::Igmp, std::net::IpAddr::V4(g)) => {
+                            self.igmp.as_ref().map(|s| s.leave(g, ifindex))
+                        }
+                        (SocketKind::Mld, std::net::IpAddr::V6(g)) => {
+                            self.mld.as_ref().map(|s| s.leave(g, ifindex))
+                        }
+                        _ => None,
+                    };
+                    if let Some(Err(e)) = result {
+                        tracing::debug!("leave {group} on {ifindex} ({socket:?}): {e}");
+                    }
+                }
+                Output::Send { socket, ifindex, source, destination, payload } => {
+                    let result = match (socket, destination, source) {
+                        (SocketKind::Igmp, std::net::IpAddr::V4(d), s) => self.igmp.as_ref().map(|sock| {
+                            let s = s.and_then(|s| match s {
+                                std::net::IpAddr::V4(s) => Some(s),
+                                std::net::IpAddr::V6(_) => None,
+                            });
+                            sock.send(&payload, d, Some(ifindex), s)
+                        }),
+                        (SocketKind::Mld, std::net::IpAddr::V6(d), s) => self.mld.as_ref().map(|sock| {
+                            let s = s.and_then(|s| match s {
+                                std::net::IpAddr::V6(s) => Some(s),
+                                std::net::IpAddr::V4(_) => None,
+                            });
+                            sock.send(&payload, d, Some(ifindex), s)
+                        }),
+                        _ => None,
+                    };
+                    match result {
+                        Some(Err(e)) => {
+                            tracing::warn!("send to {destination} on {ifindex} ({socket:?}): {e}")
+                        }
+                        None => tracing::warn!("no {socket:?} socket to send to {destination}"),
+                        Some(Ok(_)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    fn netlink_event(&mut self, event: &NetlinkEvent) {
+        tracing::trace!("netlink: {event}");
+        if let Some(input) = translate::input(event) {
+            self.handle(input);
+        }
+    }
+
+    fn read_netlink(&mut self) {
+        let mut events = Vec::new();
+        if let Err(e) = self.netlink.poll(&mut events) {
+            tracing::warn!("netlink: {e}");
+        }
+        for event in &events {
+            self.netlink_event(event);
+        }
+    }
+
+    fn read_mrt4(&mut self) {
+        for _ in 0..READS_PER_TURN {
+            let Some(plane) = self.router.plane4_mut() else { return };
+            match plane.recv() {
+                Ok(Some(Received::Upcall(upcall))) => {
+                    tracing::debug!("{upcall}");
+                    self.handle(Input::Upcall4(upcall));
+                }
+                Ok(Some(Received::Packet(datagram))) => {
+                    if let Some(packet) = igmp_packet(&datagram) {
+                        self.handle(Input::Packet(packet));
+                    }
+                }
+                Ok(Some(Received::Unrecognised(bytes))) => {
+                    tracing::debug!(
+                        "unrecognised message of {} octets on the IPv4 routing socket",
+                        bytes.len()
+                    );
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!("IPv4 routing socket: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn read_mrt6(&mut self) {
+        for _ in 0..READS_PER_TURN {
+            let Some(plane) = self.router.plane6_mut() else { return };
+            match plane.recv() {
+                Ok(Some(Received::Upcall(upcall))) => {
+                    tracing::debug!("{upcall}");
+                    self.handle(Input::Upcall6(upcall));
+                }
+                Ok(Some(Received::Packet(_) | Received::Unrecognised(_))) => {}
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!("IPv6 routing socket: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn read_mld(&mut self) {
+        for _ in 0..READS_PER_TURN {
+            let Some(socket) = &self.mld else { return };
+            match socket.recv(&mut self.recv_buffer) {
+                Ok(Some(received)) => {
+                    let payload = self.recv_buffer.get(received.payload.clone()).unwrap_or_default().to_vec();
+                    let packet = ProtocolPacket {
+                        socket: SocketKind::Mld,
+                        ifindex: Some(received.ifindex),
+                        source: received.source.into(),
+                        destination: received.destination.into(),
+                        payload,
+                    };
+                    self.handle(Input::Packet(packet));
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!("MLD socket: {e}");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn signals(&mut self) {
+        for _ in 0..16 {
+            let info = match self.signals.read_signal() {
+                Ok(Some(info)) => info,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!("signalfd: {e}");
+                    return;
+                }
+            };
+            match Signal::try_from(info.ssi_signo as i32) {
+                Ok(Signal::SIGHUP) => {
+                    if let Err(message) = self.reload() {
+                        tracing::error!("reload refused, keeping the running configuration: {message}");
+                    }
+                }
+                Ok(Signal::SIGINT | Signal::SIGTERM) => {
+                    tracing::info!("shutting down");
+                    self.stop = true;
+                }
+                Ok(Signal::SIGUSR1) => self.dump("hatod.dump", true),
+                Ok(Signal::SIGUSR2) => self.dump("hatod.cache", false),
+                Ok(other) => tracing::debug!("ignoring {other}"),
+                Err(e) => tracing::debug!("unknown signal: {e}"),
+            }
+        }
+    }
+
+    /// Re-reads the configuration and applies the difference; nothing changes on error.
+    fn reload(&mut self) -> Result<ReloadView, String> {
+        let new = match &self.config_path {
+            Some(path) => read_config(path)?,
+            None => {
+                let system: Vec<hato_config::SystemInterface> = self
+                    .router
+                    .interfaces()
+                    .iter()
+                    .map(|i| hato_config::SystemInterface {
+                        name: i.link.name.clone(),
+                        multicast: i.link.multicast,
+                        loopback: i.link.loopback,
+                        up: i.link.up,
+                        addresses: i.address_list(),
+                    })
+                    .collect();
+                default_config(&system)
+            }
+        };
+        let diff = ConfigDiff::between(self.router.config(), &new);
+        let mut out = Vec::new();
+        self.router.apply_config(self.clock.now(), &new, &diff, &mut out);
+        self.carry_out(out);
+        Ok(ReloadView {
+            config_file: self.config_path.as_ref().map(|p| p.display().to_string()),
+            changes: describe_diff(&diff),
+        })
+    }
+
+    /// Reads the forwarding caches' counters into the router.
+    fn dump_counters(&mut self) {
+        if let Some(plane) = self.router.plane4_mut() {
+            match hato_core::ForwardingPlane::counters(plane) {
+                Ok(counters) => self.handle(Input::Counters4(counters)),
+                Err(e) => tracing::warn!("IPv4 counters: {e}"),
+            }
+        }
+        if let Some(plane) = self.router.plane6_mut() {
+            match hato_core::ForwardingPlane::counters(plane) {
+                Ok(counters) => self.handle(Input::Counters6(counters)),
+                Err(e) => tracing::warn!("IPv6 counters: {e}"),
+            }
+        }
+    }
+
+    fn timers(&mut self) {
+        let now = self.clock.now();
+        if now >= self.next_counters {
+            self.next_counters = now + COUNTERS_INTERVAL;
+            self.dump_counters();
+        }
+        if self.router.poll_at().is_some_and(|at| at <= now) {
+            let mut out = Vec::new();
+            self.router.on_timeout(now, &mut out);
+            self.carry_out(out);
+        }
+    }
+
+    fn serve(&mut self, ready: &[bool]) {
+        for (client, request) in self.control.take_requests(ready) {
+            let response = match request {
+                Ok(request) => self.answer(&request),
+                Err(message) => Response::error(message),
+            };
+            self.control.respond(client, &response);
+        }
+        self.control.reap();
+    }
+
+    fn answer(&mut self, request: &Request) -> Response {
+        tracing::debug!("control: {request:?}");
+        match request {
+            Request::Reload => match self.reload() {
+                Ok(view) => Response::Reloaded(view),
+                Err(message) => {
+                    tracing::error!("reload refused, keeping the running configuration: {message}");
+                    Response::error(format!("reload refused, the running configuration stays: {message}"))
+                }
+            },
+            Request::Status => match self.router.query(self.clock.now(), request) {
+                Response::Status(view) => Response::Status(StatusView {
+                    version: env!("CARGO_PKG_VERSION").to_string(),
+                    pid: std::process::id(),
+                    config_file: self.config_path.as_ref().map(|p| p.display().to_string()),
+                    ..view
+                }),
+                other => other,
+            },
+            Request::ShowMroute { .. } | Request::ShowCounters => {
+                self.dump_counters();
+                self.router.query(self.clock.now(), request)
+            }
+            Request::ShowInterfaces | Request::ShowRpf { .. } => self.router.query(self.clock.now(), request),
+        }
+    }
+
+    fn dump(&mut self, name: &str, routing: bool) {
+        self.dump_counters();
+        let now = self.clock.now();
+        let interfaces = match self.router.query(now, &Request::ShowInterfaces) {
+            Response::Interfaces(view) => view,
+            _ => return,
+        };
+        let mroutes = match self.router.query(now, &Request::ShowMroute { source: None, group: None }) {
+            Response::Mroute(view) => view,
+            _ => return,
+        };
+        let text = if routing {
+            dump::routing_table(&interfaces, &mroutes)
+        } else {
+            dump::cache_table(&interfaces, &mroutes)
+        };
+        let path = self.runtime_dir.join(name);
+        match std::fs::write(&path, text) {
+            Ok(()) => tracing::info!("wrote {}", path.display()),
+            Err(e) => tracing::warn!("cannot write {}: {e}", path.display()),
+        }
+    }
+}
+
+/// The IGMP message of a datagram read from the IPv4 routing socket (which starts at the IP
+/// header and does not say on which interface it arrived).
+fn igmp_packet(datagram: &[u8]) -> Option<ProtocolPacket> {
+    let header_len = usize::from(datagram.first()? & 0x0f) * 4;
+    let address = |at: usize| -> Option<std::net::IpAddr> {
+        let octets: [u8; 4] = datagram.get(at..at + 4)?.try_into().ok()?;
+        Some(std::net::Ipv4Addr::from(octets).into())
+    };
+    Some(ProtocolPacket {
+        socket: SocketKind::Igmp,
+        ifindex: None,
+        source: address(12)?,
+        destination: address(16)?,
+        payload: datagram.get(header_len..)?.to_vec(),
+    })
+}

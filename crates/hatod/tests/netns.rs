@@ -1,0 +1,379 @@
+//! hatod on the real kernel, in namespaces: `sender - r1 (hatod) - receiver`.
+//!
+//! (a) static flows forward IPv4 and IPv6 UDP multicast, visible in `ip -j mroute` and
+//! `hatoctl show mroute --json`; (b) `show rpf` follows unicast route changes, and a `[[mroute]]`
+//! overrides them; (c) ten reloads while a flow streams lose none of its packets; (d) a bad
+//! configuration is refused with its file and line and the running one stays; hatod refuses to
+//! start with fewer than two usable interfaces. Requires root.
+
+use std::fs::File;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hato_control::Request;
+use hato_lab::poll::{kernel_mroutes, poll_until, wait_kernel_sg, Probe};
+use hato_lab::router::hatod;
+use hato_lab::router::StaticMroute;
+use hato_lab::traffic::{self, RecvOptions, RecvReport, SendOptions, SendReport};
+use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
+use serde_json::Value;
+
+const DEADLINE: Duration = Duration::from_secs(20);
+const PORT: u16 = 5001;
+
+fn require_root() {
+    assert!(nix::unistd::geteuid().is_root(), "namespace tests need root (CI runs as root)");
+}
+
+fn chain() -> Lab {
+    require_root();
+    let options =
+        LabOptions { hatod_binary: Some(env!("CARGO_BIN_EXE_hatod").into()), ..LabOptions::default() };
+    Lab::start_with(Topology::chain(1).unwrap(), options).unwrap()
+}
+
+fn addr(lab: &Lab, node: &str, segment: &str, v6: bool) -> IpAddr {
+    lab.addr(node, segment, v6).unwrap()
+}
+
+fn flow(lab: &Lab, group: &str, v6: bool) -> StaticMroute {
+    StaticMroute {
+        from: "eth0".into(),
+        source: Some(addr(lab, "sender", "sender-r1", v6)),
+        group: group.parse().unwrap(),
+        to: vec!["eth1".into()],
+    }
+}
+
+fn socket(lab: &Lab) -> PathBuf {
+    lab.router("r1").and_then(|r| r.control_socket.clone()).unwrap()
+}
+
+/// `hatoctl [-s SOCKET] ... --json` through hatoctl's own code; the JSON and the exit code.
+fn hatoctl_json(lab: &Lab, request: &Request) -> (Value, u8) {
+    let outcome = hatoctl::control::execute(&socket(lab), request, true);
+    (serde_json::from_str(&outcome.stdout).unwrap_or(Value::Null), outcome.code)
+}
+
+/// Runs `f` on a thread inside `node`'s network namespace.
+fn in_node<T: Send + 'static>(
+    lab: &Lab,
+    node: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> JoinHandle<T> {
+    let path = PathBuf::from("/run/netns").join(lab.netns(node));
+    std::thread::spawn(move || {
+        let ns = File::open(&path).unwrap();
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        f()
+    })
+}
+
+/// Starts a receiver on the receiver node and waits until its socket has joined the group.
+fn receive(lab: &Lab, group: IpAddr, run_id: u64, timeout: Duration) -> JoinHandle<RecvReport> {
+    let options = RecvOptions {
+        group,
+        port: PORT,
+        source: None,
+        iface: Some("eth0".into()),
+        timeout,
+        idle: Some(Duration::from_secs(3)),
+        run_id: Some(run_id),
+    };
+    let handle = in_node(lab, "receiver", move || traffic::receive(&options).unwrap());
+    let family = if group.is_ipv6() { "-6" } else { "-4" };
+    poll_until(&format!("receiver joins {group}"), DEADLINE, Duration::from_millis(10), || {
+        match lab.exec("receiver", &["ip", family, "maddr", "show", "dev", "eth0"]) {
+            Ok(text) if text.contains(&group.to_string()) => Probe::Done(()),
+            Ok(text) => Probe::Pending(text),
+            Err(e) => Probe::Pending(e.to_string()),
+        }
+    })
+    .unwrap();
+    handle
+}
+
+fn send(lab: &Lab, group: IpAddr, run_id: u64, count: u32, interval: Duration) -> JoinHandle<SendReport> {
+    let options = SendOptions {
+        group,
+        port: PORT,
+        source: Some(addr(lab, "sender", "sender-r1", group.is_ipv6())),
+        iface: Some("eth0".into()),
+        count,
+        interval,
+        ttl: 16,
+        run_id,
+        size: 100,
+    };
+    in_node(lab, "sender", move || traffic::send(&options).unwrap())
+}
+
+/// Sends single probe datagrams until r1's entry for (source, group) counts one: right after
+/// the namespaces are built the kernel drops IPv6 multicast for a moment (as `Ip6InNoRoutes`).
+fn wait_forwarding(lab: &Lab, source: IpAddr, group: IpAddr) {
+    let request = Request::ShowMroute { source: Some(source), group: Some(group) };
+    poll_until(&format!("r1 forwards ({source}, {group})"), DEADLINE, Duration::from_millis(100), || {
+        send(lab, group, 0, 1, Duration::ZERO).join().unwrap();
+        let (json, _) = hatoctl_json(lab, &request);
+        match json["entries"][0]["packets"].as_u64() {
+            Some(packets) if packets > 0 => Probe::Done(()),
+            _ => Probe::Pending(json.to_string()),
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", report(lab)));
+}
+
+fn report(lab: &Lab) -> String {
+    let mut text = lab.report();
+    for (node, argv) in [
+        ("r1", vec!["ip", "-6", "-s", "mroute", "show"]),
+        ("r1", vec!["ip", "-s", "mroute", "show"]),
+        ("r1", vec!["grep", "-E", "Ip6In|Ip6Out(Mcast|NoRoutes)", "/proc/net/snmp6"]),
+    ] {
+        let out = lab.exec(node, &argv).unwrap_or_else(|e| e.to_string());
+        text.push_str(&format!("-- {node}: {}\n{out}\n", argv.join(" ")));
+    }
+    text
+}
+
+#[test]
+fn static_flows_forward_both_families() {
+    let mut lab = chain();
+    let config = RouterConfig {
+        static_mroutes: vec![flow(&lab, "239.1.1.1", false), flow(&lab, "ff3e::4242", true)],
+        ..RouterConfig::default()
+    };
+    lab.start_router("r1", RouterKind::Hatod, &config).unwrap();
+    for (group, v6) in [("ff3e::4242", true), ("239.1.1.1", false)] {
+        let group: IpAddr = group.parse().unwrap();
+        let source = addr(&lab, "sender", "sender-r1", v6);
+        let entry = wait_kernel_sg(&lab, "r1", source, group, DEADLINE)
+            .unwrap_or_else(|e| panic!("{e}\n{}", report(&lab)));
+        assert_eq!((entry.iif.as_deref(), entry.oifs.clone()), (Some("eth0"), vec!["eth1".to_string()]));
+
+        let run_id = u64::from(v6) + 100;
+        wait_forwarding(&lab, source, group);
+        let receiver = receive(&lab, group, run_id, DEADLINE);
+        let sent = send(&lab, group, run_id, 50, Duration::from_millis(5)).join().unwrap();
+        assert_eq!(sent.sent, 50);
+        let got = receiver.join().unwrap();
+        assert_eq!(got.unique, 50, "{got:?}\n{}", report(&lab));
+
+        let (json, code) =
+            hatoctl_json(&lab, &Request::ShowMroute { source: Some(source), group: Some(group) });
+        assert_eq!(code, 0, "{json}");
+        let entries = json["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{json}");
+        let entry = &entries[0];
+        assert_eq!(entry["incoming"], "eth0");
+        assert_eq!(entry["installed"], true);
+        assert_eq!(entry["flags"], "ST");
+        assert_eq!(entry["outgoing"][0]["interface"], "eth1");
+        assert_eq!(entry["outgoing"][0]["reasons"][0], "static-flow");
+        assert!(entry["packets"].as_u64().unwrap() > 50, "{json}");
+    }
+    let (json, code) = hatoctl_json(&lab, &Request::ShowInterfaces);
+    assert_eq!(code, 0);
+    let names: Vec<&str> =
+        json["interfaces"].as_array().unwrap().iter().filter_map(|i| i["name"].as_str()).collect();
+    assert_eq!(names, vec!["lo", "eth0", "eth1"]);
+    assert_eq!(json["interfaces"][1]["vif4"], 0);
+    assert_eq!(json["interfaces"][2]["vif6"], 1);
+
+    // USR1 / USR2: the routing table and the forwarding cache in mrouted's layouts.
+    let dir = hatod::runtime_dir(&lab, "r1").unwrap();
+    for (signal, file, expected) in [
+        (
+            nix::sys::signal::Signal::SIGUSR1,
+            "hatod.dump",
+            " 198.18.0.1                                 1   0      0 1*",
+        ),
+        (nix::sys::signal::Signal::SIGUSR2, "hatod.cache", " >fd00:18::1"),
+    ] {
+        signal_router(&lab, signal);
+        let path = dir.join(file);
+        poll_until(&format!("{file} written"), DEADLINE, Duration::from_millis(20), || {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            if text.contains(expected) {
+                Probe::Done(())
+            } else {
+                Probe::Pending(text)
+            }
+        })
+        .unwrap();
+    }
+    let cache = std::fs::read_to_string(dir.join("hatod.cache")).unwrap();
+    assert!(
+        cache.starts_with("Multicast Routing Cache Table (2 entries)\n Origin         Mcast-group"),
+        "{cache}"
+    );
+}
+
+fn rpf(lab: &Lab, address: &str) -> Value {
+    let (json, code) = hatoctl_json(lab, &Request::ShowRpf { address: address.parse().unwrap() });
+    assert_eq!(code, 0, "{json}");
+    json
+}
+
+fn wait_rpf(lab: &Lab, address: &str, predicate: impl Fn(&Value) -> bool) -> Value {
+    poll_until(&format!("rpf {address}"), DEADLINE, Duration::from_millis(50), || {
+        let json = rpf(lab, address);
+        if predicate(&json) {
+            Probe::Done(json)
+        } else {
+            Probe::Pending(json.to_string())
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", report(lab)))
+}
+
+#[test]
+fn rpf_follows_routes_and_static_mroutes_win() {
+    let mut lab = chain();
+    let receiver = addr(&lab, "receiver", "r1-receiver", false);
+    let config = RouterConfig {
+        extra: format!("[[mroute]]\nsource = \"198.18.201.0/24\"\nvia = \"{receiver}\"\n"),
+        ..RouterConfig::default()
+    };
+    lab.start_router("r1", RouterKind::Hatod, &config).unwrap();
+    let sender = addr(&lab, "sender", "sender-r1", false).to_string();
+    let json = wait_rpf(&lab, &sender, |j| j["interface"] == "eth0");
+    assert_eq!(json["origin"], "connected");
+
+    // A route towards the receiver's side, then a longer one towards the sender's side.
+    lab.exec("r1", &["ip", "route", "add", "198.18.200.0/24", "via", &receiver.to_string()]).unwrap();
+    wait_rpf(&lab, "198.18.200.7", |j| j["interface"] == "eth1");
+    lab.exec("r1", &["ip", "route", "add", "198.18.200.0/25", "via", &sender]).unwrap();
+    let json = wait_rpf(&lab, "198.18.200.7", |j| j["interface"] == "eth0");
+    assert_eq!(json["neighbor"], sender.as_str());
+    assert_eq!(json["static_mroute"], false);
+
+    // The static mroute for 198.18.201.0/24 beats a unicast route towards the sender.
+    lab.exec("r1", &["ip", "route", "add", "198.18.201.0/24", "via", &sender]).unwrap();
+    let json = wait_rpf(&lab, "198.18.201.9", |j| j["table"] == "mrib");
+    assert_eq!(json["interface"], "eth1");
+    assert_eq!(json["origin"], "Mroute");
+    assert_eq!(json["static_mroute"], true);
+    assert!(json["explanation"].as_str().unwrap().contains("Mroute"), "{json}");
+}
+
+fn reloads(lab: &Lab) -> u64 {
+    let (json, _) = hatoctl_json(lab, &Request::Status);
+    json["reloads"].as_u64().unwrap_or(0)
+}
+
+fn signal_router(lab: &Lab, signal: nix::sys::signal::Signal) {
+    let pid = lab.router("r1").unwrap().pids[0];
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(pid).unwrap());
+    nix::sys::signal::kill(pid, signal).unwrap();
+}
+
+fn hup(lab: &Lab) {
+    signal_router(lab, nix::sys::signal::Signal::SIGHUP);
+}
+
+#[test]
+fn reloads_do_not_disturb_a_streaming_flow() {
+    let mut lab = chain();
+    let config =
+        RouterConfig { static_mroutes: vec![flow(&lab, "239.1.1.1", false)], ..RouterConfig::default() };
+    lab.start_router("r1", RouterKind::Hatod, &config).unwrap();
+    let group: IpAddr = "239.1.1.1".parse().unwrap();
+    let source = addr(&lab, "sender", "sender-r1", false);
+    wait_kernel_sg(&lab, "r1", source, group, DEADLINE).unwrap();
+
+    let conf_path = hatod::config_path(&lab, "r1").unwrap();
+    let original = std::fs::read_to_string(&conf_path).unwrap();
+    let second = flow(&lab, "239.1.1.2", false);
+    let changed = format!(
+        "{original}\n[[static-flow]]\nsource = \"{}\"\ngroup = \"{}\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n\n[pim]\nhello-period = 45\n",
+        second.source.unwrap(),
+        second.group
+    );
+
+    const COUNT: u32 = 1500;
+    wait_forwarding(&lab, source, group);
+    let receiver = receive(&lab, group, 7, Duration::from_secs(60));
+    let sender = send(&lab, group, 7, COUNT, Duration::from_millis(3));
+    for round in 0..10u64 {
+        let text = if round % 2 == 0 { &changed } else { &original };
+        std::fs::write(&conf_path, text).unwrap();
+        let before = reloads(&lab);
+        hup(&lab);
+        poll_until("reload applied", DEADLINE, Duration::from_millis(10), || {
+            if reloads(&lab) > before {
+                Probe::Done(())
+            } else {
+                Probe::Pending(format!("reloads {before}"))
+            }
+        })
+        .unwrap();
+        if round == 0 {
+            wait_kernel_sg(&lab, "r1", source, second.group, DEADLINE).unwrap();
+        }
+    }
+    assert_eq!(reloads(&lab), 10);
+    let sent = sender.join().unwrap();
+    let got = receiver.join().unwrap();
+    assert_eq!(sent.sent, COUNT);
+    assert_eq!((got.unique, got.lost, got.duplicates), (u64::from(COUNT), 0, 0), "{got:?}\n{}", report(&lab));
+    // The last reload went back to the original file: the second flow is gone again.
+    let routes = kernel_mroutes(&lab, "r1", false).unwrap();
+    assert!(routes.iter().all(|r| r.group != second.group), "{routes:?}");
+}
+
+#[test]
+fn bad_configuration_is_refused_and_the_old_one_stays() {
+    let mut lab = chain();
+    let config =
+        RouterConfig { static_mroutes: vec![flow(&lab, "239.1.1.1", false)], ..RouterConfig::default() };
+    lab.start_router("r1", RouterKind::Hatod, &config).unwrap();
+    let source = addr(&lab, "sender", "sender-r1", false);
+    let group: IpAddr = "239.1.1.1".parse().unwrap();
+    wait_kernel_sg(&lab, "r1", source, group, DEADLINE).unwrap();
+
+    let conf_path = hatod::config_path(&lab, "r1").unwrap();
+    let original = std::fs::read_to_string(&conf_path).unwrap();
+    std::fs::write(&conf_path, format!("{original}\n[pim]\nhello-period = 2\n")).unwrap();
+    let line = original.lines().count() + 3;
+    let expected = format!("hato.toml:{line}:16: pim.hello-period = 2: must be 5..=3600");
+
+    let outcome = hatoctl::control::execute(&socket(&lab), &Request::Reload, false);
+    assert_eq!(outcome.code, 1, "{outcome:?}");
+    assert!(outcome.stderr.contains("reload refused") && outcome.stderr.contains(&expected), "{outcome:?}");
+
+    hup(&lab);
+    let log = lab.router("r1").unwrap().logs[0].clone();
+    poll_until("the refusal is logged twice", DEADLINE, Duration::from_millis(20), || {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        if text.matches("reload refused").count() >= 2 && text.contains(&expected) {
+            Probe::Done(())
+        } else {
+            Probe::Pending(text)
+        }
+    })
+    .unwrap();
+    let (json, code) = hatoctl_json(&lab, &Request::Status);
+    assert_eq!((code, json["reloads"].as_u64()), (0, Some(0)), "{json}");
+    wait_kernel_sg(&lab, "r1", source, group, DEADLINE).unwrap();
+}
+
+#[test]
+fn too_few_interfaces_is_refused_with_the_reason() {
+    let lab = chain();
+    let dir = lab.node_dir("r1").unwrap();
+    let conf = dir.join("one.toml");
+    std::fs::write(&conf, "[global]\nauto-interfaces = false\n[[interface]]\nname = \"eth0\"\n").unwrap();
+    let hatod = env!("CARGO_BIN_EXE_hatod");
+    let output = hato_lab::exec::run_unchecked(
+        Some(&lab.netns("r1")),
+        &[hatod, "-f", conf.to_str().unwrap(), "-r", dir.to_str().unwrap()],
+        DEADLINE,
+    )
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(output.stderr.contains("needs at least two usable interfaces"), "{output:?}");
+    assert!(output.stderr.contains("eth1: not configured"), "{output:?}");
+}
