@@ -9,7 +9,7 @@ use hato_core::{Afi, IfIndex, SgKey};
 use hato_wire::pim::PimMessage;
 use serde::Serialize;
 
-use crate::config::InterfaceConfig;
+use crate::config::{InterfaceConfig, SptPolicy};
 
 /// An RPF answer for one target (a source or an RP), as the router derives it from hato-rib.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,6 +27,15 @@ pub struct RpfUpdate<A: Afi> {
     pub metric: u32,
     /// Metric preference (administrative distance), for Assert (§4.6.1).
     pub preference: u32,
+}
+
+/// The bytes an (S,G) forwarding entry has forwarded since it was installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(bound(serialize = ""))]
+pub struct ByteCount<A: Afi> {
+    pub source: A::Addr,
+    pub group: A::Addr,
+    pub bytes: u64,
 }
 
 /// The sources a local membership asks for on one interface (IGMPv3 / MLDv2 filter mode).
@@ -69,6 +78,13 @@ pub enum Input<A: Afi> {
     /// The (S,G) forwarding entry forwarded packets (arriving on its incoming interface) since the
     /// last report: the router derives this from counter dumps.
     TrafficSeen { source: A::Addr, group: A::Addr },
+    /// Cumulative byte counters of (S,G) forwarding entries, from one counter dump (RTNL_FAMILY_IPMR
+    /// / IP6MR). Only entries under a rate-threshold SPT policy are looked at; the router may
+    /// send every entry of the dump or just those.
+    ByteCounts(Vec<ByteCount<A>>),
+    /// SPT switch policies per group range (replacing the previous ones); other groups follow
+    /// [`crate::PimConfig::spt_policy`].
+    SptPolicies(Vec<(A::Prefix, SptPolicy)>),
     /// An RPF answer (after a watch request, or because routing changed).
     Rpf(RpfUpdate<A>),
     /// Local membership changed.
@@ -217,7 +233,7 @@ pub enum DropReason {
     LimitInterface,
     LimitNeighbor,
     LimitGlobal,
-    /// A message type this core does not handle (Assert, Bootstrap, PIM-DM, …).
+    /// A message type this core does not handle (Bootstrap, PIM-DM, …).
     Unhandled,
 }
 

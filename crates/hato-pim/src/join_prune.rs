@@ -88,6 +88,7 @@ impl<A: Afi> PimRouter<A> {
                     if !self.star_g_acceptable(ifindex, from, group, j.source, out) {
                         continue;
                     }
+                    self.assert_join_received(now, group, None, ifindex, out);
                     self.downstream_event(
                         now,
                         group,
@@ -119,16 +120,19 @@ impl<A: Afi> PimRouter<A> {
                     holdtime,
                     out,
                 ),
-                (false, false) => self.downstream_event(
-                    now,
-                    group,
-                    Some(j.source),
-                    ifindex,
-                    DownstreamEvent::ReceiveJoin,
-                    holdtime,
-                    Some(from),
-                    out,
-                ),
+                (false, false) => {
+                    self.assert_join_received(now, group, Some(j.source), ifindex, out);
+                    self.downstream_event(
+                        now,
+                        group,
+                        Some(j.source),
+                        ifindex,
+                        DownstreamEvent::ReceiveJoin,
+                        holdtime,
+                        Some(from),
+                        out,
+                    )
+                }
                 (true, false) => self.drop_input(DropReason::BadGroup, Some(ifindex), Some(from), out),
             }
         }
@@ -731,6 +735,11 @@ impl<A: Afi> PimRouter<A> {
         let rp = self.rp_for(group);
         let remote_rp: Vec<A::Addr> = rp.filter(|rp| !self.is_my_address(*rp)).into_iter().collect();
 
+        // Assert machines first (§4.6): their outcome feeds lost_assert and RPF'.
+        if !self.asserts.is_empty() {
+            self.refresh_asserts(now, group, out);
+        }
+
         // (*,G) upstream, §4.5.4.
         if self.join_desired_star_g(group) {
             self.ensure_group(group, out);
@@ -748,7 +757,7 @@ impl<A: Afi> PimRouter<A> {
             let event = match (state, desired) {
                 (UpstreamState::NotJoined, true) => Some(UpstreamEvent::JoinDesiredTrue),
                 (UpstreamState::Joined, false) => Some(UpstreamEvent::JoinDesiredFalse),
-                (UpstreamState::Joined, true) if old != new => Some(UpstreamEvent::RpfPrimeChanged),
+                (UpstreamState::Joined, true) if old != new => Some(self.rpf_change_event(group, None)),
                 _ => None,
             };
             if let Some(event) = event {
@@ -776,6 +785,19 @@ impl<A: Afi> PimRouter<A> {
         }
         let star = self.star_g_intent(group, rp);
         self.set_intent(star, SgKey::star_g(group), out);
+        if !self.assert_rpf_changed.is_empty() {
+            self.assert_rpf_changed.retain(|(g, _)| *g != group);
+        }
+    }
+
+    /// The upstream event for an RPF' change of (*,G) (`source` None) or (S,G): due to an Assert
+    /// when the entry's Assert state on its RPF interface changed since the last evaluation.
+    fn rpf_change_event(&self, group: A::Addr, source: Option<A::Addr>) -> UpstreamEvent {
+        if self.assert_rpf_changed.contains(&(group, source)) {
+            UpstreamEvent::RpfPrimeChangedByAssert
+        } else {
+            UpstreamEvent::RpfPrimeChanged
+        }
     }
 
     fn refresh_source(
@@ -816,7 +838,7 @@ impl<A: Afi> PimRouter<A> {
         let event = match (state, desired) {
             (UpstreamState::NotJoined, true) => Some(UpstreamEvent::JoinDesiredTrue),
             (UpstreamState::Joined, false) => Some(UpstreamEvent::JoinDesiredFalse),
-            (UpstreamState::Joined, true) if old != new => Some(UpstreamEvent::RpfPrimeChanged),
+            (UpstreamState::Joined, true) if old != new => Some(self.rpf_change_event(group, Some(source))),
             _ => None,
         };
         if let Some(event) = event {
@@ -878,6 +900,8 @@ impl<A: Afi> PimRouter<A> {
         if unused {
             if let Some(e) = self.sources.remove(&key) {
                 self.pending_arrivals.remove(&key);
+                self.rate_samples.remove(&key);
+                self.spt_rate_exceeded.remove(&key);
                 for timer in [
                     Timer::Join(group, Some(source)),
                     Timer::Override(group, source),

@@ -8,9 +8,10 @@
 //! payloads, RPF watch requests and log events. Randomness (Generation IDs, jitter) comes from the
 //! seed given at construction, so runs are reproducible.
 //!
-//! Not here yet: Assert (§4.6; the hooks are in `macros.rs`), BSR and embedded RPs (static RPs
-//! only), PIM-DM.
+//! Assert (§4.6) is in `assert.rs` and `fsm/assert.rs`. Not here yet: BSR and embedded RPs
+//! (static RPs only), PIM-DM.
 
+mod assert;
 mod config;
 mod data;
 pub mod fsm;
@@ -25,10 +26,11 @@ mod view;
 #[cfg(test)]
 mod tests;
 
-pub use config::{InterfaceConfig, PimConfig, SptPolicy};
+pub use assert::{AssertMetric, AssertView};
+pub use config::{AssertMetrics, InterfaceConfig, PimConfig, SptPolicy};
 pub use io::{
-    DropReason, Input, LocalMembership, MrouteIntent, NeighborDownReason, OifReason, Output, PimEvent,
-    RpfUpdate, SourceFilter,
+    ByteCount, DropReason, Input, LocalMembership, MrouteIntent, NeighborDownReason, OifReason, Output,
+    PimEvent, RpfUpdate, SourceFilter,
 };
 pub use macros::OifList;
 pub use router::{PimRouter, UpstreamNeighbor};

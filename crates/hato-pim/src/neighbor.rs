@@ -47,15 +47,16 @@ impl<A: Afi> PimRouter<A> {
     }
 
     /// An interface goes down: goodbye, then every neighbour and state on it is forgotten.
-    pub(crate) fn interface_down(&mut self, _now: Instant, ifindex: IfIndex, out: &mut Vec<Output<A>>) {
+    pub(crate) fn interface_down(&mut self, now: Instant, ifindex: IfIndex, out: &mut Vec<Output<A>>) {
         if !self.interfaces.contains_key(&ifindex) {
             return;
         }
         self.send_hello(ifindex, true, out);
         let neighbors: Vec<A::Addr> = self.neighbors_on(ifindex).collect();
         for addr in neighbors {
-            self.neighbor_down(ifindex, addr, NeighborDownReason::InterfaceDown, out);
+            self.neighbor_down(now, ifindex, addr, NeighborDownReason::InterfaceDown, out);
         }
+        self.assert_interface_down(ifindex);
         let down: Vec<_> = self.downstream.keys().filter(|(_, _, i)| *i == ifindex).copied().collect();
         for (g, s, i) in down {
             self.remove_downstream(g, s, i);
@@ -157,6 +158,7 @@ impl<A: Afi> PimRouter<A> {
                 self.receive_register(now, ifindex, source, destination, register, out)
             }
             PimMessage::RegisterStop(stop) => self.receive_register_stop(now, &stop, out),
+            PimMessage::Assert(assert) => self.receive_assert(now, ifindex, source, &assert, out),
             _ => self.drop_input(DropReason::Unhandled, Some(ifindex), Some(source), out),
         }
     }
@@ -173,7 +175,7 @@ impl<A: Afi> PimRouter<A> {
         let holdtime = hello.holdtime().unwrap_or(DEFAULT_HELLO_HOLDTIME);
         if holdtime == 0 {
             if self.neighbors.contains_key(&(ifindex, source)) {
-                self.neighbor_down(ifindex, source, NeighborDownReason::Goodbye, out);
+                self.neighbor_down(now, ifindex, source, NeighborDownReason::Goodbye, out);
             }
             return;
         }
@@ -257,6 +259,7 @@ impl<A: Afi> PimRouter<A> {
 
     pub(crate) fn neighbor_down(
         &mut self,
+        now: Instant,
         ifindex: IfIndex,
         addr: A::Addr,
         reason: NeighborDownReason,
@@ -267,6 +270,7 @@ impl<A: Afi> PimRouter<A> {
         }
         self.timers.cancel(&Timer::Neighbor(ifindex, addr));
         out.push(Output::Event(PimEvent::NeighborDown { ifindex, address: addr, reason }));
+        self.assert_neighbor_expired(now, ifindex, addr, out);
         self.elect_dr(ifindex, out);
         self.mark_all_dirty();
     }

@@ -14,7 +14,8 @@ use hato_core::{Afi, Duration, IfIndex, Instant, PrefixTable, SgKey, TimerQueue}
 use hato_wire::pim::{split_join_prune, EncodedGroup, EncodedSource, JoinPruneGroup, PimMessage};
 use serde::Serialize;
 
-use crate::config::{InterfaceConfig, PimConfig};
+use crate::assert::{AssertEntry, AssertKey};
+use crate::config::{InterfaceConfig, PimConfig, SptPolicy};
 use crate::fsm::downstream::{DownstreamState, RptDownstreamState};
 use crate::fsm::register::RegisterState;
 use crate::fsm::upstream::{RptUpstreamState, UpstreamState};
@@ -55,6 +56,8 @@ pub(crate) enum Timer<A: Afi> {
     RegisterStop(A::Addr, A::Addr),
     /// Lifetime of an (S,G) cache entry created by data alone.
     DataTimeout(A::Addr, A::Addr),
+    /// Assert Timer of (S,G) (S = Some) or (*,G) on an interface (§4.6.1, §4.6.2).
+    Assert(A::Addr, Option<A::Addr>, IfIndex),
 }
 
 #[derive(Debug, Clone)]
@@ -157,6 +160,17 @@ pub struct PimRouter<A: Afi> {
     pub(crate) counters: BTreeMap<DropReason, u64>,
     /// Data arrivals (G, S) → incoming interface waiting for the RPF answer for S.
     pub(crate) pending_arrivals: BTreeMap<(A::Addr, A::Addr), IfIndex>,
+    /// Assert state that is not NoInfo, by (G, S, I).
+    pub(crate) asserts: BTreeMap<AssertKey<A>, AssertEntry<A>>,
+    /// Entries (G, S) whose RPF' may have changed because of an Assert since they were last
+    /// evaluated (§4.5.4, §4.5.5: "RPF' changes due to an Assert").
+    pub(crate) assert_rpf_changed: BTreeSet<(A::Addr, Option<A::Addr>)>,
+    /// SPT policies per group range ([`Input::SptPolicies`]).
+    pub(crate) spt_policies: PrefixTable<A, SptPolicy>,
+    /// Last byte count and its time per (G, S), for sources under a rate-threshold policy.
+    pub(crate) rate_samples: BTreeMap<(A::Addr, A::Addr), (u64, Instant)>,
+    /// (G, S) whose rate exceeded their threshold: SwitchToSptDesired stays true.
+    pub(crate) spt_rate_exceeded: BTreeSet<(A::Addr, A::Addr)>,
 }
 
 impl<A: Afi> PimRouter<A> {
@@ -184,6 +198,11 @@ impl<A: Afi> PimRouter<A> {
             pending: BTreeMap::new(),
             counters: BTreeMap::new(),
             pending_arrivals: BTreeMap::new(),
+            asserts: BTreeMap::new(),
+            assert_rpf_changed: BTreeSet::new(),
+            spt_policies: PrefixTable::new(),
+            rate_samples: BTreeMap::new(),
+            spt_rate_exceeded: BTreeSet::new(),
         }
     }
 
@@ -210,8 +229,18 @@ impl<A: Afi> PimRouter<A> {
             Input::Received { ifindex, source, destination, message } => {
                 self.receive(now, ifindex, source, destination, message, out)
             }
-            Input::NoCache { iif, source, group } | Input::WrongVif { iif, source, group } => {
+            Input::NoCache { iif, source, group } => self.data_arrived(now, iif, source, group, out),
+            Input::WrongVif { iif, source, group } => {
+                self.assert_data_arrived(now, iif, source, group, out);
                 self.data_arrived(now, iif, source, group, out)
+            }
+            Input::ByteCounts(counts) => self.byte_counts(now, &counts),
+            Input::SptPolicies(policies) => {
+                self.spt_policies = PrefixTable::new();
+                for (range, policy) in policies {
+                    self.spt_policies.insert(range, policy);
+                }
+                self.mark_all_dirty();
             }
             Input::WholePacket { source, group, packet } => self.whole_packet(source, group, packet, out),
             Input::TrafficSeen { source, group } => self.traffic_seen(now, source, group, out),
@@ -276,8 +305,18 @@ impl<A: Afi> PimRouter<A> {
         match timer {
             Timer::Hello(ifindex) => self.hello_timer(now, ifindex, out),
             Timer::Neighbor(ifindex, addr) => {
-                self.neighbor_down(ifindex, addr, crate::io::NeighborDownReason::Expired, out)
+                self.neighbor_down(now, ifindex, addr, crate::io::NeighborDownReason::Expired, out)
             }
+            Timer::Assert(g, s, i) => self.assert_event(
+                now,
+                g,
+                s,
+                i,
+                crate::fsm::assert::AssertEvent::AssertTimerExpires,
+                None,
+                A::UNSPECIFIED,
+                out,
+            ),
             Timer::Expiry(g, s, i) => {
                 self.downstream_event(now, g, s, i, DE::ExpiryTimerExpires, None, None, out)
             }
