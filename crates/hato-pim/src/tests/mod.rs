@@ -2,6 +2,7 @@
 //! neighbours, Join/Prune and Register, an in-process simulation of three routers exchanging
 //! encoded messages, and a property test over random input.
 
+mod assert;
 mod harness;
 mod join_prune;
 mod neighbors;
