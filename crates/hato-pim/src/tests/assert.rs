@@ -357,11 +357,9 @@ fn loser_upstream_x_rpf_interface_changes(sg: bool) {
 macro_rules! both {
     ($($name:ident $(($($arg:expr),*))?;)*) => {
         mod sg_machine {
-            use super::*;
             $( #[test] fn $name() { super::$name(true $($(, $arg)*)?) } )*
         }
         mod star_g_machine {
-            use super::*;
             $( #[test] fn $name() { super::$name(false $($(, $arg)*)?) } )*
         }
     };
@@ -433,8 +431,8 @@ fn connected_source_asserts_with_zero_metrics() {
 /// Fixed metrics replace the route's (the vendor guide's 101 / 1024).
 #[test]
 fn fixed_assert_metrics() {
-    let mut config = crate::PimConfig::default();
-    config.assert_metrics = crate::AssertMetrics::VENDOR_DEFAULT;
+    let config =
+        crate::PimConfig { assert_metrics: crate::AssertMetrics::VENDOR_DEFAULT, ..Default::default() };
     let mut h = Harness::bare(config);
     for i in [IF1, IF2, IF3] {
         h.iface(i, crate::InterfaceConfig::default());
