@@ -3,6 +3,7 @@
 //! encoded messages, and a property test over random input.
 
 mod assert;
+mod assert_sim;
 mod harness;
 mod join_prune;
 mod neighbors;
