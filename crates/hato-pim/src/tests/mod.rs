@@ -10,3 +10,4 @@ mod neighbors;
 mod properties;
 mod register;
 mod sim;
+mod spt_policy;
