@@ -611,8 +611,14 @@ impl<A: Afi> PimRouter<A> {
                 }
             }
         }
-        let machine = format!("assert {} {ifindex}", if source.is_some() { "(S,G)" } else { "(*,G)" });
-        self.log_state(&machine, SgKey { source, group }, state, step.next, out);
+        let kind = if source.is_some() { "(S,G)" } else { "(*,G)" };
+        self.log_state(
+            format_args!("assert {kind} {ifindex}"),
+            SgKey { source, group },
+            state,
+            step.next,
+            out,
+        );
         entry.state = step.next;
         let loser_after = (keep && step.next == AssertState::Loser).then_some(entry.winner);
         if keep && step.next != AssertState::NoInfo {

@@ -331,14 +331,17 @@ impl<A: Afi> PimRouter<A> {
             }
         }
         let key_sg = SgKey { source, group };
-        let machine = format!("downstream {} {ifindex}", if source.is_some() { "(S,G)" } else { "(*,G)" });
-        self.log_state(&machine, key_sg, state, step.next, out);
+        let kind = if source.is_some() { "(S,G)" } else { "(*,G)" };
+        self.log_state(format_args!("downstream {kind} {ifindex}"), key_sg, state, step.next, out);
         if step.next == DownstreamState::NoInfo {
             self.remove_downstream(group, source, ifindex);
         } else if let Some(e) = self.downstream.get_mut(&key) {
             e.state = step.next;
         }
-        self.dirty.insert(group);
+        // A refresh (Join in Join) only moves a timer: nothing to re-evaluate.
+        if state != step.next {
+            self.dirty.insert(group);
+        }
     }
 
     /// Checks the per-interface, per-neighbour and global limits before creating a state.
@@ -426,7 +429,7 @@ impl<A: Afi> PimRouter<A> {
             }
         }
         self.log_state(
-            &format!("downstream (S,G,rpt) {ifindex}"),
+            format_args!("downstream (S,G,rpt) {ifindex}"),
             SgKey::sg(source, group),
             state,
             step.next,
@@ -557,7 +560,9 @@ impl<A: Afi> PimRouter<A> {
         if let Some(e) = self.groups.get_mut(&group) {
             e.upstream = step.next;
         }
-        self.dirty.insert(group);
+        if state != step.next {
+            self.dirty.insert(group);
+        }
     }
 
     /// Feeds one event to the (S,G) upstream machine (§4.5.5).
@@ -609,7 +614,9 @@ impl<A: Afi> PimRouter<A> {
         if let Some(e) = self.sources.get_mut(&(group, source)) {
             e.upstream = step.next;
         }
-        self.dirty.insert(group);
+        if state != step.next {
+            self.dirty.insert(group);
+        }
     }
 
     /// The Join Timer actions shared by (*,G) and (S,G).
@@ -695,7 +702,9 @@ impl<A: Afi> PimRouter<A> {
         if let Some(e) = self.sources.get_mut(&(group, source)) {
             e.rpt = step.next;
         }
-        self.dirty.insert(group);
+        if state != step.next {
+            self.dirty.insert(group);
+        }
     }
 
     /// The sources of `group` anything refers to.

@@ -357,17 +357,22 @@ impl<A: Afi> PimRouter<A> {
         out.push(Output::Event(PimEvent::Dropped { reason, ifindex, source }));
     }
 
-    pub(crate) fn log_state(
+    /// Logs a state change (nothing when `from == to`, so that refreshes cost no formatting).
+    pub(crate) fn log_state<S: std::fmt::Debug + PartialEq>(
         &self,
-        machine: &str,
+        machine: impl std::fmt::Display,
         key: SgKey<A>,
-        from: impl std::fmt::Debug,
-        to: impl std::fmt::Debug,
+        from: S,
+        to: S,
         out: &mut Vec<Output<A>>,
     ) {
-        let (from, to) = (format!("{from:?}"), format!("{to:?}"));
         if from != to {
-            out.push(Output::Event(PimEvent::StateChanged { machine: machine.to_string(), key, from, to }));
+            out.push(Output::Event(PimEvent::StateChanged {
+                machine: machine.to_string(),
+                key,
+                from: format!("{from:?}"),
+                to: format!("{to:?}"),
+            }));
         }
     }
 
