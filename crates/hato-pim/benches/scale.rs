@@ -259,4 +259,51 @@ fn main() {
     );
     let live = live_bytes() - before;
     println!("memory live after steady state: {} bytes per (S,G)", live / states as isize);
+
+    // Changes: one source's route moves to another upstream neighbour (1,000 (S,G) entries
+    // switch), a new neighbour appears on a downstream link, a neighbour leaves.
+    let other = Ipv4Addr::new(198, 18, 1, 3);
+    b.feed(Input::Received {
+        ifindex: UPSTREAM,
+        source: other,
+        destination: Ipv4Addr::new(224, 0, 0, 13),
+        message: hello(),
+    });
+    let timed = |b: &mut Bench, what: &str, input: Input<V4>| {
+        b.join_prune_sent = 0;
+        b.entries_sent = 0;
+        // Short spans: wall time (the scheduler's CPU counter advances by ticks).
+        let wall = std::time::Instant::now();
+        b.feed(input);
+        println!(
+            "{what}: {:.3} ms, {} Join/Prune messages ({} entries)",
+            wall.elapsed().as_secs_f64() * 1e3,
+            b.join_prune_sent,
+            b.entries_sent
+        );
+    };
+    let moved = RpfUpdate {
+        target: source(0),
+        interface: Some(UPSTREAM),
+        neighbor: Some(other),
+        connected: false,
+        metric: 10,
+        preference: 110,
+    };
+    timed(&mut b, "route change for one source (1,000 (S,G))", Input::Rpf(moved));
+    let newcomer = Ipv4Addr::new(198, 18, 2, 3);
+    let hello_in = |from| Input::Received {
+        ifindex: IfIndex(2),
+        source: from,
+        destination: Ipv4Addr::new(224, 0, 0, 13),
+        message: hello(),
+    };
+    timed(&mut b, "new neighbour on a downstream link", hello_in(newcomer));
+    let goodbye = Input::Received {
+        ifindex: IfIndex(2),
+        source: newcomer,
+        destination: Ipv4Addr::new(224, 0, 0, 13),
+        message: PimMessage::Hello(Hello { options: vec![HelloOption::Holdtime(0)] }),
+    };
+    timed(&mut b, "neighbour goodbye on a downstream link", goodbye);
 }

@@ -809,6 +809,23 @@ impl<A: Afi> PimRouter<A> {
         }
     }
 
+    /// Re-evaluates one (S,G) entry after something only it depends on changed (the route to S).
+    pub(crate) fn refresh_one_source(
+        &mut self,
+        now: Instant,
+        group: A::Addr,
+        source: A::Addr,
+        out: &mut Vec<Output<A>>,
+    ) {
+        let rp = self.rp_for(group);
+        let remote_rp: Vec<A::Addr> = rp.filter(|rp| !self.is_my_address(*rp)).into_iter().collect();
+        if !self.asserts.is_empty() {
+            self.refresh_asserts(now, group, out);
+        }
+        self.refresh_source(now, group, source, rp, &remote_rp, out);
+        self.assert_rpf_changed.remove(&(group, Some(source)));
+    }
+
     fn refresh_source(
         &mut self,
         now: Instant,

@@ -208,7 +208,7 @@ impl<A: Afi> PimRouter<A> {
                 out.push(Output::Event(PimEvent::NeighborUp { ifindex, address: source }));
                 // §4.3.1: a new neighbour hears our Hello before any Join/Prune we send it.
                 self.hello_timer(now, ifindex, out);
-                self.mark_all_dirty();
+                self.mark_dirty_interface(ifindex);
             }
             Some(old) => {
                 if let Some(n) = self.neighbors.get_mut(&(ifindex, source)) {
@@ -227,7 +227,7 @@ impl<A: Afi> PimRouter<A> {
                 if old.secondary
                     != self.neighbors.get(&(ifindex, source)).map(|n| n.secondary.clone()).unwrap_or_default()
                 {
-                    self.mark_all_dirty();
+                    self.mark_dirty_interface(ifindex);
                 }
             }
         }
@@ -272,7 +272,7 @@ impl<A: Afi> PimRouter<A> {
         out.push(Output::Event(PimEvent::NeighborDown { ifindex, address: addr, reason }));
         self.assert_neighbor_expired(now, ifindex, addr, out);
         self.elect_dr(ifindex, out);
-        self.mark_all_dirty();
+        self.mark_dirty_interface(ifindex);
     }
 
     pub(crate) fn neighbors_on(&self, ifindex: IfIndex) -> impl Iterator<Item = A::Addr> + '_ {
@@ -307,7 +307,7 @@ impl<A: Afi> PimRouter<A> {
             if iface.dr != dr {
                 iface.dr = dr;
                 out.push(Output::Event(PimEvent::DrChanged { ifindex, dr }));
-                self.mark_all_dirty();
+                self.mark_dirty_dr(ifindex);
             }
         }
     }

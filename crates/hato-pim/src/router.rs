@@ -156,6 +156,8 @@ pub struct PimRouter<A: Afi> {
     pub(crate) timers: TimerQueue<Timer<A>>,
     pub(crate) intents: BTreeMap<SgKey<A>, MrouteIntent<A>>,
     pub(crate) dirty: BTreeSet<A::Addr>,
+    /// (G, S) entries to re-evaluate on their own, when their group is not dirty as a whole.
+    pub(crate) dirty_sources: BTreeSet<(A::Addr, A::Addr)>,
     pub(crate) pending: BTreeMap<(IfIndex, A::Addr), PendingGroups<A>>,
     pub(crate) counters: BTreeMap<DropReason, u64>,
     /// Data arrivals (G, S) → incoming interface waiting for the RPF answer for S.
@@ -195,6 +197,7 @@ impl<A: Afi> PimRouter<A> {
             timers: TimerQueue::new(),
             intents: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            dirty_sources: BTreeSet::new(),
             pending: BTreeMap::new(),
             counters: BTreeMap::new(),
             pending_arrivals: BTreeMap::new(),
@@ -389,18 +392,44 @@ impl<A: Afi> PimRouter<A> {
         self.dirty.extend(groups);
     }
 
-    /// Marks the groups whose state depends on the RPF of `target`: those whose RP it is and
-    /// those with `target` as a source.
+    /// Marks what depends on the RPF of `target`: whole groups whose RP it is, and the (S,G)
+    /// entries with `target` as their source (only those, not their groups' other sources).
     fn mark_dirty_using(&mut self, target: A::Addr) {
-        let by_rp: Vec<A::Addr> = self
-            .groups
-            .keys()
-            .chain(self.sources.keys().map(|(g, _)| g))
-            .copied()
-            .filter(|g| self.rp_for(*g) == Some(target))
-            .collect();
-        let by_source = self.sources.keys().filter(|(_, s)| *s == target).map(|(g, _)| *g);
-        self.dirty.extend(by_source.chain(by_rp).collect::<Vec<_>>());
+        let mut groups: Vec<A::Addr> = self.groups.keys().copied().collect();
+        let mut last = None;
+        for (g, _) in self.sources.keys() {
+            if last != Some(*g) && !self.groups.contains_key(g) {
+                groups.push(*g);
+            }
+            last = Some(*g);
+        }
+        let by_rp: Vec<A::Addr> = groups.into_iter().filter(|g| self.rp_for(*g) == Some(target)).collect();
+        self.dirty.extend(by_rp);
+        let by_source: Vec<(A::Addr, A::Addr)> =
+            self.sources.keys().filter(|(_, s)| *s == target).copied().collect();
+        self.dirty_sources.extend(by_source);
+    }
+
+    /// Marks what depends on I_am_DR(`ifindex`): groups with local members or Assert state there
+    /// (pim_include, AssertTrackingDesired) and entries whose RPF target is reached through it
+    /// (CouldRegister).
+    pub(crate) fn mark_dirty_dr(&mut self, ifindex: IfIndex) {
+        let by_member: Vec<A::Addr> =
+            self.members.keys().filter(|(_, i)| *i == ifindex).map(|(g, _)| *g).collect();
+        let by_assert: Vec<A::Addr> =
+            self.asserts.keys().filter(|(_, _, i)| *i == ifindex).map(|(g, _, _)| *g).collect();
+        self.dirty.extend(by_member.into_iter().chain(by_assert));
+        self.mark_dirty_interface(ifindex);
+    }
+
+    /// Marks what depends on the neighbours of `ifindex`: the entries whose RPF target (source or
+    /// RP) is reached through it, since NBR(I, next hop) may have changed.
+    pub(crate) fn mark_dirty_interface(&mut self, ifindex: IfIndex) {
+        let targets: Vec<A::Addr> =
+            self.rpf.iter().filter(|(_, r)| r.interface == Some(ifindex)).map(|(t, _)| *t).collect();
+        for target in targets {
+            self.mark_dirty_using(target);
+        }
     }
 
     /// Holds an RPF watch on each address of `wanted`, releasing those of `held` no longer wanted.
@@ -475,11 +504,17 @@ impl<A: Afi> PimRouter<A> {
         // Re-evaluation may dirty groups again (e.g. a register state change); bound the rounds.
         for _ in 0..4 {
             let dirty = std::mem::take(&mut self.dirty);
-            if dirty.is_empty() {
+            let dirty_sources = std::mem::take(&mut self.dirty_sources);
+            if dirty.is_empty() && dirty_sources.is_empty() {
                 break;
             }
-            for group in dirty {
-                self.refresh_group(now, group, out);
+            for group in &dirty {
+                self.refresh_group(now, *group, out);
+            }
+            for (group, source) in dirty_sources {
+                if !dirty.contains(&group) {
+                    self.refresh_one_source(now, group, source, out);
+                }
             }
         }
         self.flush_join_prune(out);
