@@ -350,7 +350,7 @@ impl<A: Afi> PimRouter<A> {
         };
         if to_sg.is_none() && !message.rpt {
             // An SPT Assert needs a source.
-            self.drop_input(DropReason::BadGroup, Some(ifindex), Some(sender), out);
+            self.drop_input(DropReason::BadAssert, Some(ifindex), Some(sender), out);
             return;
         }
         let key_source = to_sg;

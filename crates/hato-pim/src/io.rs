@@ -233,6 +233,8 @@ pub enum DropReason {
     LimitInterface,
     LimitNeighbor,
     LimitGlobal,
+    /// An Assert with the RPT bit clear and no source (§4.9.6).
+    BadAssert,
     /// A message type this core does not handle (Bootstrap, PIM-DM, …).
     Unhandled,
 }
