@@ -450,3 +450,89 @@ fn fixed_assert_metrics() {
     let sent = sent_asserts(&mut h);
     assert_eq!((sent[0].1.metric_preference, sent[0].1.metric), (101, 1024));
 }
+
+/// The IPv6 path: an MLD-era SSM group, an Assert won on data, lost to a better one, through the
+/// codec with the IPv6 pseudo-header.
+#[test]
+fn ipv6_assert_won_then_lost() {
+    use hato_core::{Instant, V6};
+    use hato_wire::checksum::ChecksumContext;
+    use std::net::Ipv6Addr;
+
+    let addr = |s: &str| s.parse::<Ipv6Addr>().unwrap();
+    let all_pim = addr("ff02::d");
+    let (s, g) = (addr("fd00:9::10"), addr("ff3e::1:1"));
+    let mut r = crate::PimRouter::<V6>::new(crate::PimConfig::default(), 5);
+    let mut out = Vec::new();
+    let now = Instant::from_secs(1);
+    let if1 = IfIndex(1);
+    let if2 = IfIndex(2);
+    for (i, me) in [(if1, "fd00:1::1"), (if2, "fd00:2::1")] {
+        let config = crate::InterfaceConfig::default();
+        r.handle(
+            now,
+            Input::InterfaceUp { ifindex: i, primary: addr(me), secondary: vec![], config },
+            &mut out,
+        );
+    }
+    let update = RpfUpdate {
+        target: s,
+        interface: Some(if1),
+        neighbor: Some(addr("fd00:1::2")),
+        connected: false,
+        metric: 10,
+        preference: 1,
+    };
+    r.handle(now, Input::Rpf(update), &mut out);
+    let hello = || PimMessage::Hello(hato_wire::pim::Hello { options: standard_hello(1) });
+    for (i, n) in [(if1, "fd00:1::2"), (if2, "fd00:2::2"), (if2, "fd00:2::3")] {
+        let input = Input::Received { ifindex: i, source: addr(n), destination: all_pim, message: hello() };
+        r.handle(now, input, &mut out);
+    }
+    let join = hato_wire::pim::JoinPrune {
+        upstream_neighbor: addr("fd00:2::1"),
+        holdtime: 210,
+        groups: vec![hato_wire::pim::JoinPruneGroup {
+            group: EncodedGroup::host(g),
+            joins: vec![hato_wire::pim::EncodedSource::sg(s)],
+            prunes: vec![],
+        }],
+    };
+    let input = Input::Received {
+        ifindex: if2,
+        source: addr("fd00:2::2"),
+        destination: all_pim,
+        message: PimMessage::JoinPrune(join),
+    };
+    r.handle(now, input, &mut out);
+    r.handle(now, Input::NoCache { iif: if1, source: s, group: g }, &mut out);
+    out.clear();
+    r.handle(now, Input::WrongVif { iif: if2, source: s, group: g }, &mut out);
+    let sent: Vec<_> = out
+        .iter()
+        .filter_map(|o| match o {
+            crate::Output::Send { message: m @ PimMessage::Assert(_), .. } => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sent.len(), 1);
+    let ctx = ChecksumContext::Ipv6 { src: addr("fe80::1"), dst: all_pim };
+    let bytes = sent[0].to_bytes(ctx).unwrap();
+    assert_eq!(PimMessage::<V6>::parse(&bytes, ctx).unwrap(), sent[0]);
+    let key = SgKey::sg(s, g);
+    assert!(r.mroute(&key).unwrap().oifs.contains_key(&if2));
+    let better = PimMessage::Assert(Assert {
+        group: EncodedGroup::host(g),
+        source: s,
+        rpt: false,
+        metric_preference: 0,
+        metric: 1,
+    });
+    let input =
+        Input::Received { ifindex: if2, source: addr("fd00:2::3"), destination: all_pim, message: better };
+    r.handle(now, input, &mut out);
+    let view = r.asserts(now);
+    assert_eq!(view.len(), 1);
+    assert_eq!(view[0].winner, addr("fd00:2::3"));
+    assert!(!r.mroute(&key).is_some_and(|m| m.oifs.contains_key(&if2)));
+}
