@@ -8,7 +8,7 @@
 //! payloads, RPF watch requests and log events. Randomness (Generation IDs, jitter) comes from the
 //! seed given at construction, so runs are reproducible.
 //!
-//! Assert (§4.6) is in `assert.rs` and `fsm/assert.rs`. Not here yet: BSR and embedded RPs
+//! Assert (§4.6) lives in `assert.rs` and `fsm/assert.rs`. Not here yet: BSR and embedded RPs
 //! (static RPs only), PIM-DM.
 
 mod assert;
