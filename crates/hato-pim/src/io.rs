@@ -71,7 +71,8 @@ pub enum Input<A: Afi> {
     Received { ifindex: IfIndex, source: A::Addr, destination: A::Addr, message: PimMessage<A> },
     /// Kernel upcall: a packet with no forwarding entry arrived on `iif`.
     NoCache { iif: IfIndex, source: A::Addr, group: A::Addr },
-    /// Kernel upcall: a packet arrived on `iif`, which is not the entry's incoming interface.
+    /// Kernel upcall: a packet arrived on `iif`, which is not the entry's incoming interface
+    /// (MRT_ASSERT on). Arriving on an outgoing interface, it starts an Assert (RFC 7761 §4.6).
     WrongVif { iif: IfIndex, source: A::Addr, group: A::Addr },
     /// Kernel upcall: a whole packet sent to the register VIF, to be Register-encapsulated.
     WholePacket { source: A::Addr, group: A::Addr, packet: Vec<u8> },

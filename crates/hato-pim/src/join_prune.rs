@@ -925,6 +925,13 @@ impl<A: Afi> PimRouter<A> {
                 && self.local_receiver_include_sg(source, group).is_empty();
         if unused {
             if let Some(e) = self.sources.remove(&key) {
+                self.sources_by_source.remove(&(source, group));
+                if let Some(n) = self.source_groups.get_mut(&group) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.source_groups.remove(&group);
+                    }
+                }
                 self.pending_arrivals.remove(&key);
                 self.rate_samples.remove(&key);
                 self.spt_rate_exceeded.remove(&key);

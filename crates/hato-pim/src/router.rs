@@ -153,6 +153,10 @@ pub struct PimRouter<A: Afi> {
     pub(crate) per_neighbor: BTreeMap<(IfIndex, A::Addr), usize>,
     pub(crate) groups: BTreeMap<A::Addr, GroupEntry<A>>,
     pub(crate) sources: BTreeMap<(A::Addr, A::Addr), SourceEntry<A>>,
+    /// The keys of `sources` as (S, G), so that a route change finds its entries directly.
+    pub(crate) sources_by_source: BTreeSet<(A::Addr, A::Addr)>,
+    /// How many `sources` entries each group has, so that groups are listed without a walk.
+    pub(crate) source_groups: BTreeMap<A::Addr, usize>,
     pub(crate) timers: TimerQueue<Timer<A>>,
     pub(crate) intents: BTreeMap<SgKey<A>, MrouteIntent<A>>,
     pub(crate) dirty: BTreeSet<A::Addr>,
@@ -194,6 +198,8 @@ impl<A: Afi> PimRouter<A> {
             per_neighbor: BTreeMap::new(),
             groups: BTreeMap::new(),
             sources: BTreeMap::new(),
+            sources_by_source: BTreeSet::new(),
+            source_groups: BTreeMap::new(),
             timers: TimerQueue::new(),
             intents: BTreeMap::new(),
             dirty: BTreeSet::new(),
@@ -395,18 +401,20 @@ impl<A: Afi> PimRouter<A> {
     /// Marks what depends on the RPF of `target`: whole groups whose RP it is, and the (S,G)
     /// entries with `target` as their source (only those, not their groups' other sources).
     fn mark_dirty_using(&mut self, target: A::Addr) {
-        let mut groups: Vec<A::Addr> = self.groups.keys().copied().collect();
-        let mut last = None;
-        for (g, _) in self.sources.keys() {
-            if last != Some(*g) && !self.groups.contains_key(g) {
-                groups.push(*g);
-            }
-            last = Some(*g);
-        }
-        let by_rp: Vec<A::Addr> = groups.into_iter().filter(|g| self.rp_for(*g) == Some(target)).collect();
+        let by_rp: Vec<A::Addr> = self
+            .groups
+            .keys()
+            .chain(self.source_groups.keys().filter(|g| !self.groups.contains_key(g)))
+            .copied()
+            .filter(|g| self.rp_for(*g) == Some(target))
+            .collect();
         self.dirty.extend(by_rp);
-        let by_source: Vec<(A::Addr, A::Addr)> =
-            self.sources.keys().filter(|(_, s)| *s == target).copied().collect();
+        let by_source: Vec<(A::Addr, A::Addr)> = self
+            .sources_by_source
+            .range((target, A::UNSPECIFIED)..)
+            .take_while(|(s, _)| *s == target)
+            .map(|(s, g)| (*g, *s))
+            .collect();
         self.dirty_sources.extend(by_source);
     }
 
@@ -473,6 +481,8 @@ impl<A: Afi> PimRouter<A> {
             return false;
         }
         self.sources.insert((group, source), SourceEntry::new());
+        self.sources_by_source.insert((source, group));
+        *self.source_groups.entry(group).or_insert(0) += 1;
         self.dirty.insert(group);
         true
     }
