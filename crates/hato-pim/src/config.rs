@@ -2,7 +2,7 @@
 //! defaults of RFC 7761 §4.11 (which match table 15-11 of the vendor guide in the seed documents:
 //! Hello-Period 30 s, Hello-Holdtime 3.5×, Join/Prune-Period 60 s, Join/Prune-Holdtime 3.5×,
 //! Data-Timeout / Keepalive 210 s, Register-Suppression 60 s, Probe-Time 5 s, Negative-Cache-Holdtime
-//! 210 s / 3600 s for SSM).
+//! 210 s / 3600 s for SSM, Assert_Time 180 s).
 
 use hato_core::Duration;
 use serde::Serialize;
@@ -48,7 +48,7 @@ impl Default for InterfaceConfig {
 }
 
 /// When a last-hop router or the RP leaves the shared tree for a source's tree (RFC 7761 §4.2.1,
-/// `SwitchToSptDesired`).
+/// `SwitchToSptDesired`). The RFC leaves switching back to policy; hato never switches back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SptPolicy {
@@ -56,6 +56,26 @@ pub enum SptPolicy {
     Immediate,
     /// Never: stay on the shared tree; the RP keeps decapsulating Registers.
     Never,
+    /// Once the source's rate on the shared tree, measured from the forwarding entry's byte
+    /// counters ([`crate::Input::ByteCounts`]), exceeds this many kbit/s.
+    Threshold { kbit_per_sec: u64 },
+}
+
+/// Where the metric preference and metric of our Asserts come from (RFC 7761 §4.6.1: the
+/// unicast route's administrative distance and metric). A directly connected source is always
+/// asserted with 0 / 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssertMetrics {
+    /// From the RPF answer ([`crate::RpfUpdate`]'s `preference` and `metric`).
+    FromRoute,
+    /// Fixed values for every route (the vendor guide's defaults are 101 / 1024).
+    Fixed { preference: u32, metric: u32 },
+}
+
+impl AssertMetrics {
+    /// Preference 101, metric 1024: the fixed defaults of the vendor guide (seed document 002).
+    pub const VENDOR_DEFAULT: AssertMetrics = AssertMetrics::Fixed { preference: 101, metric: 1024 };
 }
 
 /// Router-wide timers and limits (RFC 7761 §4.11).
@@ -76,7 +96,13 @@ pub struct PimConfig {
     pub data_timeout: Duration,
     /// Lifetime of a negative cache entry in an SSM range: 3600 s.
     pub ssm_negative_cache_holdtime: Duration,
+    /// SPT switch policy for groups outside every range given with [`crate::Input::SptPolicies`].
     pub spt_policy: SptPolicy,
+    /// Assert_Time: how long an Assert result lasts, 180 s (§4.11).
+    pub assert_time: Duration,
+    /// Assert_Override_Interval: the winner re-asserts this long before Assert_Time runs out, 3 s.
+    pub assert_override_interval: Duration,
+    pub assert_metrics: AssertMetrics,
     /// Most (*,G) + (S,G) entries held in total.
     pub max_entries: usize,
     /// Most downstream states one neighbour may create.
@@ -101,6 +127,9 @@ impl Default for PimConfig {
             data_timeout: Duration::from_secs(210),
             ssm_negative_cache_holdtime: Duration::from_secs(3600),
             spt_policy: SptPolicy::Immediate,
+            assert_time: Duration::from_secs(180),
+            assert_override_interval: Duration::from_secs(3),
+            assert_metrics: AssertMetrics::FromRoute,
             max_entries: 1_000_000,
             max_states_per_neighbor: 100_000,
         }

@@ -7,9 +7,10 @@ use hato_core::{AddressFamily, Afi, IfIndex, Instant, SgKey};
 use hato_wire::checksum::checksum;
 use hato_wire::pim::{EncodedGroup, PimMessage, Register, RegisterStop, IP_PROTOCOL};
 
+use crate::config::SptPolicy;
 use crate::fsm::register::{self, RegisterAction, RegisterEvent, RegisterState};
 use crate::fsm::upstream::UpstreamState;
-use crate::io::{DropReason, Output};
+use crate::io::{ByteCount, DropReason, Output};
 use crate::router::{PimRouter, Timer};
 
 /// The dummy IP header of a Null-Register (§4.4.1): source S, destination G, no payload.
@@ -122,6 +123,40 @@ impl<A: Afi> PimRouter<A> {
         if !local.is_empty() && self.switch_to_spt_desired(source, group) {
             let keepalive = self.config.keepalive_period;
             self.arm(Timer::Keepalive(group, source), now, keepalive);
+        }
+    }
+
+    /// A counter dump (§4.2.1, rate-threshold policy): for each (S,G) still on the shared tree
+    /// under a threshold policy, the rate since the previous dump; above the threshold the
+    /// switch is desired from then on, and CheckSwitchToSpt runs at once. Other entries cost one
+    /// lookup each.
+    pub(crate) fn byte_counts(&mut self, now: Instant, counts: &[ByteCount<A>]) {
+        let default_threshold = matches!(self.config.spt_policy, SptPolicy::Threshold { .. });
+        if !default_threshold
+            && self.spt_policies.iter().all(|(_, p)| !matches!(p, SptPolicy::Threshold { .. }))
+        {
+            return;
+        }
+        for c in counts {
+            let key = (c.group, c.source);
+            let SptPolicy::Threshold { kbit_per_sec } = self.spt_policy_for(c.group) else { continue };
+            if self.spt_rate_exceeded.contains(&key) || self.sources.get(&key).map_or(true, |e| e.spt_bit) {
+                continue;
+            }
+            let previous = self.rate_samples.insert(key, (c.bytes, now));
+            let Some((bytes, then)) = previous else { continue };
+            let millis = u64::try_from(now.saturating_since(then).as_millis()).unwrap_or(u64::MAX);
+            if millis == 0 {
+                continue;
+            }
+            // bits per millisecond = kbit/s.
+            let rate = c.bytes.saturating_sub(bytes).saturating_mul(8) / millis;
+            if rate > kbit_per_sec {
+                self.spt_rate_exceeded.insert(key);
+                self.rate_samples.remove(&key);
+                self.check_switch_to_spt(now, c.source, c.group);
+                self.dirty.insert(c.group);
+            }
         }
     }
 

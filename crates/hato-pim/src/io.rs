@@ -9,7 +9,7 @@ use hato_core::{Afi, IfIndex, SgKey};
 use hato_wire::pim::PimMessage;
 use serde::Serialize;
 
-use crate::config::InterfaceConfig;
+use crate::config::{InterfaceConfig, SptPolicy};
 
 /// An RPF answer for one target (a source or an RP), as the router derives it from hato-rib.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -27,6 +27,15 @@ pub struct RpfUpdate<A: Afi> {
     pub metric: u32,
     /// Metric preference (administrative distance), for Assert (§4.6.1).
     pub preference: u32,
+}
+
+/// The bytes an (S,G) forwarding entry has forwarded since it was installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(bound(serialize = ""))]
+pub struct ByteCount<A: Afi> {
+    pub source: A::Addr,
+    pub group: A::Addr,
+    pub bytes: u64,
 }
 
 /// The sources a local membership asks for on one interface (IGMPv3 / MLDv2 filter mode).
@@ -62,13 +71,21 @@ pub enum Input<A: Afi> {
     Received { ifindex: IfIndex, source: A::Addr, destination: A::Addr, message: PimMessage<A> },
     /// Kernel upcall: a packet with no forwarding entry arrived on `iif`.
     NoCache { iif: IfIndex, source: A::Addr, group: A::Addr },
-    /// Kernel upcall: a packet arrived on `iif`, which is not the entry's incoming interface.
+    /// Kernel upcall: a packet arrived on `iif`, which is not the entry's incoming interface
+    /// (MRT_ASSERT on). Arriving on an outgoing interface, it starts an Assert (RFC 7761 §4.6).
     WrongVif { iif: IfIndex, source: A::Addr, group: A::Addr },
     /// Kernel upcall: a whole packet sent to the register VIF, to be Register-encapsulated.
     WholePacket { source: A::Addr, group: A::Addr, packet: Vec<u8> },
     /// The (S,G) forwarding entry forwarded packets (arriving on its incoming interface) since the
     /// last report: the router derives this from counter dumps.
     TrafficSeen { source: A::Addr, group: A::Addr },
+    /// Cumulative byte counters of (S,G) forwarding entries, from one counter dump (RTNL_FAMILY_IPMR
+    /// / IP6MR). Only entries under a rate-threshold SPT policy are looked at; the router may
+    /// send every entry of the dump or just those.
+    ByteCounts(Vec<ByteCount<A>>),
+    /// SPT switch policies per group range (replacing the previous ones); other groups follow
+    /// [`crate::PimConfig::spt_policy`].
+    SptPolicies(Vec<(A::Prefix, SptPolicy)>),
     /// An RPF answer (after a watch request, or because routing changed).
     Rpf(RpfUpdate<A>),
     /// Local membership changed.
@@ -217,7 +234,9 @@ pub enum DropReason {
     LimitInterface,
     LimitNeighbor,
     LimitGlobal,
-    /// A message type this core does not handle (Assert, Bootstrap, PIM-DM, …).
+    /// An Assert with the RPT bit clear and no source (§4.9.6).
+    BadAssert,
+    /// A message type this core does not handle (Bootstrap, PIM-DM, …).
     Unhandled,
 }
 

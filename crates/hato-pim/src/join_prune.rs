@@ -88,6 +88,7 @@ impl<A: Afi> PimRouter<A> {
                     if !self.star_g_acceptable(ifindex, from, group, j.source, out) {
                         continue;
                     }
+                    self.assert_join_received(now, group, None, ifindex, out);
                     self.downstream_event(
                         now,
                         group,
@@ -119,16 +120,19 @@ impl<A: Afi> PimRouter<A> {
                     holdtime,
                     out,
                 ),
-                (false, false) => self.downstream_event(
-                    now,
-                    group,
-                    Some(j.source),
-                    ifindex,
-                    DownstreamEvent::ReceiveJoin,
-                    holdtime,
-                    Some(from),
-                    out,
-                ),
+                (false, false) => {
+                    self.assert_join_received(now, group, Some(j.source), ifindex, out);
+                    self.downstream_event(
+                        now,
+                        group,
+                        Some(j.source),
+                        ifindex,
+                        DownstreamEvent::ReceiveJoin,
+                        holdtime,
+                        Some(from),
+                        out,
+                    )
+                }
                 (true, false) => self.drop_input(DropReason::BadGroup, Some(ifindex), Some(from), out),
             }
         }
@@ -327,14 +331,17 @@ impl<A: Afi> PimRouter<A> {
             }
         }
         let key_sg = SgKey { source, group };
-        let machine = format!("downstream {} {ifindex}", if source.is_some() { "(S,G)" } else { "(*,G)" });
-        self.log_state(&machine, key_sg, state, step.next, out);
+        let kind = if source.is_some() { "(S,G)" } else { "(*,G)" };
+        self.log_state(format_args!("downstream {kind} {ifindex}"), key_sg, state, step.next, out);
         if step.next == DownstreamState::NoInfo {
             self.remove_downstream(group, source, ifindex);
         } else if let Some(e) = self.downstream.get_mut(&key) {
             e.state = step.next;
         }
-        self.dirty.insert(group);
+        // A refresh (Join in Join) only moves a timer: nothing to re-evaluate.
+        if state != step.next {
+            self.dirty.insert(group);
+        }
     }
 
     /// Checks the per-interface, per-neighbour and global limits before creating a state.
@@ -422,7 +429,7 @@ impl<A: Afi> PimRouter<A> {
             }
         }
         self.log_state(
-            &format!("downstream (S,G,rpt) {ifindex}"),
+            format_args!("downstream (S,G,rpt) {ifindex}"),
             SgKey::sg(source, group),
             state,
             step.next,
@@ -553,7 +560,9 @@ impl<A: Afi> PimRouter<A> {
         if let Some(e) = self.groups.get_mut(&group) {
             e.upstream = step.next;
         }
-        self.dirty.insert(group);
+        if state != step.next {
+            self.dirty.insert(group);
+        }
     }
 
     /// Feeds one event to the (S,G) upstream machine (§4.5.5).
@@ -605,7 +614,9 @@ impl<A: Afi> PimRouter<A> {
         if let Some(e) = self.sources.get_mut(&(group, source)) {
             e.upstream = step.next;
         }
-        self.dirty.insert(group);
+        if state != step.next {
+            self.dirty.insert(group);
+        }
     }
 
     /// The Join Timer actions shared by (*,G) and (S,G).
@@ -691,7 +702,9 @@ impl<A: Afi> PimRouter<A> {
         if let Some(e) = self.sources.get_mut(&(group, source)) {
             e.rpt = step.next;
         }
-        self.dirty.insert(group);
+        if state != step.next {
+            self.dirty.insert(group);
+        }
     }
 
     /// The sources of `group` anything refers to.
@@ -731,6 +744,11 @@ impl<A: Afi> PimRouter<A> {
         let rp = self.rp_for(group);
         let remote_rp: Vec<A::Addr> = rp.filter(|rp| !self.is_my_address(*rp)).into_iter().collect();
 
+        // Assert machines first (§4.6): their outcome feeds lost_assert and RPF'.
+        if !self.asserts.is_empty() {
+            self.refresh_asserts(now, group, out);
+        }
+
         // (*,G) upstream, §4.5.4.
         if self.join_desired_star_g(group) {
             self.ensure_group(group, out);
@@ -748,7 +766,7 @@ impl<A: Afi> PimRouter<A> {
             let event = match (state, desired) {
                 (UpstreamState::NotJoined, true) => Some(UpstreamEvent::JoinDesiredTrue),
                 (UpstreamState::Joined, false) => Some(UpstreamEvent::JoinDesiredFalse),
-                (UpstreamState::Joined, true) if old != new => Some(UpstreamEvent::RpfPrimeChanged),
+                (UpstreamState::Joined, true) if old != new => Some(self.rpf_change_event(group, None)),
                 _ => None,
             };
             if let Some(event) = event {
@@ -776,6 +794,36 @@ impl<A: Afi> PimRouter<A> {
         }
         let star = self.star_g_intent(group, rp);
         self.set_intent(star, SgKey::star_g(group), out);
+        if !self.assert_rpf_changed.is_empty() {
+            self.assert_rpf_changed.retain(|(g, _)| *g != group);
+        }
+    }
+
+    /// The upstream event for an RPF' change of (*,G) (`source` None) or (S,G): due to an Assert
+    /// when the entry's Assert state on its RPF interface changed since the last evaluation.
+    fn rpf_change_event(&self, group: A::Addr, source: Option<A::Addr>) -> UpstreamEvent {
+        if self.assert_rpf_changed.contains(&(group, source)) {
+            UpstreamEvent::RpfPrimeChangedByAssert
+        } else {
+            UpstreamEvent::RpfPrimeChanged
+        }
+    }
+
+    /// Re-evaluates one (S,G) entry after something only it depends on changed (the route to S).
+    pub(crate) fn refresh_one_source(
+        &mut self,
+        now: Instant,
+        group: A::Addr,
+        source: A::Addr,
+        out: &mut Vec<Output<A>>,
+    ) {
+        let rp = self.rp_for(group);
+        let remote_rp: Vec<A::Addr> = rp.filter(|rp| !self.is_my_address(*rp)).into_iter().collect();
+        if !self.asserts.is_empty() {
+            self.refresh_asserts(now, group, out);
+        }
+        self.refresh_source(now, group, source, rp, &remote_rp, out);
+        self.assert_rpf_changed.remove(&(group, Some(source)));
     }
 
     fn refresh_source(
@@ -816,7 +864,7 @@ impl<A: Afi> PimRouter<A> {
         let event = match (state, desired) {
             (UpstreamState::NotJoined, true) => Some(UpstreamEvent::JoinDesiredTrue),
             (UpstreamState::Joined, false) => Some(UpstreamEvent::JoinDesiredFalse),
-            (UpstreamState::Joined, true) if old != new => Some(UpstreamEvent::RpfPrimeChanged),
+            (UpstreamState::Joined, true) if old != new => Some(self.rpf_change_event(group, Some(source))),
             _ => None,
         };
         if let Some(event) = event {
@@ -877,7 +925,16 @@ impl<A: Afi> PimRouter<A> {
                 && self.local_receiver_include_sg(source, group).is_empty();
         if unused {
             if let Some(e) = self.sources.remove(&key) {
+                self.sources_by_source.remove(&(source, group));
+                if let Some(n) = self.source_groups.get_mut(&group) {
+                    *n = n.saturating_sub(1);
+                    if *n == 0 {
+                        self.source_groups.remove(&group);
+                    }
+                }
                 self.pending_arrivals.remove(&key);
+                self.rate_samples.remove(&key);
+                self.spt_rate_exceeded.remove(&key);
                 for timer in [
                     Timer::Join(group, Some(source)),
                     Timer::Override(group, source),

@@ -10,10 +10,10 @@
 //!
 //! The group-to-RP mapping ([`rp`]: static RPs, the BSR-learned RP set, embedded-RP (RFC 3956) and
 //! the RFC 7761 §4.7.2 hash) and the bootstrap router mechanism ([`bsr`], RFC 5059) are separate
-//! machines; the daemon's router feeds the RP mapping into the PIM router as RP ranges.
-//!
-//! Not here yet: Assert (§4.6; the hooks are in `macros.rs`), PIM-DM.
+//! machines; the daemon's router feeds the RP mapping into the PIM router as RP ranges. Assert
+//! (§4.6) lives in `assert.rs` and `fsm/assert.rs`. Not here yet: PIM-DM.
 
+mod assert;
 pub mod bsr;
 mod config;
 mod data;
@@ -30,11 +30,12 @@ mod view;
 #[cfg(test)]
 mod tests;
 
+pub use assert::{AssertMetric, AssertView};
 pub use bsr::{Bsr, BsrConfig, CandidateBsrConfig, CandidateRpConfig};
-pub use config::{InterfaceConfig, PimConfig, SptPolicy};
+pub use config::{AssertMetrics, InterfaceConfig, PimConfig, SptPolicy};
 pub use io::{
-    DropReason, Input, LocalMembership, MrouteIntent, NeighborDownReason, OifReason, Output, PimEvent,
-    RpfUpdate, SourceFilter,
+    ByteCount, DropReason, Input, LocalMembership, MrouteIntent, NeighborDownReason, OifReason, Output,
+    PimEvent, RpfUpdate, SourceFilter,
 };
 pub use macros::OifList;
 pub use router::{PimRouter, UpstreamNeighbor};

@@ -2,14 +2,15 @@
 //! router's state: outgoing lists, JoinDesired / PruneDesired, RPF' and `could_register`. None of
 //! them changes anything.
 //!
-//! Assert (§4.6) is not implemented yet: [`PimRouter::lost_assert_star_g`] and its siblings in the
-//! "Assert hooks" block below return false, and every RPF' goes through [`PimRouter::rpf_prime`],
-//! where an Assert winner will take precedence over the MRIB neighbour.
+//! The Assert macros (`lost_assert`, `CouldAssert`, the assert metrics) are in [`crate::assert`];
+//! every RPF' goes through [`PimRouter::rpf_prime`], where an Assert winner takes precedence over
+//! the MRIB neighbour.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use hato_core::{Afi, IfIndex};
 
+use crate::config::SptPolicy;
 use crate::fsm::downstream::{DownstreamState, RptDownstreamState};
 use crate::fsm::upstream::UpstreamState;
 use crate::io::{OifReason, SourceFilter};
@@ -37,34 +38,6 @@ fn tagged(set: BTreeSet<IfIndex>, reason: OifReason) -> OifList {
 }
 
 impl<A: Afi> PimRouter<A> {
-    // ---- Assert hooks (RFC 7761 §4.6): no Assert state yet, so nobody has lost one. ----
-
-    /// `lost_assert(*,G,I)` (§4.6.5).
-    pub(crate) fn lost_assert_star_g(&self, _group: A::Addr, _ifindex: IfIndex) -> bool {
-        false
-    }
-
-    /// `lost_assert(S,G,I)` (§4.6.5).
-    pub(crate) fn lost_assert_sg(&self, _source: A::Addr, _group: A::Addr, _ifindex: IfIndex) -> bool {
-        false
-    }
-
-    /// `lost_assert(S,G,rpt,I)` (§4.6.5).
-    pub(crate) fn lost_assert_sg_rpt(&self, _source: A::Addr, _group: A::Addr, _ifindex: IfIndex) -> bool {
-        false
-    }
-
-    /// `I_Am_Assert_Loser(S,G,I)` (§4.6.5).
-    pub(crate) fn i_am_assert_loser_sg(&self, _source: A::Addr, _group: A::Addr, _ifindex: IfIndex) -> bool {
-        false
-    }
-
-    /// The Assert winner to use as RPF' for an entry whose upstream interface is `ifindex`
-    /// (§4.5.4-§4.5.5: "if I_Am_Assert_Loser ... RPF' = AssertWinner"). None without Assert state.
-    fn assert_winner(&self, _source: Option<A::Addr>, _group: A::Addr, _ifindex: IfIndex) -> Option<A::Addr> {
-        None
-    }
-
     // ---- RP, SSM, RPF ----
 
     /// RP(G): the static RP of the longest matching group range (§4.7); none in SSM ranges.
@@ -143,8 +116,15 @@ impl<A: Afi> PimRouter<A> {
         self.rpf_prime(Some(source), group, source)
     }
 
-    /// RPF'(S,G,rpt) (§4.5.7): RPF'(*,G) unless an (S,G,rpt) Assert says otherwise.
-    pub(crate) fn rpf_prime_sg_rpt(&self, _source: A::Addr, group: A::Addr) -> Option<UpstreamNeighbor<A>> {
+    /// RPF'(S,G,rpt) (§4.5.7): AssertWinner(S,G,RPF_interface(RP(G))) if we lost an (S,G) Assert
+    /// there, else RPF'(*,G).
+    pub(crate) fn rpf_prime_sg_rpt(&self, source: A::Addr, group: A::Addr) -> Option<UpstreamNeighbor<A>> {
+        let rp_iif = self.rp_for(group).and_then(|rp| self.rpf_interface(rp));
+        if let Some(ifindex) = rp_iif {
+            if let Some(winner) = self.assert_winner(Some(source), group, ifindex) {
+                return Some(UpstreamNeighbor { ifindex, neighbor: winner });
+            }
+        }
         self.rpf_prime_star_g(group)
     }
 
@@ -187,11 +167,15 @@ impl<A: Afi> PimRouter<A> {
             .collect()
     }
 
-    /// `pim_include(*,G)`: local receivers on interfaces where we are DR and did not lose an Assert.
+    /// `pim_include(*,G)`: local receivers on interfaces where we are DR and did not lose an
+    /// Assert, or where we won one.
     pub(crate) fn pim_include_star_g(&self, group: A::Addr) -> BTreeSet<IfIndex> {
         self.local_receiver_include_star_g(group)
             .into_iter()
-            .filter(|i| self.i_am_dr(*i) && !self.lost_assert_star_g(group, *i))
+            .filter(|i| {
+                (self.i_am_dr(*i) && !self.lost_assert_star_g(group, *i))
+                    || self.i_am_assert_winner(group, None, *i)
+            })
             .collect()
     }
 
@@ -199,7 +183,10 @@ impl<A: Afi> PimRouter<A> {
     pub(crate) fn pim_include_sg(&self, source: A::Addr, group: A::Addr) -> BTreeSet<IfIndex> {
         self.local_receiver_include_sg(source, group)
             .into_iter()
-            .filter(|i| self.i_am_dr(*i) && !self.lost_assert_sg(source, group, *i))
+            .filter(|i| {
+                (self.i_am_dr(*i) && !self.lost_assert_sg(source, group, *i))
+                    || self.i_am_assert_winner(group, Some(source), *i)
+            })
             .collect()
     }
 
@@ -328,9 +315,19 @@ impl<A: Afi> PimRouter<A> {
             && !self.i_am_rp(group)
     }
 
-    /// `SwitchToSptDesired(S,G)` (§4.2.1): the configured policy.
-    pub fn switch_to_spt_desired(&self, _source: A::Addr, _group: A::Addr) -> bool {
-        self.config.spt_policy == crate::config::SptPolicy::Immediate
+    /// `SwitchToSptDesired(S,G)` (§4.2.1): the policy of the group's range; with a rate
+    /// threshold, whether the source's rate has exceeded it (and then for good).
+    pub fn switch_to_spt_desired(&self, source: A::Addr, group: A::Addr) -> bool {
+        match self.spt_policy_for(group) {
+            SptPolicy::Immediate => true,
+            SptPolicy::Never => false,
+            SptPolicy::Threshold { .. } => self.spt_rate_exceeded.contains(&(group, source)),
+        }
+    }
+
+    /// The SPT policy of the longest matching range, else the router-wide one.
+    pub(crate) fn spt_policy_for(&self, group: A::Addr) -> SptPolicy {
+        self.spt_policies.longest_match(group).map_or(self.config.spt_policy, |(_, p)| *p)
     }
 
     /// Whether (*,G) upstream state is Joined.

@@ -47,15 +47,16 @@ impl<A: Afi> PimRouter<A> {
     }
 
     /// An interface goes down: goodbye, then every neighbour and state on it is forgotten.
-    pub(crate) fn interface_down(&mut self, _now: Instant, ifindex: IfIndex, out: &mut Vec<Output<A>>) {
+    pub(crate) fn interface_down(&mut self, now: Instant, ifindex: IfIndex, out: &mut Vec<Output<A>>) {
         if !self.interfaces.contains_key(&ifindex) {
             return;
         }
         self.send_hello(ifindex, true, out);
         let neighbors: Vec<A::Addr> = self.neighbors_on(ifindex).collect();
         for addr in neighbors {
-            self.neighbor_down(ifindex, addr, NeighborDownReason::InterfaceDown, out);
+            self.neighbor_down(now, ifindex, addr, NeighborDownReason::InterfaceDown, out);
         }
+        self.assert_interface_down(ifindex);
         let down: Vec<_> = self.downstream.keys().filter(|(_, _, i)| *i == ifindex).copied().collect();
         for (g, s, i) in down {
             self.remove_downstream(g, s, i);
@@ -157,6 +158,7 @@ impl<A: Afi> PimRouter<A> {
                 self.receive_register(now, ifindex, source, destination, register, out)
             }
             PimMessage::RegisterStop(stop) => self.receive_register_stop(now, &stop, out),
+            PimMessage::Assert(assert) => self.receive_assert(now, ifindex, source, &assert, out),
             _ => self.drop_input(DropReason::Unhandled, Some(ifindex), Some(source), out),
         }
     }
@@ -173,7 +175,7 @@ impl<A: Afi> PimRouter<A> {
         let holdtime = hello.holdtime().unwrap_or(DEFAULT_HELLO_HOLDTIME);
         if holdtime == 0 {
             if self.neighbors.contains_key(&(ifindex, source)) {
-                self.neighbor_down(ifindex, source, NeighborDownReason::Goodbye, out);
+                self.neighbor_down(now, ifindex, source, NeighborDownReason::Goodbye, out);
             }
             return;
         }
@@ -206,7 +208,7 @@ impl<A: Afi> PimRouter<A> {
                 out.push(Output::Event(PimEvent::NeighborUp { ifindex, address: source }));
                 // §4.3.1: a new neighbour hears our Hello before any Join/Prune we send it.
                 self.hello_timer(now, ifindex, out);
-                self.mark_all_dirty();
+                self.mark_dirty_interface(ifindex);
             }
             Some(old) => {
                 if let Some(n) = self.neighbors.get_mut(&(ifindex, source)) {
@@ -225,7 +227,7 @@ impl<A: Afi> PimRouter<A> {
                 if old.secondary
                     != self.neighbors.get(&(ifindex, source)).map(|n| n.secondary.clone()).unwrap_or_default()
                 {
-                    self.mark_all_dirty();
+                    self.mark_dirty_interface(ifindex);
                 }
             }
         }
@@ -257,6 +259,7 @@ impl<A: Afi> PimRouter<A> {
 
     pub(crate) fn neighbor_down(
         &mut self,
+        now: Instant,
         ifindex: IfIndex,
         addr: A::Addr,
         reason: NeighborDownReason,
@@ -267,8 +270,9 @@ impl<A: Afi> PimRouter<A> {
         }
         self.timers.cancel(&Timer::Neighbor(ifindex, addr));
         out.push(Output::Event(PimEvent::NeighborDown { ifindex, address: addr, reason }));
+        self.assert_neighbor_expired(now, ifindex, addr, out);
         self.elect_dr(ifindex, out);
-        self.mark_all_dirty();
+        self.mark_dirty_interface(ifindex);
     }
 
     pub(crate) fn neighbors_on(&self, ifindex: IfIndex) -> impl Iterator<Item = A::Addr> + '_ {
@@ -303,7 +307,7 @@ impl<A: Afi> PimRouter<A> {
             if iface.dr != dr {
                 iface.dr = dr;
                 out.push(Output::Event(PimEvent::DrChanged { ifindex, dr }));
-                self.mark_all_dirty();
+                self.mark_dirty_dr(ifindex);
             }
         }
     }

@@ -14,7 +14,8 @@ use hato_core::{Afi, Duration, IfIndex, Instant, PrefixTable, SgKey, TimerQueue}
 use hato_wire::pim::{split_join_prune, EncodedGroup, EncodedSource, JoinPruneGroup, PimMessage};
 use serde::Serialize;
 
-use crate::config::{InterfaceConfig, PimConfig};
+use crate::assert::{AssertEntry, AssertKey};
+use crate::config::{InterfaceConfig, PimConfig, SptPolicy};
 use crate::fsm::downstream::{DownstreamState, RptDownstreamState};
 use crate::fsm::register::RegisterState;
 use crate::fsm::upstream::{RptUpstreamState, UpstreamState};
@@ -55,6 +56,8 @@ pub(crate) enum Timer<A: Afi> {
     RegisterStop(A::Addr, A::Addr),
     /// Lifetime of an (S,G) cache entry created by data alone.
     DataTimeout(A::Addr, A::Addr),
+    /// Assert Timer of (S,G) (S = Some) or (*,G) on an interface (§4.6.1, §4.6.2).
+    Assert(A::Addr, Option<A::Addr>, IfIndex),
 }
 
 #[derive(Debug, Clone)]
@@ -150,13 +153,30 @@ pub struct PimRouter<A: Afi> {
     pub(crate) per_neighbor: BTreeMap<(IfIndex, A::Addr), usize>,
     pub(crate) groups: BTreeMap<A::Addr, GroupEntry<A>>,
     pub(crate) sources: BTreeMap<(A::Addr, A::Addr), SourceEntry<A>>,
+    /// The keys of `sources` as (S, G), so that a route change finds its entries directly.
+    pub(crate) sources_by_source: BTreeSet<(A::Addr, A::Addr)>,
+    /// How many `sources` entries each group has, so that groups are listed without a walk.
+    pub(crate) source_groups: BTreeMap<A::Addr, usize>,
     pub(crate) timers: TimerQueue<Timer<A>>,
     pub(crate) intents: BTreeMap<SgKey<A>, MrouteIntent<A>>,
     pub(crate) dirty: BTreeSet<A::Addr>,
+    /// (G, S) entries to re-evaluate on their own, when their group is not dirty as a whole.
+    pub(crate) dirty_sources: BTreeSet<(A::Addr, A::Addr)>,
     pub(crate) pending: BTreeMap<(IfIndex, A::Addr), PendingGroups<A>>,
     pub(crate) counters: BTreeMap<DropReason, u64>,
     /// Data arrivals (G, S) → incoming interface waiting for the RPF answer for S.
     pub(crate) pending_arrivals: BTreeMap<(A::Addr, A::Addr), IfIndex>,
+    /// Assert state that is not NoInfo, by (G, S, I).
+    pub(crate) asserts: BTreeMap<AssertKey<A>, AssertEntry<A>>,
+    /// Entries (G, S) whose RPF' may have changed because of an Assert since they were last
+    /// evaluated (§4.5.4, §4.5.5: "RPF' changes due to an Assert").
+    pub(crate) assert_rpf_changed: BTreeSet<(A::Addr, Option<A::Addr>)>,
+    /// SPT policies per group range ([`Input::SptPolicies`]).
+    pub(crate) spt_policies: PrefixTable<A, SptPolicy>,
+    /// Last byte count and its time per (G, S), for sources under a rate-threshold policy.
+    pub(crate) rate_samples: BTreeMap<(A::Addr, A::Addr), (u64, Instant)>,
+    /// (G, S) whose rate exceeded their threshold: SwitchToSptDesired stays true.
+    pub(crate) spt_rate_exceeded: BTreeSet<(A::Addr, A::Addr)>,
 }
 
 impl<A: Afi> PimRouter<A> {
@@ -178,12 +198,20 @@ impl<A: Afi> PimRouter<A> {
             per_neighbor: BTreeMap::new(),
             groups: BTreeMap::new(),
             sources: BTreeMap::new(),
+            sources_by_source: BTreeSet::new(),
+            source_groups: BTreeMap::new(),
             timers: TimerQueue::new(),
             intents: BTreeMap::new(),
             dirty: BTreeSet::new(),
+            dirty_sources: BTreeSet::new(),
             pending: BTreeMap::new(),
             counters: BTreeMap::new(),
             pending_arrivals: BTreeMap::new(),
+            asserts: BTreeMap::new(),
+            assert_rpf_changed: BTreeSet::new(),
+            spt_policies: PrefixTable::new(),
+            rate_samples: BTreeMap::new(),
+            spt_rate_exceeded: BTreeSet::new(),
         }
     }
 
@@ -210,8 +238,18 @@ impl<A: Afi> PimRouter<A> {
             Input::Received { ifindex, source, destination, message } => {
                 self.receive(now, ifindex, source, destination, message, out)
             }
-            Input::NoCache { iif, source, group } | Input::WrongVif { iif, source, group } => {
+            Input::NoCache { iif, source, group } => self.data_arrived(now, iif, source, group, out),
+            Input::WrongVif { iif, source, group } => {
+                self.assert_data_arrived(now, iif, source, group, out);
                 self.data_arrived(now, iif, source, group, out)
+            }
+            Input::ByteCounts(counts) => self.byte_counts(now, &counts),
+            Input::SptPolicies(policies) => {
+                self.spt_policies = PrefixTable::new();
+                for (range, policy) in policies {
+                    self.spt_policies.insert(range, policy);
+                }
+                self.mark_all_dirty();
             }
             Input::WholePacket { source, group, packet } => self.whole_packet(source, group, packet, out),
             Input::TrafficSeen { source, group } => self.traffic_seen(now, source, group, out),
@@ -276,8 +314,18 @@ impl<A: Afi> PimRouter<A> {
         match timer {
             Timer::Hello(ifindex) => self.hello_timer(now, ifindex, out),
             Timer::Neighbor(ifindex, addr) => {
-                self.neighbor_down(ifindex, addr, crate::io::NeighborDownReason::Expired, out)
+                self.neighbor_down(now, ifindex, addr, crate::io::NeighborDownReason::Expired, out)
             }
+            Timer::Assert(g, s, i) => self.assert_event(
+                now,
+                g,
+                s,
+                i,
+                crate::fsm::assert::AssertEvent::AssertTimerExpires,
+                None,
+                A::UNSPECIFIED,
+                out,
+            ),
             Timer::Expiry(g, s, i) => {
                 self.downstream_event(now, g, s, i, DE::ExpiryTimerExpires, None, None, out)
             }
@@ -318,17 +366,22 @@ impl<A: Afi> PimRouter<A> {
         out.push(Output::Event(PimEvent::Dropped { reason, ifindex, source }));
     }
 
-    pub(crate) fn log_state(
+    /// Logs a state change (nothing when `from == to`, so that refreshes cost no formatting).
+    pub(crate) fn log_state<S: std::fmt::Debug + PartialEq>(
         &self,
-        machine: &str,
+        machine: impl std::fmt::Display,
         key: SgKey<A>,
-        from: impl std::fmt::Debug,
-        to: impl std::fmt::Debug,
+        from: S,
+        to: S,
         out: &mut Vec<Output<A>>,
     ) {
-        let (from, to) = (format!("{from:?}"), format!("{to:?}"));
         if from != to {
-            out.push(Output::Event(PimEvent::StateChanged { machine: machine.to_string(), key, from, to }));
+            out.push(Output::Event(PimEvent::StateChanged {
+                machine: machine.to_string(),
+                key,
+                from: format!("{from:?}"),
+                to: format!("{to:?}"),
+            }));
         }
     }
 
@@ -345,18 +398,46 @@ impl<A: Afi> PimRouter<A> {
         self.dirty.extend(groups);
     }
 
-    /// Marks the groups whose state depends on the RPF of `target`: those whose RP it is and
-    /// those with `target` as a source.
+    /// Marks what depends on the RPF of `target`: whole groups whose RP it is, and the (S,G)
+    /// entries with `target` as their source (only those, not their groups' other sources).
     fn mark_dirty_using(&mut self, target: A::Addr) {
         let by_rp: Vec<A::Addr> = self
             .groups
             .keys()
-            .chain(self.sources.keys().map(|(g, _)| g))
+            .chain(self.source_groups.keys().filter(|g| !self.groups.contains_key(g)))
             .copied()
             .filter(|g| self.rp_for(*g) == Some(target))
             .collect();
-        let by_source = self.sources.keys().filter(|(_, s)| *s == target).map(|(g, _)| *g);
-        self.dirty.extend(by_source.chain(by_rp).collect::<Vec<_>>());
+        self.dirty.extend(by_rp);
+        let by_source: Vec<(A::Addr, A::Addr)> = self
+            .sources_by_source
+            .range((target, A::UNSPECIFIED)..)
+            .take_while(|(s, _)| *s == target)
+            .map(|(s, g)| (*g, *s))
+            .collect();
+        self.dirty_sources.extend(by_source);
+    }
+
+    /// Marks what depends on I_am_DR(`ifindex`): groups with local members or Assert state there
+    /// (pim_include, AssertTrackingDesired) and entries whose RPF target is reached through it
+    /// (CouldRegister).
+    pub(crate) fn mark_dirty_dr(&mut self, ifindex: IfIndex) {
+        let by_member: Vec<A::Addr> =
+            self.members.keys().filter(|(_, i)| *i == ifindex).map(|(g, _)| *g).collect();
+        let by_assert: Vec<A::Addr> =
+            self.asserts.keys().filter(|(_, _, i)| *i == ifindex).map(|(g, _, _)| *g).collect();
+        self.dirty.extend(by_member.into_iter().chain(by_assert));
+        self.mark_dirty_interface(ifindex);
+    }
+
+    /// Marks what depends on the neighbours of `ifindex`: the entries whose RPF target (source or
+    /// RP) is reached through it, since NBR(I, next hop) may have changed.
+    pub(crate) fn mark_dirty_interface(&mut self, ifindex: IfIndex) {
+        let targets: Vec<A::Addr> =
+            self.rpf.iter().filter(|(_, r)| r.interface == Some(ifindex)).map(|(t, _)| *t).collect();
+        for target in targets {
+            self.mark_dirty_using(target);
+        }
     }
 
     /// Holds an RPF watch on each address of `wanted`, releasing those of `held` no longer wanted.
@@ -400,6 +481,8 @@ impl<A: Afi> PimRouter<A> {
             return false;
         }
         self.sources.insert((group, source), SourceEntry::new());
+        self.sources_by_source.insert((source, group));
+        *self.source_groups.entry(group).or_insert(0) += 1;
         self.dirty.insert(group);
         true
     }
@@ -431,11 +514,17 @@ impl<A: Afi> PimRouter<A> {
         // Re-evaluation may dirty groups again (e.g. a register state change); bound the rounds.
         for _ in 0..4 {
             let dirty = std::mem::take(&mut self.dirty);
-            if dirty.is_empty() {
+            let dirty_sources = std::mem::take(&mut self.dirty_sources);
+            if dirty.is_empty() && dirty_sources.is_empty() {
                 break;
             }
-            for group in dirty {
-                self.refresh_group(now, group, out);
+            for group in &dirty {
+                self.refresh_group(now, *group, out);
+            }
+            for (group, source) in dirty_sources {
+                if !dirty.contains(&group) {
+                    self.refresh_one_source(now, group, source, out);
+                }
             }
         }
         self.flush_join_prune(out);

@@ -3,6 +3,7 @@
 //! cell. The router ([`crate::PimRouter`]) owns timers and messages and carries the actions out,
 //! so every cell is testable on its own.
 
+pub mod assert;
 pub mod downstream;
 pub mod register;
 pub mod upstream;

@@ -1,7 +1,6 @@
 //! Upstream Join/Prune state machines: sending (*,G) (RFC 7761 §4.5.4) and (S,G) (§4.5.5) Joins
-//! and Prunes, and the (S,G,rpt) triggered-message machine (§4.5.7). Transitions caused by an
-//! Assert (§4.6) are not part of these tables yet: RPF' changes are all treated as "not due to an
-//! Assert".
+//! and Prunes, and the (S,G,rpt) triggered-message machine (§4.5.7). An RPF' change is an event
+//! of its own when an Assert (§4.6) caused it.
 
 use serde::Serialize;
 
@@ -28,6 +27,9 @@ pub enum UpstreamEvent {
     SeePruneToRpfPrime,
     /// RPF' changed for another reason than an Assert.
     RpfPrimeChanged,
+    /// RPF' changed because of an Assert (we lost one on the upstream interface, or the winner
+    /// changed or went away).
+    RpfPrimeChangedByAssert,
     /// The RPF' neighbour's Generation ID changed.
     RpfPrimeGenIdChanged,
 }
@@ -83,6 +85,8 @@ pub fn transition(
         (US::Joined, UE::RpfPrimeChanged) => {
             step(US::Joined, &[UA::SendJoinToNewPruneToOld, UA::SetJoinTimerPeriodic])
         }
+        // Joined × RPF' changes due to an Assert: JT = min(JT, t_override).
+        (US::Joined, UE::RpfPrimeChangedByAssert) => step(US::Joined, &[UA::DecreaseJoinTimer]),
         // Joined × RPF' GenID changes: JT = min(JT, t_override).
         (US::Joined, UE::RpfPrimeGenIdChanged) => step(US::Joined, &[UA::DecreaseJoinTimer]),
     }
@@ -177,6 +181,9 @@ mod tests {
             not_joined_x_see_join_to_rpf_prime_sg: (US::NotJoined, UE::SeeJoinToRpfPrime, true) => US::NotJoined, [];
             not_joined_x_see_prune_to_rpf_prime_star_g: (US::NotJoined, UE::SeePruneToRpfPrime, false) => US::NotJoined, [];
             not_joined_x_rpf_prime_changed_star_g: (US::NotJoined, UE::RpfPrimeChanged, false) => US::NotJoined, [];
+            not_joined_x_rpf_prime_changed_by_assert_sg: (US::NotJoined, UE::RpfPrimeChangedByAssert, true) => US::NotJoined, [];
+            joined_x_rpf_prime_changed_by_assert_star_g: (US::Joined, UE::RpfPrimeChangedByAssert, false) => US::Joined, [UA::DecreaseJoinTimer];
+            joined_x_rpf_prime_changed_by_assert_sg: (US::Joined, UE::RpfPrimeChangedByAssert, true) => US::Joined, [UA::DecreaseJoinTimer];
             not_joined_x_rpf_prime_gen_id_changed_sg: (US::NotJoined, UE::RpfPrimeGenIdChanged, true) => US::NotJoined, [];
             joined_x_join_desired_false_star_g: (US::Joined, UE::JoinDesiredFalse, false) => US::NotJoined, [UA::SendPrune, UA::CancelJoinTimer];
             joined_x_join_desired_false_sg: (US::Joined, UE::JoinDesiredFalse, true) => US::NotJoined, [UA::SendPrune, UA::CancelJoinTimer, UA::ClearSptBit];

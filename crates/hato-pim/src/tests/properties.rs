@@ -6,12 +6,15 @@ use std::net::Ipv4Addr;
 use hato_core::{Duration, IfIndex, Instant, SgKey, V4, V6};
 use hato_wire::checksum::ChecksumContext;
 use hato_wire::pim::{
-    EncodedGroup, EncodedSource, Hello, HelloOption, JoinPrune, JoinPruneGroup, PimMessage, Register,
+    Assert, EncodedGroup, EncodedSource, Hello, HelloOption, JoinPrune, JoinPruneGroup, PimMessage, Register,
     RegisterStop,
 };
 use proptest::prelude::*;
 
-use crate::{Input, InterfaceConfig, LocalMembership, Output, PimConfig, PimRouter, RpfUpdate, SourceFilter};
+use crate::{
+    ByteCount, Input, InterfaceConfig, LocalMembership, Output, PimConfig, PimRouter, RpfUpdate,
+    SourceFilter, SptPolicy,
+};
 
 /// Addresses from a small pool so that inputs collide often.
 fn unicast() -> impl Strategy<Value = Ipv4Addr> {
@@ -68,6 +71,18 @@ fn hello() -> impl Strategy<Value = PimMessage<V4>> {
         })
 }
 
+/// Asserts with metrics around ours (preference 1, metric 1), wildcard sources and AssertCancels.
+fn assert_message() -> impl Strategy<Value = PimMessage<V4>> {
+    let source = prop_oneof![3 => unicast(), 1 => Just(Ipv4Addr::UNSPECIFIED)];
+    let metric = prop_oneof![
+        3 => (0u32..3, 0u32..3),
+        1 => Just((hato_wire::pim::MAX_METRIC_PREFERENCE, u32::MAX)),
+    ];
+    (group(), source, any::<bool>(), metric).prop_map(|(g, source, rpt, (metric_preference, metric))| {
+        PimMessage::Assert(Assert { group: EncodedGroup::host(g), source, rpt, metric_preference, metric })
+    })
+}
+
 fn packet() -> impl Strategy<Value = Vec<u8>> {
     (unicast(), group(), any::<bool>()).prop_map(|(s, g, valid)| {
         let mut p = vec![0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0];
@@ -86,6 +101,7 @@ fn message() -> impl Strategy<Value = PimMessage<V4>> {
         2 => hello(),
         1 => packet().prop_map(|p| PimMessage::Register(Register::data(p))),
         1 => (group(), unicast()).prop_map(|(g, s)| PimMessage::RegisterStop(RegisterStop { group: EncodedGroup::host(g), source: s })),
+        2 => assert_message(),
     ]
 }
 
@@ -118,6 +134,13 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (ifindex(), unicast(), group()).prop_map(|(iif, source, group)| Input::WrongVif { iif, source, group }),
         1 => (unicast(), group(), packet()).prop_map(|(source, group, packet)| Input::WholePacket { source, group, packet }),
         1 => (unicast(), group()).prop_map(|(source, group)| Input::TrafficSeen { source, group }),
+        1 => proptest::collection::vec((unicast(), group(), 0u64..1_000_000), 0..4).prop_map(|counts| {
+            Input::ByteCounts(counts.into_iter().map(|(source, group, bytes)| ByteCount { source, group, bytes }).collect())
+        }),
+        1 => (0u64..200).prop_map(|kbit_per_sec| Input::SptPolicies(vec![(
+            "239.1.0.0/16".parse().unwrap(),
+            SptPolicy::Threshold { kbit_per_sec },
+        )])),
         2 => (unicast(), proptest::option::of(ifindex()), proptest::option::of(unicast()), any::<bool>()).prop_map(
             |(target, interface, neighbor, connected)| Input::Rpf(RpfUpdate { target, interface, neighbor, connected, metric: 1, preference: 1 })
         ),
@@ -177,6 +200,15 @@ fn check(r: &PimRouter<V4>, out: &[Output<V4>], now: Instant, timers_ran: bool) 
     let per_if: usize = r.interfaces(now).iter().map(|i| i.join_prune_states).sum();
     let on_up_ifs = r.join_states(now).iter().filter(|j| r.interfaces.contains_key(&j.ifindex)).count();
     prop_assert_eq!(per_if, on_up_ifs);
+    // The indexes of `sources` agree with it.
+    prop_assert_eq!(r.sources_by_source.len(), r.sources.len());
+    prop_assert!(r.sources.keys().all(|(g, s)| r.sources_by_source.contains(&(*s, *g))));
+    prop_assert_eq!(r.source_groups.values().sum::<usize>(), r.sources.len());
+    // Assert state is never NoInfo, and every one has its timer (§4.6.1, §4.6.2).
+    for view in r.asserts(now) {
+        prop_assert!(view.state != crate::fsm::assert::AssertState::NoInfo);
+        prop_assert!(view.expires_in.is_some(), "Assert state without a timer: {view}");
+    }
     for key in r.intents.keys() {
         let known = match key.source {
             Some(s) => r.sources.contains_key(&(key.group, s)),
