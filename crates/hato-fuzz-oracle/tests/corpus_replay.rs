@@ -14,6 +14,7 @@ fn replay(target: Target) {
         .collect();
     inputs.sort();
     assert!(!inputs.is_empty(), "the {} corpus is empty", target.name());
+    eprintln!("{}: {} inputs", target.name(), inputs.len());
     for path in inputs {
         let data = fs::read(&path).unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
         if let Err(panic) = std::panic::catch_unwind(|| target.check(&data)) {
