@@ -284,31 +284,20 @@ fn dissect_round_trip(bytes: &[u8]) {
 
 /// The control packet's message encoded behind the IP header parsed from `original`.
 fn encode_control_packet(original: &[u8], packet: &ControlPacket) -> hato_wire::Result<Vec<u8>> {
+    let behind_ipv4 = |payload: Vec<u8>| Ipv4Header::parse(original)?.0.to_bytes(&payload);
+    let ipv6 = || Ipv6Header::parse(original).map(|(header, _)| header);
     match &packet.message {
-        ControlMessage::Igmp(_)
-        | ControlMessage::Dvmrp(_)
-        | ControlMessage::Mtrace(_)
-        | ControlMessage::Pim4(_) => {
-            let (header, _) = Ipv4Header::parse(original)?;
-            let payload = match &packet.message {
-                ControlMessage::Igmp(m) => m.to_bytes()?,
-                ControlMessage::Dvmrp(m) => m.to_bytes()?,
-                ControlMessage::Mtrace(m) => m.to_bytes()?,
-                ControlMessage::Pim4(m) => m.to_bytes(ChecksumContext::Plain)?,
-                _ => return Err(Error::BadAddressFamily),
-            };
-            header.to_bytes(&payload)
+        ControlMessage::Igmp(m) => behind_ipv4(m.to_bytes()?),
+        ControlMessage::Dvmrp(m) => behind_ipv4(m.to_bytes()?),
+        ControlMessage::Mtrace(m) => behind_ipv4(m.to_bytes()?),
+        ControlMessage::Pim4(m) => behind_ipv4(m.to_bytes(ChecksumContext::Plain)?),
+        ControlMessage::Mld(m) => {
+            let header = ipv6()?;
+            header.to_bytes(&m.to_bytes(&header.src, &header.dst)?)
         }
-        ControlMessage::Mld(_) | ControlMessage::Pim6(_) => {
-            let (header, _) = Ipv6Header::parse(original)?;
-            let payload = match &packet.message {
-                ControlMessage::Mld(m) => m.to_bytes(&header.src, &header.dst)?,
-                ControlMessage::Pim6(m) => {
-                    m.to_bytes(ChecksumContext::Ipv6 { src: header.src, dst: header.dst })?
-                }
-                _ => return Err(Error::BadAddressFamily),
-            };
-            header.to_bytes(&payload)
+        ControlMessage::Pim6(m) => {
+            let header = ipv6()?;
+            header.to_bytes(&m.to_bytes(ChecksumContext::Ipv6 { src: header.src, dst: header.dst })?)
         }
     }
 }
