@@ -18,4 +18,7 @@ pub mod packet;
 pub mod pim;
 pub mod upcall;
 
+#[cfg(test)]
+mod tshark_conformance;
+
 pub use error::{Error, Result};
