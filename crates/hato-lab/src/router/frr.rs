@@ -52,6 +52,11 @@ fn daemon_config(node: &str, log: &Path) -> String {
 
 /// Starts zebra, staticd and pimd on `node`.
 pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<RouterHandle> {
+    if config.candidate_bsr.is_some() || config.candidate_rp.is_some() {
+        return Err(Error::Invalid(format!(
+            "{node}: FRR 8.4 can be neither a candidate BSR nor a candidate RP"
+        )));
+    }
     let netns = lab.netns(node);
     let dir = lab.node_dir(node)?.join("frr");
     fs::create_dir_all(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;

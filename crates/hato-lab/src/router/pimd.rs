@@ -25,7 +25,8 @@ pub fn binary() -> Result<PathBuf> {
     Ok(debpkg::unpacked("pimd")?.join("usr/sbin/pimd"))
 }
 
-/// The `pimd.conf` for `node`: every interface enabled, then the static RPs.
+/// The `pimd.conf` for `node`: every interface enabled, the static RPs, then the BSR and RP
+/// candidacies (pimd 2.3.2 syntax: `group-prefix` lines follow their `rp-candidate`).
 pub fn config_text(lab: &Lab, node: &str, config: &RouterConfig) -> String {
     let mut text = String::new();
     for (_, iface) in lab.topology().interfaces_of(node) {
@@ -38,6 +39,16 @@ pub fn config_text(lab: &Lab, node: &str, config: &RouterConfig) -> String {
     }
     for rp in &config.static_rps {
         let _ = writeln!(text, "rp-address {} {}", rp.rp, rp.groups);
+    }
+    if let Some(bsr) = &config.candidate_bsr {
+        let _ = writeln!(text, "bsr-candidate {} priority {}", bsr.address, bsr.priority);
+    }
+    if let Some(rp) = &config.candidate_rp {
+        let _ =
+            writeln!(text, "rp-candidate {} priority {} time {}", rp.address, rp.priority, rp.interval_secs);
+        for groups in &rp.groups {
+            let _ = writeln!(text, "    group-prefix {groups}");
+        }
     }
     text.push_str(&config.extra);
     text
