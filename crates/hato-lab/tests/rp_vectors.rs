@@ -56,12 +56,14 @@ struct Case {
     groups: Vec<Ipv4Addr>,
 }
 
+/// group -> chosen RP.
+type Choices = BTreeMap<Ipv4Addr, Ipv4Addr>;
+
 /// What the peers chose.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug)]
 struct Observed {
-    /// group -> RP per implementation.
-    frr: BTreeMap<Ipv4Addr, Ipv4Addr>,
-    pimd: BTreeMap<Ipv4Addr, Ipv4Addr>,
+    frr: Choices,
+    pimd: Choices,
     /// (range, RP) -> FRR's hash value.
     frr_hash: BTreeMap<(String, Ipv4Addr), u64>,
 }
@@ -140,8 +142,25 @@ fn frr_rp_set(json: &Value) -> BTreeMap<(String, Ipv4Addr), (u64, u64)> {
     set
 }
 
+/// Every hash mask length in FRR's `show ip pim bsm-database json` (the stored Bootstrap
+/// messages).
+fn frr_hash_mask_lens(json: &Value, found: &mut Vec<u64>) {
+    match json {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match value.as_u64() {
+                    Some(len) if key.starts_with("Hashmask") => found.push(len),
+                    _ => frr_hash_mask_lens(value, found),
+                }
+            }
+        }
+        Value::Array(values) => values.iter().for_each(|v| frr_hash_mask_lens(v, found)),
+        _ => {}
+    }
+}
+
 /// The RP column of pimd's (*,G) entries (`INADDR_ANY  <group>  <rp>  WC RP`).
-fn pimd_rps(text: &str) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
+fn pimd_rps(text: &str) -> Choices {
     text.lines()
         .filter_map(|line| match line.split_whitespace().collect::<Vec<_>>()[..] {
             ["INADDR_ANY", group, rp, ..] => Some((group.parse().ok()?, rp.parse().ok()?)),
@@ -151,7 +170,7 @@ fn pimd_rps(text: &str) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
 }
 
 /// The RPF address of FRR's (*,G) upstreams.
-fn frr_rps(json: &Value) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
+fn frr_rps(json: &Value) -> Choices {
     json.as_object()
         .into_iter()
         .flatten()
@@ -178,7 +197,7 @@ fn join_all(lab: &mut Lab, host: &str, groups: &[Ipv4Addr]) {
 }
 
 /// hato's answer (RFC 7761 §4.7.1 with the `rfc4601` algorithm) for every group of the case.
-fn hato_choices(case: &Case) -> BTreeMap<Ipv4Addr, Ipv4Addr> {
+fn hato_choices(case: &Case) -> Choices {
     let mut set = RpSet::<V4> { bsr: Some(case.bsr), hash_mask_len: case.hash_mask_len, ranges: Vec::new() };
     for rp in &case.rps {
         for range in &rp.groups {
@@ -231,29 +250,36 @@ fn observe(case: &Case) -> Observed {
     let complete = |set: &BTreeMap<(String, Ipv4Addr), (u64, u64)>| {
         set.iter().map(|(k, (priority, _))| (k.clone(), *priority)).collect::<BTreeMap<_, _>>() == expected
     };
-    let frr_hash =
-        poll_until("FRR learns the whole RP-Set", RP_SET_DEADLINE, Duration::from_secs(1), || match frr_set(
-            &lab,
-        ) {
-            Ok(set) if complete(&set) => Probe::Done(set),
-            other => Probe::Pending(format!("{other:?}")),
-        })
-        .unwrap_or_else(|e| panic!("{}", report(&lab, &e)));
-    let bsr_log =
-        lab.node_dir(&format!("r{}", case.rps.iter().position(|r| r.address == case.bsr).unwrap() + 1));
-    eprintln!("RP-Set complete at FRR; BSR log in {}", bsr_log.unwrap().display());
+    let whole_set = |lab: &Lab| match frr_set(lab) {
+        Ok(set) if complete(&set) => Probe::Done(set),
+        other => Probe::Pending(format!("{other:?}")),
+    };
+    let frr_hash = poll_until("FRR learns the whole RP-Set", RP_SET_DEADLINE, Duration::from_secs(1), || {
+        whole_set(&lab)
+    })
+    .unwrap_or_else(|e| panic!("{}", report(&lab, &e)));
+    // The mask length the BSR announced, as FRR stored it.
+    let mut masks = Vec::new();
+    frr_hash_mask_lens(
+        &frr::vtysh_json(&lab, "frrobs", "show ip pim bsm-database json").unwrap(),
+        &mut masks,
+    );
+    assert!(
+        !masks.is_empty() && masks.iter().all(|&m| m == u64::from(case.hash_mask_len)),
+        "hash masks {masks:?}"
+    );
 
     join_all(&mut lab, "pimdhost", &case.groups);
     join_all(&mut lab, "frrhost", &case.groups);
     let pimd_binary = pimd::binary().unwrap();
     let pimd_binary = pimd_binary.to_str().unwrap();
-    let read = |lab: &Lab| -> Result<(BTreeMap<Ipv4Addr, Ipv4Addr>, BTreeMap<Ipv4Addr, Ipv4Addr>), String> {
+    let read = |lab: &Lab| -> Result<(Choices, Choices), String> {
         let pimd = pimd_rps(&lab.exec_in_router("pimdobs", &[pimd_binary, "-r"]).map_err(|e| e.to_string())?);
         let frr =
             frr_rps(&frr::vtysh_json(lab, "frrobs", "show ip pim upstream json").map_err(|e| e.to_string())?);
         Ok((pimd, frr))
     };
-    let all = |m: &BTreeMap<Ipv4Addr, Ipv4Addr>| case.groups.iter().all(|g| m.contains_key(g));
+    let all = |m: &Choices| case.groups.iter().all(|g| m.contains_key(g));
     let (pimd_choice, frr_choice) =
         poll_until("both observers join every group", JOIN_DEADLINE, Duration::from_secs(1), || {
             match read(&lab) {
@@ -274,7 +300,7 @@ fn observe(case: &Case) -> Observed {
 }
 
 /// The case file with the `group` and `frr-hash` lines rewritten from `observed`.
-fn recorded_text(case: &Case, hato: &BTreeMap<Ipv4Addr, Ipv4Addr>, observed: &Observed) -> String {
+fn recorded_text(case: &Case, hato: &Choices, observed: &Observed) -> String {
     let mut text = String::new();
     for line in case.text.lines().filter(|l| !l.starts_with("group ") && !l.starts_with("frr-hash ")) {
         let _ = writeln!(text, "{line}");

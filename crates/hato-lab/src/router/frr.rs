@@ -2,7 +2,9 @@
 //! pathspace (`-N <netns>`: sockets under `/var/run/frr/<netns>/`), configs generated from the
 //! topology (every interface with `ip pim` and `ip igmp`, the loopback with `ip pim`, static RPs),
 //! and `vtysh -N <netns>` for queries. Static routes already in the kernel are imported by zebra, so
-//! RPF works without an IGP. Debian's FRR 8.4.4 has no pim6d: IPv4 only.
+//! RPF works without an IGP. Debian's FRR 8.4.4 has no pim6d: IPv4 only. It learns RP-Sets from
+//! Bootstrap messages but can be neither candidate BSR nor candidate RP, so a configuration asking
+//! for either is refused.
 
 use std::fmt::Write as _;
 use std::fs;
