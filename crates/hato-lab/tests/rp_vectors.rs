@@ -13,7 +13,7 @@
 //! `HATO_RECORD_RP_VECTORS=1` to rewrite the recorded columns from what the peers do.
 //!
 //! Convergence: the C-RPs advertise every 10 s and pimd's BSR includes new candidates in its
-//! next Bootstrap message; the whole case takes about 30 s, bounded by the deadlines below.
+//! next Bootstrap message; a case takes about 40 s, bounded by the deadlines below.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
