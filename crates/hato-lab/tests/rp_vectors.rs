@@ -12,8 +12,8 @@
 //! hato-pim's own `rp_vectors` test explains every difference without the lab. Run with
 //! `HATO_RECORD_RP_VECTORS=1` to rewrite the recorded columns from what the peers do.
 //!
-//! Convergence: the C-RPs advertise every 10 s and pimd's BSR includes new candidates in its
-//! next Bootstrap message; a case takes about 40 s, bounded by the deadlines below.
+//! Convergence: the C-RPs advertise every 10 s; the whole RP-Set reached FRR 10-20 s after start
+//! in our runs and a case takes about 40 s, bounded by the deadlines below.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
