@@ -2,7 +2,9 @@
 //! pathspace (`-N <netns>`: sockets under `/var/run/frr/<netns>/`), configs generated from the
 //! topology (every interface with `ip pim` and `ip igmp`, the loopback with `ip pim`, static RPs),
 //! and `vtysh -N <netns>` for queries. Static routes already in the kernel are imported by zebra, so
-//! RPF works without an IGP. Debian's FRR 8.4.4 has no pim6d: IPv4 only.
+//! RPF works without an IGP. Debian's FRR 8.4.4 has no pim6d: IPv4 only. It learns RP-Sets from
+//! Bootstrap messages but can be neither candidate BSR nor candidate RP, so a configuration asking
+//! for either is refused.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -52,6 +54,11 @@ fn daemon_config(node: &str, log: &Path) -> String {
 
 /// Starts zebra, staticd and pimd on `node`.
 pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<RouterHandle> {
+    if config.candidate_bsr.is_some() || config.candidate_rp.is_some() {
+        return Err(Error::Invalid(format!(
+            "{node}: FRR 8.4 can be neither a candidate BSR nor a candidate RP"
+        )));
+    }
     let netns = lab.netns(node);
     let dir = lab.node_dir(node)?.join("frr");
     fs::create_dir_all(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;

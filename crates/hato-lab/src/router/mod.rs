@@ -50,6 +50,25 @@ pub struct StaticRp {
     pub groups: Prefix,
 }
 
+/// A candidate BSR (RFC 5059 §3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CandidateBsr {
+    pub address: IpAddr,
+    /// Higher is preferred.
+    pub priority: u8,
+}
+
+/// A candidate RP (RFC 5059 §3.2): the group ranges it advertises to the BSR.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CandidateRp {
+    pub address: IpAddr,
+    /// Lower is preferred.
+    pub priority: u8,
+    /// Seconds between two Candidate-RP-Advertisements.
+    pub interval_secs: u16,
+    pub groups: Vec<Prefix>,
+}
+
 /// A static multicast route (for routers that take them, like smcroute).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StaticMroute {
@@ -68,6 +87,10 @@ pub struct RouterConfig {
     /// IGMP version on every interface (`None`: the implementation's default).
     pub igmp_version: Option<u8>,
     pub static_mroutes: Vec<StaticMroute>,
+    /// Whether (and how) the router stands for BSR; FRR 8.4 cannot.
+    pub candidate_bsr: Option<CandidateBsr>,
+    /// Whether (and how) the router offers itself as RP through the BSR; FRR 8.4 cannot.
+    pub candidate_rp: Option<CandidateRp>,
     /// Lines appended verbatim to the generated configuration (of the protocol daemon).
     pub extra: String,
 }
