@@ -719,26 +719,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const CAPTURE: &str = include_str!("../testdata/mrouted-dvmrp-lan.hex");
-
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
-    }
-
-    /// The captured message of `frame`.
-    fn frame(number: u32) -> Vec<u8> {
-        let prefix = format!("{number} ");
-        let line = CAPTURE.lines().find(|l| l.starts_with(&prefix)).unwrap();
-        hex(&line[prefix.len()..])
-    }
+    use crate::testutil::{hex, mrouted_frame as frame, mrouted_messages};
 
     fn captured_dvmrp() -> Vec<Vec<u8>> {
-        CAPTURE
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| hex(l.split_once(' ').unwrap().1))
-            .filter(|bytes| bytes[0] == IGMP_TYPE_DVMRP)
-            .collect()
+        mrouted_messages(&[IGMP_TYPE_DVMRP])
     }
 
     fn ip(text: &str) -> Ipv4Addr {
