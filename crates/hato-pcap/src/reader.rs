@@ -342,7 +342,7 @@ fn parse_options(mut data: &[u8], offset: usize, endian: Endian) -> Result<Vec<(
     Ok(options)
 }
 
-/// Enhanced Packet Block (§4.3): interface, timestamp high and low, captured and original length, data.
+/// Enhanced Packet Block (§4.3): a 32-bit interface, then the fields of [`timestamped_packet`].
 fn enhanced_packet<'a>(
     body: &'a [u8],
     offset: usize,
@@ -351,19 +351,7 @@ fn enhanced_packet<'a>(
 ) -> Result<Frame<'a>, Error> {
     let too_short = Error::BadBlockLength { offset, length: block_length(body) };
     let interface = endian.u32(body, 0).ok_or(too_short)?;
-    let high = endian.u32(body, 4).ok_or(too_short)?;
-    let low = endian.u32(body, 8).ok_or(too_short)?;
-    let captured_len = endian.u32(body, 12).ok_or(too_short)?;
-    let original_len = endian.u32(body, 16).ok_or(too_short)?;
-    let description = lookup_interface(interfaces, interface, offset)?;
-    let data = packet_data(body, 20, captured_len, offset)?;
-    Ok(Frame {
-        timestamp_ns: Some(timestamp_ns(description, high, low)),
-        link_type: description.link_type,
-        interface,
-        original_len,
-        data,
-    })
+    timestamped_packet(body, offset, endian, interfaces, interface)
 }
 
 /// Obsolete Packet Block (Appendix A): like an Enhanced Packet Block with a 16-bit interface and a
@@ -376,6 +364,19 @@ fn obsolete_packet<'a>(
 ) -> Result<Frame<'a>, Error> {
     let too_short = Error::BadBlockLength { offset, length: block_length(body) };
     let interface = u32::from(endian.u16(body, 0).ok_or(too_short)?);
+    timestamped_packet(body, offset, endian, interfaces, interface)
+}
+
+/// What Enhanced and obsolete Packet Blocks share after their first 4 bytes (the interface field,
+/// read by the caller): timestamp high and low, captured and original length, data.
+fn timestamped_packet<'a>(
+    body: &'a [u8],
+    offset: usize,
+    endian: Endian,
+    interfaces: &[Interface],
+    interface: u32,
+) -> Result<Frame<'a>, Error> {
+    let too_short = Error::BadBlockLength { offset, length: block_length(body) };
     let high = endian.u32(body, 4).ok_or(too_short)?;
     let low = endian.u32(body, 8).ok_or(too_short)?;
     let captured_len = endian.u32(body, 12).ok_or(too_short)?;
