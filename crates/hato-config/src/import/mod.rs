@@ -17,7 +17,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::model::Config;
+use crate::model::{Config, Interface};
 use crate::render::render_commented;
 
 pub use mrouted::import_mrouted;
@@ -206,5 +206,58 @@ impl<'a> Args<'a> {
         while let Some(word) = self.next() {
             self.warn(format!("{statement}: unknown option {word:?}; ignored"));
         }
+    }
+
+    /// Skips every word left without a warning (one was given for the statement).
+    pub fn skip_rest(&mut self) {
+        while self.next().is_some() {}
+    }
+
+    /// Warns about a statement the importer does not know and skips its words.
+    pub fn unknown_statement(&mut self, keyword: &str) {
+        self.warn(format!("unknown statement {keyword:?}; ignored"));
+        self.skip_rest();
+    }
+
+    /// The address or interface name a candidate BSR or RP statement may start with; absent when
+    /// the next word is one of the statement's `options` or the statement ends.
+    pub fn candidate_source(
+        &mut self,
+        options: &[&str],
+        address: &mut Option<IpAddr>,
+        interface: &mut Option<String>,
+    ) {
+        match self.peek() {
+            Some(word) if !options.contains(&word) => {
+                self.next();
+                match IpAddr::from_str(word) {
+                    Ok(parsed) => *address = Some(parsed),
+                    Err(_) => *interface = Some(word.to_string()),
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The options `rate <bits/s> interval <s>` of the `switch_*_threshold` statements of pimd
+    /// (before 2.2) and pim6sd.
+    pub fn rate_and_interval(&mut self, keyword: &str) -> (Option<u32>, Option<u32>) {
+        let (mut rate, mut interval) = (None, None);
+        while let Some(word) = self.next() {
+            match word {
+                "rate" => rate = self.number("rate"),
+                "interval" => interval = self.number("interval"),
+                other => self.warn(format!("{keyword}: unknown option {other:?}; ignored")),
+            }
+        }
+        (rate, interval)
+    }
+}
+
+/// The `[[interface]]` a `phyint` statement names, by one of its addresses or by its name.
+pub(crate) fn interface_named(target: &str) -> Interface {
+    match IpAddr::from_str(target) {
+        Ok(address) => Interface { address: Some(address), ..Interface::default() },
+        Err(_) => Interface { name: Some(target.to_string()), ..Interface::default() },
     }
 }

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use super::{split_by_keyword, tokenize, Args, Imported};
-use crate::model::{Boundary, Config, Interface, NamedBoundary, Tunnel};
+use super::{interface_named, split_by_keyword, tokenize, Args, Imported};
+use crate::model::{Boundary, Config, NamedBoundary, Tunnel};
 
 const KEYWORDS: &[&str] = &["phyint", "tunnel", "cache_lifetime", "cache-lifetime", "pruning", "name"];
 
@@ -49,10 +49,7 @@ pub fn import_mrouted(text: &str) -> Imported {
                 }
                 args.rest_unmapped(keyword);
             }
-            other => {
-                args.warn(format!("unknown statement {other:?}; ignored"));
-                while args.next().is_some() {}
-            }
+            other => args.unknown_statement(other),
         }
     }
     Imported { config, warnings }
@@ -79,10 +76,7 @@ fn phyint(args: &mut Args<'_>, config: &mut Config) {
         args.warn("phyint: interface missing; ignored");
         return;
     };
-    let mut interface = match IpAddr::from_str(target) {
-        Ok(address) => Interface { address: Some(address), ..Interface::default() },
-        Err(_) => Interface { name: Some(target.to_string()), ..Interface::default() },
-    };
+    let mut interface = interface_named(target);
     while let Some(word) = args.next() {
         match word {
             "disable" => interface.enabled = Some(false),
@@ -106,7 +100,7 @@ fn tunnel(args: &mut Args<'_>, config: &mut Config) {
     let remote = args.next().map(IpAddr::from_str);
     let (Some(Ok(local)), Some(Ok(remote))) = (local, remote) else {
         args.warn("tunnel: expected a local and a remote address; ignored");
-        while args.next().is_some() {}
+        args.skip_rest();
         return;
     };
     let mut tunnel = Tunnel::new(local, remote);

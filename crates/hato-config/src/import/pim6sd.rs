@@ -40,7 +40,7 @@ pub fn import_pim6sd(text: &str) -> Imported {
                     priority: 0,
                     groups: Vec::new(),
                 };
-                candidate_source(&mut args, &mut crp.address, &mut crp.interface);
+                args.candidate_source(CANDIDATE_OPTIONS, &mut crp.address, &mut crp.interface);
                 while let Some(word) = args.next() {
                     match word {
                         "priority" => crp.priority = args.number("priority").unwrap_or(crp.priority),
@@ -62,7 +62,7 @@ pub fn import_pim6sd(text: &str) -> Imported {
                     priority: 0,
                     hash_mask_length: None,
                 };
-                candidate_source(&mut args, &mut bsr.address, &mut bsr.interface);
+                args.candidate_source(CANDIDATE_OPTIONS, &mut bsr.address, &mut bsr.interface);
                 while let Some(word) = args.next() {
                     match word {
                         "priority" => bsr.priority = args.number("priority").unwrap_or(bsr.priority),
@@ -87,7 +87,7 @@ pub fn import_pim6sd(text: &str) -> Imported {
                 }
             }
             "switch_data_threshold" => {
-                let (rate, interval) = threshold(&mut args, keyword);
+                let (rate, interval) = args.rate_and_interval(keyword);
                 if let Some(interval) = interval {
                     config.pim.spt_check_interval = interval;
                 }
@@ -105,7 +105,7 @@ pub fn import_pim6sd(text: &str) -> Imported {
                 }
             }
             "switch_register_threshold" => {
-                threshold(&mut args, keyword);
+                args.rate_and_interval(keyword);
                 args.warn("switch_register_threshold: hato's RP joins the source tree at the first Register (RFC 7761 §4.2.1); not mapped");
             }
             "default_source_metric"
@@ -118,21 +118,15 @@ pub fn import_pim6sd(text: &str) -> Imported {
                 ));
             }
             "hello_period" => {
-                let period: Option<u32> = args.number("hello_period");
-                let coefficient: Option<f64> =
-                    args.peek().and_then(|_| args.number("hello_period coefficient"));
-                if let Some(period) = period {
+                if let Some((period, holdtime)) = period_and_holdtime(&mut args, keyword) {
                     config.pim.hello_period = period;
-                    config.pim.hello_holdtime = coefficient.map(|c| scaled(period, c));
+                    config.pim.hello_holdtime = holdtime;
                 }
             }
             "join_prune_period" => {
-                let period: Option<u32> = args.number("join_prune_period");
-                let coefficient: Option<f64> =
-                    args.peek().and_then(|_| args.number("join_prune_period coefficient"));
-                if let Some(period) = period {
+                if let Some((period, holdtime)) = period_and_holdtime(&mut args, keyword) {
                     config.pim.join_prune_period = period;
-                    config.pim.join_prune_holdtime = coefficient.map(|c| scaled(period, c));
+                    config.pim.join_prune_holdtime = holdtime;
                 }
             }
             "granularity" => {
@@ -163,10 +157,7 @@ pub fn import_pim6sd(text: &str) -> Imported {
                     config.pim.assert_timeout = timeout;
                 }
             }
-            other => {
-                args.warn(format!("unknown statement {other:?}; ignored"));
-                while args.next().is_some() {}
-            }
+            other => args.unknown_statement(other),
         }
         args.rest_unmapped(keyword);
     }
@@ -178,6 +169,14 @@ pub fn import_pim6sd(text: &str) -> Imported {
         })),
     }
     Imported { config, warnings }
+}
+
+/// `<period> [<coefficient>]`: the period, and the holdtime as the period times the coefficient
+/// when one is given.
+fn period_and_holdtime(args: &mut Args<'_>, keyword: &str) -> Option<(u32, Option<u32>)> {
+    let period: Option<u32> = args.number(keyword);
+    let coefficient: Option<f64> = args.peek().and_then(|_| args.number(&format!("{keyword} coefficient")));
+    period.map(|period| (period, coefficient.map(|c| scaled(period, c))))
 }
 
 fn scaled(period: u32, coefficient: f64) -> u32 {
@@ -245,18 +244,8 @@ fn phyint(args: &mut Args<'_>, config: &mut Config) {
     config.interface.push(interface);
 }
 
-fn candidate_source(args: &mut Args<'_>, address: &mut Option<IpAddr>, interface: &mut Option<String>) {
-    match args.peek() {
-        Some("priority" | "time" | "masklen") | None => {}
-        Some(word) => {
-            args.next();
-            match IpAddr::from_str(word) {
-                Ok(parsed) => *address = Some(parsed),
-                Err(_) => *interface = Some(word.to_string()),
-            }
-        }
-    }
-}
+/// The options of pim6sd's `cand_rp` and `cand_bootstrap_router`.
+const CANDIDATE_OPTIONS: &[&str] = &["priority", "time", "masklen"];
 
 /// `static_rp <group>/<len> <rp> [priority N]`.
 fn static_rp(args: &mut Args<'_>, config: &mut Config) {
@@ -273,17 +262,4 @@ fn static_rp(args: &mut Args<'_>, config: &mut Config) {
         }
         _ => args.warn("static_rp: expected <group>/<len> <rp-address>; ignored"),
     }
-}
-
-/// `rate <bits/s> interval <s>`.
-fn threshold(args: &mut Args<'_>, keyword: &str) -> (Option<u32>, Option<u32>) {
-    let (mut rate, mut interval) = (None, None);
-    while let Some(word) = args.next() {
-        match word {
-            "rate" => rate = args.number("rate"),
-            "interval" => interval = args.number("interval"),
-            other => args.warn(format!("{keyword}: unknown option {other:?}; ignored")),
-        }
-    }
-    (rate, interval)
 }

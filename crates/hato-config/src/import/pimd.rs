@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use super::{split_by_keyword, tokenize, Args, Imported};
-use crate::model::{Boundary, CandidateBsr, CandidateRp, Config, Interface, SptRule, SptSwitch, StaticRp};
+use super::{interface_named, split_by_keyword, tokenize, Args, Imported};
+use crate::model::{Boundary, CandidateBsr, CandidateRp, Config, SptRule, SptSwitch, StaticRp};
 
 const KEYWORDS: &[&str] = &[
     "default-route-distance",
@@ -90,7 +90,7 @@ pub fn import_pimd(text: &str) -> Imported {
                     priority: 0,
                     hash_mask_length: None,
                 };
-                candidate_source(&mut args, &mut bsr.address, &mut bsr.interface);
+                args.candidate_source(CANDIDATE_OPTIONS, &mut bsr.address, &mut bsr.interface);
                 while let Some(word) = args.next() {
                     match word {
                         "priority" => bsr.priority = args.number("priority").unwrap_or(bsr.priority),
@@ -109,7 +109,7 @@ pub fn import_pimd(text: &str) -> Imported {
                     priority: 0,
                     groups: Vec::new(),
                 };
-                candidate_source(&mut args, &mut crp.address, &mut crp.interface);
+                args.candidate_source(CANDIDATE_OPTIONS, &mut crp.address, &mut crp.interface);
                 while let Some(word) = args.next() {
                     match word {
                         "priority" => crp.priority = args.number("priority").unwrap_or(crp.priority),
@@ -137,7 +137,7 @@ pub fn import_pimd(text: &str) -> Imported {
             "rp-address" | "rp_address" => rp_address(&mut args, &mut config),
             "spt-threshold" | "spt_threshold" => spt_threshold(&mut args, &mut config),
             "switch_data_threshold" => {
-                let (rate, interval) = old_threshold(&mut args, keyword);
+                let (rate, interval) = args.rate_and_interval(keyword);
                 if let Some(interval) = interval {
                     config.pim.spt_check_interval = interval;
                 }
@@ -147,13 +147,10 @@ pub fn import_pimd(text: &str) -> Imported {
                 }
             }
             "switch_register_threshold" => {
-                old_threshold(&mut args, keyword);
+                args.rate_and_interval(keyword);
                 args.warn("switch_register_threshold: hato's RP joins the source tree at the first Register (RFC 7761 §4.2.1); not mapped");
             }
-            other => {
-                args.warn(format!("unknown statement {other:?}; ignored"));
-                while args.next().is_some() {}
-            }
+            other => args.unknown_statement(other),
         }
     }
     Imported { config, warnings }
@@ -164,10 +161,7 @@ fn phyint(args: &mut Args<'_>, config: &mut Config) {
         args.warn("phyint: interface missing; ignored");
         return;
     };
-    let mut interface = match IpAddr::from_str(target) {
-        Ok(address) => Interface { address: Some(address), ..Interface::default() },
-        Err(_) => Interface { name: Some(target.to_string()), ..Interface::default() },
-    };
+    let mut interface = interface_named(target);
     while let Some(word) = args.next() {
         match word {
             "enable" => interface.enabled = Some(true),
@@ -190,18 +184,8 @@ fn phyint(args: &mut Args<'_>, config: &mut Config) {
     config.interface.push(interface);
 }
 
-fn candidate_source(args: &mut Args<'_>, address: &mut Option<IpAddr>, interface: &mut Option<String>) {
-    match args.peek() {
-        Some("priority" | "time" | "interval" | "group-prefix" | "group_prefix") | None => {}
-        Some(word) => {
-            args.next();
-            match IpAddr::from_str(word) {
-                Ok(parsed) => *address = Some(parsed),
-                Err(_) => *interface = Some(word.to_string()),
-            }
-        }
-    }
-}
+/// The options of pimd's candidate BSR and RP statements.
+const CANDIDATE_OPTIONS: &[&str] = &["priority", "time", "interval", "group-prefix", "group_prefix"];
 
 fn rp_address(args: &mut Args<'_>, config: &mut Config) {
     let Some(word) = args.next() else {
@@ -262,17 +246,4 @@ fn set_threshold(config: &mut Config, kbps: u32) {
     let Ok(all) = IpNet::from_str("224.0.0.0/4") else { return };
     config.pim.spt.retain(|rule| rule.groups != all);
     config.pim.spt.push(SptRule { groups: all, switch: SptSwitch::Threshold, threshold_kbps: kbps });
-}
-
-/// `rate <bits/s> interval <s>` of the pre-2.2 threshold statements.
-fn old_threshold(args: &mut Args<'_>, keyword: &str) -> (Option<u32>, Option<u32>) {
-    let (mut rate, mut interval) = (None, None);
-    while let Some(word) = args.next() {
-        match word {
-            "rate" => rate = args.number("rate"),
-            "interval" => interval = args.number("interval"),
-            other => args.warn(format!("{keyword}: unknown option {other:?}; ignored")),
-        }
-    }
-    (rate, interval)
 }
