@@ -719,7 +719,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    use crate::testutil::{hex, mrouted_frame as frame, mrouted_messages};
+    use crate::testutil::{assert_truncations_fail, hex, mrouted_frame as frame, mrouted_messages};
 
     fn captured_dvmrp() -> Vec<Vec<u8>> {
         mrouted_messages(&[IGMP_TYPE_DVMRP])
@@ -845,11 +845,7 @@ mod tests {
 
     #[test]
     fn every_truncation_is_an_error() {
-        for bytes in captured_dvmrp() {
-            for len in 0..bytes.len() {
-                assert!(Repr::parse(&bytes[..len]).is_err(), "{len} of {bytes:02x?}");
-            }
-        }
+        assert_truncations_fail(&captured_dvmrp(), Repr::parse);
     }
 
     #[test]

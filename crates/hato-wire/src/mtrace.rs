@@ -506,7 +506,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    use crate::testutil::{mrouted_frame as frame, mrouted_messages};
+    use crate::testutil::{assert_truncations_fail, mrouted_frame as frame, mrouted_messages};
 
     fn captured_mtrace() -> Vec<Vec<u8>> {
         mrouted_messages(&[IGMP_TYPE_MTRACE_QUERY, IGMP_TYPE_MTRACE_RESPONSE])
@@ -613,11 +613,7 @@ mod tests {
 
     #[test]
     fn every_truncation_is_an_error() {
-        for bytes in captured_mtrace() {
-            for len in 0..bytes.len() {
-                assert!(Repr::parse(&bytes[..len]).is_err(), "{len} of {bytes:02x?}");
-            }
-        }
+        assert_truncations_fail(&captured_mtrace(), Repr::parse);
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! Helpers shared by the codec tests: hex decoding, the GMP values the IGMP and MLD goldens are
 //! built from, and the captured mrouted exchange that the DVMRP and mtrace goldens come from.
 
+use std::fmt::Debug;
+
 use hato_core::Afi;
 
 use crate::gmp::{GroupRecord, QueryV3, RecordType};
+use crate::Result;
 
 /// Decodes a hex string (as printed by capture tools) into bytes.
 pub(crate) fn hex(text: &str) -> Vec<u8> {
@@ -61,4 +64,13 @@ pub(crate) fn mrouted_messages(igmp_types: &[u8]) -> Vec<Vec<u8>> {
         .map(|l| hex(l.split_once(' ').unwrap().1))
         .filter(|bytes| igmp_types.contains(&bytes[0]))
         .collect()
+}
+
+/// Asserts that no proper prefix of any of `messages` parses.
+pub(crate) fn assert_truncations_fail<T: Debug>(messages: &[Vec<u8>], parse: impl Fn(&[u8]) -> Result<T>) {
+    for bytes in messages {
+        for len in 0..bytes.len() {
+            assert!(parse(&bytes[..len]).is_err(), "{len} of {bytes:02x?}");
+        }
+    }
 }
