@@ -17,7 +17,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::model::{Config, Interface};
+use crate::model::{CandidateBsr, CandidateRp, Config, Family, Interface};
 use crate::render::render_commented;
 
 pub use mrouted::import_mrouted;
@@ -168,6 +168,14 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// The next word as a number into `target`; `target` is left alone, with a warning, when the
+    /// word is missing or malformed.
+    pub fn set_number<T: FromStr>(&mut self, what: &str, target: &mut T) {
+        if let Some(value) = self.number(what) {
+            *target = value;
+        }
+    }
+
     /// A prefix written `net/len`, `net masklen len`, or `net` alone (then `default_len`).
     pub fn prefix(&mut self, what: &str, default_len: Option<u8>) -> Option<IpNet> {
         let word = match self.next() {
@@ -219,24 +227,42 @@ impl<'a> Args<'a> {
         self.skip_rest();
     }
 
-    /// The address or interface name a candidate BSR or RP statement may start with; absent when
-    /// the next word is one of the statement's `options` or the statement ends.
-    pub fn candidate_source(
-        &mut self,
-        options: &[&str],
-        address: &mut Option<IpAddr>,
-        interface: &mut Option<String>,
-    ) {
+    /// The interface a `phyint` statement names; warns when it is missing.
+    pub fn phyint_target(&mut self) -> Option<&'a str> {
+        let target = self.next();
+        if target.is_none() {
+            self.warn("phyint: interface missing; ignored");
+        }
+        target
+    }
+
+    /// The address or interface name a candidate BSR or RP statement may start with; neither
+    /// when the next word is one of the statement's `options` or the statement ends.
+    fn candidate_source(&mut self, options: &[&str]) -> (Option<IpAddr>, Option<String>) {
         match self.peek() {
             Some(word) if !options.contains(&word) => {
                 self.next();
                 match IpAddr::from_str(word) {
-                    Ok(parsed) => *address = Some(parsed),
-                    Err(_) => *interface = Some(word.to_string()),
+                    Ok(address) => (Some(address), None),
+                    Err(_) => (None, Some(word.to_string())),
                 }
             }
-            _ => {}
+            _ => (None, None),
         }
+    }
+
+    /// A candidate RP at the address or interface the statement starts with, if any, with
+    /// priority 0 and no groups yet.
+    pub fn candidate_rp(&mut self, options: &[&str], family: Option<Family>) -> CandidateRp {
+        let (address, interface) = self.candidate_source(options);
+        CandidateRp { address, interface, family, priority: 0, groups: Vec::new() }
+    }
+
+    /// A candidate BSR at the address or interface the statement starts with, if any, with
+    /// priority 0.
+    pub fn candidate_bsr(&mut self, options: &[&str], family: Option<Family>) -> CandidateBsr {
+        let (address, interface) = self.candidate_source(options);
+        CandidateBsr { address, interface, family, priority: 0, hash_mask_length: None }
     }
 
     /// The options `rate <bits/s> interval <s>` of the `switch_*_threshold` statements of pimd

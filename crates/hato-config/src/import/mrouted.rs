@@ -26,9 +26,7 @@ pub fn import_mrouted(text: &str) -> Imported {
             "phyint" => phyint(&mut args, &mut config),
             "tunnel" => tunnel(&mut args, &mut config),
             "cache_lifetime" | "cache-lifetime" => {
-                if let Some(lifetime) = args.number("cache_lifetime") {
-                    config.dvmrp.cache_lifetime = lifetime;
-                }
+                args.set_number("cache_lifetime", &mut config.dvmrp.cache_lifetime);
                 args.rest_unmapped(keyword);
             }
             "pruning" => {
@@ -72,16 +70,13 @@ fn boundary(args: &mut Args<'_>) -> Option<Boundary> {
 }
 
 fn phyint(args: &mut Args<'_>, config: &mut Config) {
-    let Some(target) = args.next() else {
-        args.warn("phyint: interface missing; ignored");
-        return;
-    };
+    let Some(target) = args.phyint_target() else { return };
     let mut interface = interface_named(target);
     while let Some(word) = args.next() {
         match word {
             "disable" => interface.enabled = Some(false),
             "enable" => interface.enabled = Some(true),
-            "metric" => interface.dvmrp.metric = args.number("metric").unwrap_or(interface.dvmrp.metric),
+            "metric" => args.set_number("metric", &mut interface.dvmrp.metric),
             "threshold" => interface.ttl_threshold = args.number("threshold"),
             "rate_limit" => interface.rate_limit_kbps = args.number("rate_limit"),
             "boundary" => interface.boundaries.extend(boundary(args)),
@@ -106,11 +101,9 @@ fn tunnel(args: &mut Args<'_>, config: &mut Config) {
     let mut tunnel = Tunnel::new(local, remote);
     while let Some(word) = args.next() {
         match word {
-            "metric" => tunnel.metric = args.number("metric").unwrap_or(tunnel.metric),
-            "threshold" => tunnel.threshold = args.number("threshold").unwrap_or(tunnel.threshold),
-            "rate_limit" => {
-                tunnel.rate_limit_kbps = args.number("rate_limit").unwrap_or(tunnel.rate_limit_kbps)
-            }
+            "metric" => args.set_number("metric", &mut tunnel.metric),
+            "threshold" => args.set_number("threshold", &mut tunnel.threshold),
+            "rate_limit" => args.set_number("rate_limit", &mut tunnel.rate_limit_kbps),
             "boundary" => tunnel.boundaries.extend(boundary(args)),
             "srcrt" | "sourceroute" => {
                 args.warn("tunnel: source-routed tunnels are obsolete; using IP-in-IP");

@@ -7,9 +7,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 
 use super::{split_by_semicolon, tokenize, Args, ImportWarning, Imported};
-use crate::model::{
-    CandidateBsr, CandidateRp, Config, Family, Interface, LogLevel, SptRule, SptSwitch, StaticRp,
-};
+use crate::model::{Config, Family, Interface, LogLevel, SptRule, SptSwitch, StaticRp};
 
 /// Imports a `pim6sd.conf`: IPv6 only.
 pub fn import_pim6sd(text: &str) -> Imported {
@@ -33,43 +31,23 @@ pub fn import_pim6sd(text: &str) -> Imported {
             },
             "phyint" => phyint(&mut args, &mut config),
             "cand_rp" => {
-                let mut crp = CandidateRp {
-                    address: None,
-                    interface: None,
-                    family: Some(Family::Ipv6),
-                    priority: 0,
-                    groups: Vec::new(),
-                };
-                args.candidate_source(CANDIDATE_OPTIONS, &mut crp.address, &mut crp.interface);
+                let mut crp = args.candidate_rp(CANDIDATE_OPTIONS, Some(Family::Ipv6));
                 while let Some(word) = args.next() {
                     match word {
-                        "priority" => crp.priority = args.number("priority").unwrap_or(crp.priority),
-                        "time" => {
-                            if let Some(period) = args.number("cand_rp time") {
-                                config.pim.c_rp_adv_period = period;
-                            }
-                        }
+                        "priority" => args.set_number("priority", &mut crp.priority),
+                        "time" => args.set_number("cand_rp time", &mut config.pim.c_rp_adv_period),
                         other => args.warn(format!("cand_rp: unknown option {other:?}; ignored")),
                     }
                 }
                 config.pim.candidate_rp.push(crp);
             }
             "cand_bootstrap_router" => {
-                let mut bsr = CandidateBsr {
-                    address: None,
-                    interface: None,
-                    family: Some(Family::Ipv6),
-                    priority: 0,
-                    hash_mask_length: None,
-                };
-                args.candidate_source(CANDIDATE_OPTIONS, &mut bsr.address, &mut bsr.interface);
+                let mut bsr = args.candidate_bsr(CANDIDATE_OPTIONS, Some(Family::Ipv6));
                 while let Some(word) = args.next() {
                     match word {
-                        "priority" => bsr.priority = args.number("priority").unwrap_or(bsr.priority),
+                        "priority" => args.set_number("priority", &mut bsr.priority),
                         "time" => {
-                            if let Some(period) = args.number("cand_bootstrap_router time") {
-                                config.pim.bootstrap_period = period;
-                            }
+                            args.set_number("cand_bootstrap_router time", &mut config.pim.bootstrap_period)
                         }
                         "masklen" => bsr.hash_mask_length = args.number("masklen"),
                         other => {
@@ -133,30 +111,16 @@ pub fn import_pim6sd(text: &str) -> Imported {
                 args.next();
                 args.warn("granularity: hato's timers fire at their deadlines, not on a tick; not mapped");
             }
-            "data_timeout" => {
-                if let Some(timeout) = args.number("data_timeout") {
-                    config.pim.data_timeout = timeout;
-                }
-            }
+            "data_timeout" => args.set_number("data_timeout", &mut config.pim.data_timeout),
             "register_suppression_timeout" => {
-                if let Some(timeout) = args.number("register_suppression_timeout") {
-                    config.pim.register_suppression = timeout;
-                }
+                args.set_number("register_suppression_timeout", &mut config.pim.register_suppression);
                 if args.peek().is_some() {
                     args.next();
                     args.warn("register_suppression_timeout: the coefficient is not mapped (RFC 7761 §4.11 jitters ±50%)");
                 }
             }
-            "probe_time" => {
-                if let Some(time) = args.number("probe_time") {
-                    config.pim.probe_time = time;
-                }
-            }
-            "assert_timeout" => {
-                if let Some(timeout) = args.number("assert_timeout") {
-                    config.pim.assert_timeout = timeout;
-                }
-            }
+            "probe_time" => args.set_number("probe_time", &mut config.pim.probe_time),
+            "assert_timeout" => args.set_number("assert_timeout", &mut config.pim.assert_timeout),
             other => args.unknown_statement(other),
         }
         args.rest_unmapped(keyword);
@@ -206,10 +170,7 @@ fn log(args: &mut Args<'_>, config: &mut Config) {
 }
 
 fn phyint(args: &mut Args<'_>, config: &mut Config) {
-    let Some(name) = args.next() else {
-        args.warn("phyint: interface missing; ignored");
-        return;
-    };
+    let Some(name) = args.phyint_target() else { return };
     let mut interface = Interface { name: Some(name.to_string()), ..Interface::default() };
     while let Some(word) = args.next() {
         match word {

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 
 use super::{interface_named, split_by_keyword, tokenize, Args, Imported};
-use crate::model::{Boundary, CandidateBsr, CandidateRp, Config, SptRule, SptSwitch, StaticRp};
+use crate::model::{Boundary, Config, SptRule, SptSwitch, StaticRp};
 
 const KEYWORDS: &[&str] = &[
     "default-route-distance",
@@ -58,15 +58,11 @@ pub fn import_pimd(text: &str) -> Imported {
                 args.rest_unmapped(keyword);
             }
             "hello-interval" | "hello_period" => {
-                if let Some(period) = args.number("hello-interval") {
-                    config.pim.hello_period = period;
-                }
+                args.set_number("hello-interval", &mut config.pim.hello_period);
                 args.rest_unmapped(keyword);
             }
             "igmp-query-interval" | "default_igmp_query_interval" => {
-                if let Some(interval) = args.number("igmp-query-interval") {
-                    config.gmp.query_interval = interval;
-                }
+                args.set_number("igmp-query-interval", &mut config.gmp.query_interval);
                 args.rest_unmapped(keyword);
             }
             "igmp-querier-timeout" | "default_igmp_querier_timeout" => {
@@ -83,17 +79,10 @@ pub fn import_pimd(text: &str) -> Imported {
             },
             "phyint" => phyint(&mut args, &mut config),
             "bsr-candidate" | "cand_bootstrap_router" => {
-                let mut bsr = CandidateBsr {
-                    address: None,
-                    interface: None,
-                    family: None,
-                    priority: 0,
-                    hash_mask_length: None,
-                };
-                args.candidate_source(CANDIDATE_OPTIONS, &mut bsr.address, &mut bsr.interface);
+                let mut bsr = args.candidate_bsr(CANDIDATE_OPTIONS, None);
                 while let Some(word) = args.next() {
                     match word {
-                        "priority" => bsr.priority = args.number("priority").unwrap_or(bsr.priority),
+                        "priority" => args.set_number("priority", &mut bsr.priority),
                         other => args.warn(format!("{keyword}: unknown option {other:?}; ignored")),
                     }
                 }
@@ -102,21 +91,12 @@ pub fn import_pimd(text: &str) -> Imported {
             "rp-candidate" | "cand_rp" => {
                 // pimd advertises every 30 s and with priority 0 unless told otherwise.
                 config.pim.c_rp_adv_period = 30;
-                let mut crp = CandidateRp {
-                    address: None,
-                    interface: None,
-                    family: None,
-                    priority: 0,
-                    groups: Vec::new(),
-                };
-                args.candidate_source(CANDIDATE_OPTIONS, &mut crp.address, &mut crp.interface);
+                let mut crp = args.candidate_rp(CANDIDATE_OPTIONS, None);
                 while let Some(word) = args.next() {
                     match word {
-                        "priority" => crp.priority = args.number("priority").unwrap_or(crp.priority),
+                        "priority" => args.set_number("priority", &mut crp.priority),
                         "time" | "interval" => {
-                            if let Some(period) = args.number("rp-candidate time") {
-                                config.pim.c_rp_adv_period = period;
-                            }
+                            args.set_number("rp-candidate time", &mut config.pim.c_rp_adv_period)
                         }
                         "group-prefix" | "group_prefix" => {
                             crp.groups.extend(args.prefix("group-prefix", Some(16)))
@@ -157,10 +137,7 @@ pub fn import_pimd(text: &str) -> Imported {
 }
 
 fn phyint(args: &mut Args<'_>, config: &mut Config) {
-    let Some(target) = args.next() else {
-        args.warn("phyint: interface missing; ignored");
-        return;
-    };
+    let Some(target) = args.phyint_target() else { return };
     let mut interface = interface_named(target);
     while let Some(word) = args.next() {
         match word {
@@ -232,11 +209,7 @@ fn spt_threshold(args: &mut Args<'_>, config: &mut Config) {
                 }
                 None => {}
             },
-            "interval" => {
-                if let Some(interval) = args.number("spt-threshold interval") {
-                    config.pim.spt_check_interval = interval;
-                }
-            }
+            "interval" => args.set_number("spt-threshold interval", &mut config.pim.spt_check_interval),
             other => args.warn(format!("spt-threshold: unknown option {other:?}; ignored")),
         }
     }
