@@ -25,7 +25,7 @@ use hato_core::{Afi, V4};
 use serde::Serialize;
 
 use crate::checksum::checksum;
-use crate::cursor::{Reader, Writer};
+use crate::cursor::{encode_to_vec, Reader, Writer};
 use crate::{Error, Result};
 
 /// The IGMP type of every DVMRP message.
@@ -266,10 +266,7 @@ impl Repr {
 
     /// The encoded message.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut buf = vec![0; self.buffer_len()];
-        let len = self.emit(&mut buf)?;
-        buf.truncate(len);
-        Ok(buf)
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 

@@ -14,7 +14,7 @@ use hato_core::V4;
 use serde::Serialize;
 
 use crate::checksum;
-use crate::cursor::{Reader, Writer};
+use crate::cursor::{encode_to_vec, Reader, Writer};
 use crate::gmp::{self, QueryV3, ReportV3};
 use crate::{Error, Result};
 
@@ -156,10 +156,7 @@ impl IgmpRepr {
 
     /// The encoded message.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut buf = vec![0; self.buffer_len()];
-        let len = self.emit(&mut buf)?;
-        buf.truncate(len);
-        Ok(buf)
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 

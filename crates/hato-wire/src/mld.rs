@@ -13,7 +13,7 @@ use hato_core::V6;
 use serde::Serialize;
 
 use crate::checksum::{self, ChecksumContext};
-use crate::cursor::{Reader, Writer};
+use crate::cursor::{encode_to_vec, Reader, Writer};
 use crate::gmp::{self, QueryV3, ReportV3};
 use crate::ip::PROTO_ICMPV6;
 use crate::{Error, Result};
@@ -154,10 +154,7 @@ impl MldRepr {
 
     /// The encoded message for a packet from `src` to `dst`.
     pub fn to_bytes(&self, src: &Ipv6Addr, dst: &Ipv6Addr) -> Result<Vec<u8>> {
-        let mut buf = vec![0; self.buffer_len()];
-        let len = self.emit(&mut buf, src, dst)?;
-        buf.truncate(len);
-        Ok(buf)
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf, src, dst))
     }
 }
 

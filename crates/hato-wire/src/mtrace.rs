@@ -27,7 +27,7 @@ use hato_core::V4;
 use serde::Serialize;
 
 use crate::checksum::checksum;
-use crate::cursor::{Reader, Writer};
+use crate::cursor::{encode_to_vec, Reader, Writer};
 use crate::{Error, Result};
 
 /// The IGMP type of a traceroute response.
@@ -336,10 +336,7 @@ impl Repr {
 
     /// The encoded message.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut buf = vec![0; self.buffer_len()];
-        let len = self.emit(&mut buf)?;
-        buf.truncate(len);
-        Ok(buf)
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 

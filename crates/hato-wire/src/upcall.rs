@@ -29,7 +29,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use hato_core::{Afi, Upcall, VifId, V4, V6};
 use serde::Serialize;
 
-use crate::cursor::{Reader, Writer};
+use crate::cursor::{encode_to_vec, Reader, Writer};
 use crate::{Error, Result};
 
 /// Length of `struct igmpmsg`.
@@ -143,14 +143,6 @@ impl<A: Afi> UpcallFields<A> {
     }
 }
 
-/// The encoded message of `len` octets that `emit` writes.
-fn encode(len: usize, emit: impl FnOnce(&mut [u8]) -> Result<usize>) -> Vec<u8> {
-    let mut buf = vec![0; len];
-    let written = emit(&mut buf).unwrap_or(0);
-    buf.truncate(written);
-    buf
-}
-
 /// The end of a one-line summary: the length of a whole packet, when the message carries one.
 fn fmt_packet_len(f: &mut fmt::Formatter<'_>, msg_type: UpcallType, payload: &[u8]) -> fmt::Result {
     if msg_type.is_whole_packet() {
@@ -228,7 +220,7 @@ impl IgmpMsgRepr {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        encode(self.buffer_len(), |buf| self.emit(buf))
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf)).unwrap_or_default()
     }
 
     /// The typed event; `None` for an unknown upcall type.
@@ -297,7 +289,7 @@ impl Mrt6MsgRepr {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        encode(self.buffer_len(), |buf| self.emit(buf))
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf)).unwrap_or_default()
     }
 
     /// The typed event; `None` for an unknown upcall type.
