@@ -17,7 +17,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::model::{CandidateBsr, CandidateRp, Config, Family, Interface};
+use crate::model::{CandidateBsr, CandidateRp, Config, Family, Interface, SptSwitch};
 use crate::render::render_commented;
 
 pub use mrouted::import_mrouted;
@@ -265,9 +265,31 @@ impl<'a> Args<'a> {
         CandidateBsr { address, interface, family, priority: 0, hash_mask_length: None }
     }
 
-    /// The options `rate <bits/s> interval <s>` of the `switch_*_threshold` statements of pimd
-    /// (before 2.2) and pim6sd.
-    pub fn rate_and_interval(&mut self, keyword: &str) -> (Option<u32>, Option<u32>) {
+    /// `switch_data_threshold rate <bits/s> interval <s>` of pimd (before 2.2) and pim6sd: sets
+    /// the check interval, and switching at the first packet for a zero or absent rate; returns a
+    /// non-zero rate in kbit/s for the caller's threshold rule.
+    pub fn switch_data_threshold(&mut self, keyword: &str, config: &mut Config) -> Option<u32> {
+        let (rate, interval) = self.rate_and_interval(keyword);
+        if let Some(interval) = interval {
+            config.pim.spt_check_interval = interval;
+        }
+        match rate {
+            Some(0) | None => {
+                config.pim.spt_switch = SptSwitch::Immediate;
+                None
+            }
+            Some(bits) => Some(bits.div_ceil(1000)),
+        }
+    }
+
+    /// `switch_register_threshold rate <bits/s> interval <s>`: read, and not mapped.
+    pub fn switch_register_threshold(&mut self, keyword: &str) {
+        self.rate_and_interval(keyword);
+        self.warn("switch_register_threshold: hato's RP joins the source tree at the first Register (RFC 7761 §4.2.1); not mapped");
+    }
+
+    /// The options `rate <bits/s> interval <s>` of the `switch_*_threshold` statements.
+    fn rate_and_interval(&mut self, keyword: &str) -> (Option<u32>, Option<u32>) {
         let (mut rate, mut interval) = (None, None);
         while let Some(word) = self.next() {
             match word {

@@ -65,27 +65,16 @@ pub fn import_pim6sd(text: &str) -> Imported {
                 }
             }
             "switch_data_threshold" => {
-                let (rate, interval) = args.rate_and_interval(keyword);
-                if let Some(interval) = interval {
-                    config.pim.spt_check_interval = interval;
-                }
-                match rate {
-                    Some(0) | None => config.pim.spt_switch = SptSwitch::Immediate,
-                    Some(bits) => {
-                        if let Ok(all) = IpNet::from_str("ff00::/8") {
-                            config.pim.spt.push(SptRule {
-                                groups: all,
-                                switch: SptSwitch::Threshold,
-                                threshold_kbps: bits.div_ceil(1000),
-                            });
-                        }
-                    }
+                let kbps = args.switch_data_threshold(keyword, &mut config);
+                if let (Some(threshold_kbps), Ok(all)) = (kbps, IpNet::from_str("ff00::/8")) {
+                    config.pim.spt.push(SptRule {
+                        groups: all,
+                        switch: SptSwitch::Threshold,
+                        threshold_kbps,
+                    });
                 }
             }
-            "switch_register_threshold" => {
-                args.rate_and_interval(keyword);
-                args.warn("switch_register_threshold: hato's RP joins the source tree at the first Register (RFC 7761 §4.2.1); not mapped");
-            }
+            "switch_register_threshold" => args.switch_register_threshold(keyword),
             "default_source_metric"
             | "default_metric"
             | "default_source_preference"

@@ -117,19 +117,11 @@ pub fn import_pimd(text: &str) -> Imported {
             "rp-address" | "rp_address" => rp_address(&mut args, &mut config),
             "spt-threshold" | "spt_threshold" => spt_threshold(&mut args, &mut config),
             "switch_data_threshold" => {
-                let (rate, interval) = args.rate_and_interval(keyword);
-                if let Some(interval) = interval {
-                    config.pim.spt_check_interval = interval;
-                }
-                match rate {
-                    Some(0) | None => config.pim.spt_switch = SptSwitch::Immediate,
-                    Some(bits) => set_threshold(&mut config, bits.div_ceil(1000)),
+                if let Some(kbps) = args.switch_data_threshold(keyword, &mut config) {
+                    set_threshold(&mut config, kbps);
                 }
             }
-            "switch_register_threshold" => {
-                args.rate_and_interval(keyword);
-                args.warn("switch_register_threshold: hato's RP joins the source tree at the first Register (RFC 7761 §4.2.1); not mapped");
-            }
+            "switch_register_threshold" => args.switch_register_threshold(keyword),
             other => args.unknown_statement(other),
         }
     }
