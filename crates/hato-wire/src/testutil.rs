@@ -6,7 +6,7 @@ use std::fmt::Debug;
 use hato_core::Afi;
 
 use crate::gmp::{GroupRecord, QueryV3, RecordType};
-use crate::Result;
+use crate::{Error, Result};
 
 /// Decodes a hex string (as printed by capture tools) into bytes.
 pub(crate) fn hex(text: &str) -> Vec<u8> {
@@ -71,6 +71,21 @@ pub(crate) fn assert_truncations_fail<T: Debug>(messages: &[Vec<u8>], parse: imp
     for bytes in messages {
         for len in 0..bytes.len() {
             assert!(parse(&bytes[..len]).is_err(), "{len} of {bytes:02x?}");
+        }
+    }
+}
+
+/// Asserts that flipping any bit of the checksum field (octets 2 and 3, as in IGMP) of any of
+/// `messages` makes parsing fail with `BadChecksum`.
+pub(crate) fn assert_checksum_flips_detected<T: Debug + PartialEq>(
+    messages: &[Vec<u8>],
+    parse: impl Fn(&[u8]) -> Result<T>,
+) {
+    for message in messages {
+        for bit in 0..16 {
+            let mut corrupt = message.clone();
+            corrupt[2 + bit / 8] ^= 1 << (bit % 8);
+            assert_eq!(parse(&corrupt), Err(Error::BadChecksum), "bit {bit} of {message:02x?}");
         }
     }
 }
