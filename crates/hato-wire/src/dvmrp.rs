@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::checksum::checksum;
 use crate::cursor::{encode_to_vec, Reader, Writer};
-use crate::{Error, Result};
+use crate::{igmp, Error, Result};
 
 /// The IGMP type of every DVMRP message.
 pub const IGMP_TYPE_DVMRP: u8 = 0x13;
@@ -259,9 +259,7 @@ impl Repr {
         w.u8(self.minor_version)?;
         w.u8(self.major_version)?;
         self.message.emit(&mut w)?;
-        let sum = checksum(w.written());
-        w.patch_u16(2, sum)?;
-        Ok(w.position())
+        igmp::finish_message(&mut w)
     }
 
     /// The encoded message.

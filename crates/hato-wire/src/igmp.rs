@@ -149,9 +149,7 @@ impl IgmpRepr {
                 writer.bytes(body)?;
             }
         }
-        let sum = checksum::checksum(writer.written());
-        writer.patch_u16(2, sum)?;
-        Ok(writer.position())
+        finish_message(&mut writer)
     }
 
     /// The encoded message.
@@ -177,6 +175,14 @@ impl fmt::Display for IgmpRepr {
             }
         }
     }
+}
+
+/// Fills in the checksum of the IGMP message `writer` holds (DVMRP and mtrace included), computed
+/// over the whole message (RFC 2236 §2.3, RFC 3376 §4.1.2); returns the message length.
+pub(crate) fn finish_message(writer: &mut Writer<'_>) -> Result<usize> {
+    let sum = checksum::checksum(writer.written());
+    writer.patch_u16(2, sum)?;
+    Ok(writer.position())
 }
 
 /// The time a Max Resp Code allows (tenths of a second; floating point above 127, RFC 3376

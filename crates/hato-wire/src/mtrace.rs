@@ -28,7 +28,7 @@ use serde::Serialize;
 
 use crate::checksum::checksum;
 use crate::cursor::{encode_to_vec, Reader, Writer};
-use crate::{Error, Result};
+use crate::{igmp, Error, Result};
 
 /// The IGMP type of a traceroute response.
 pub const IGMP_TYPE_MTRACE_RESPONSE: u8 = 0x1e;
@@ -329,9 +329,7 @@ impl Repr {
         for block in &self.blocks {
             block.emit(&mut w)?;
         }
-        let sum = checksum(w.written());
-        w.patch_u16(2, sum)?;
-        Ok(w.position())
+        igmp::finish_message(&mut w)
     }
 
     /// The encoded message.
