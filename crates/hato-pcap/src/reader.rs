@@ -201,8 +201,9 @@ impl<'a> Reader<'a> {
                     }
                     None
                 }
-                BLOCK_ENHANCED_PACKET => Some(enhanced_packet(body, offset, endian, interfaces)?),
-                BLOCK_PACKET_OBSOLETE => Some(obsolete_packet(body, offset, endian, interfaces)?),
+                BLOCK_ENHANCED_PACKET | BLOCK_PACKET_OBSOLETE => {
+                    Some(timestamped_packet(block_type, body, offset, endian, interfaces)?)
+                }
                 BLOCK_SIMPLE_PACKET => Some(simple_packet(body, offset, endian, interfaces)?),
                 _ => None,
             };
@@ -342,40 +343,23 @@ fn parse_options(mut data: &[u8], offset: usize, endian: Endian) -> Result<Vec<(
     Ok(options)
 }
 
-/// Enhanced Packet Block (§4.3): interface, timestamp high and low, captured and original length, data.
-fn enhanced_packet<'a>(
+/// Enhanced Packet Block (§4.3), or obsolete Packet Block (Appendix A) when `block_type` says so:
+/// interface (32 bits; obsolete: 16 bits and a drop counter), timestamp high and low, captured and
+/// original length, data.
+fn timestamped_packet<'a>(
+    block_type: u32,
     body: &'a [u8],
     offset: usize,
     endian: Endian,
     interfaces: &[Interface],
 ) -> Result<Frame<'a>, Error> {
     let too_short = Error::BadBlockLength { offset, length: block_length(body) };
-    let interface = endian.u32(body, 0).ok_or(too_short)?;
-    let high = endian.u32(body, 4).ok_or(too_short)?;
-    let low = endian.u32(body, 8).ok_or(too_short)?;
-    let captured_len = endian.u32(body, 12).ok_or(too_short)?;
-    let original_len = endian.u32(body, 16).ok_or(too_short)?;
-    let description = lookup_interface(interfaces, interface, offset)?;
-    let data = packet_data(body, 20, captured_len, offset)?;
-    Ok(Frame {
-        timestamp_ns: Some(timestamp_ns(description, high, low)),
-        link_type: description.link_type,
-        interface,
-        original_len,
-        data,
-    })
-}
-
-/// Obsolete Packet Block (Appendix A): like an Enhanced Packet Block with a 16-bit interface and a
-/// drop counter.
-fn obsolete_packet<'a>(
-    body: &'a [u8],
-    offset: usize,
-    endian: Endian,
-    interfaces: &[Interface],
-) -> Result<Frame<'a>, Error> {
-    let too_short = Error::BadBlockLength { offset, length: block_length(body) };
-    let interface = u32::from(endian.u16(body, 0).ok_or(too_short)?);
+    let interface = if block_type == BLOCK_PACKET_OBSOLETE {
+        endian.u16(body, 0).map(u32::from)
+    } else {
+        endian.u32(body, 0)
+    }
+    .ok_or(too_short)?;
     let high = endian.u32(body, 4).ok_or(too_short)?;
     let low = endian.u32(body, 8).ok_or(too_short)?;
     let captured_len = endian.u32(body, 12).ok_or(too_short)?;

@@ -157,6 +157,15 @@ impl<'a> Writer<'a> {
     }
 }
 
+/// The octets an encoder writes into a zeroed buffer of `len` octets (its `buffer_len`): the
+/// common body of every `to_bytes`.
+pub(crate) fn encode_to_vec(len: usize, emit: impl FnOnce(&mut [u8]) -> Result<usize>) -> Result<Vec<u8>> {
+    let mut buf = vec![0; len];
+    let written = emit(&mut buf)?;
+    buf.truncate(written);
+    Ok(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -363,17 +363,6 @@ pub(crate) fn ceil_units(duration: Duration, unit: Duration) -> u32 {
 }
 
 #[cfg(test)]
-pub(crate) mod testutil {
-    //! Helpers for golden tests.
-
-    /// Decodes a hex string (as printed by capture tools) into bytes.
-    pub(crate) fn hex(text: &str) -> Vec<u8> {
-        assert!(text.len() % 2 == 0, "odd hex length");
-        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
-    }
-}
-
-#[cfg(test)]
 pub(crate) mod strategies {
     //! Proptest strategies for the shared GMP types, reused by the IGMP and MLD tests.
 
@@ -475,7 +464,7 @@ mod tests {
         use crate::igmp::IgmpRepr;
         use crate::ip::{Ipv4Header, Ipv6Header};
         use crate::mld::MldRepr;
-        use testutil::hex;
+        use crate::testutil::hex;
 
         let corpus = include_str!("../testdata/gmp-packets.txt");
         let mut seen = std::collections::BTreeMap::new();

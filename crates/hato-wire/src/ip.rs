@@ -168,10 +168,7 @@ impl Ipv4Header {
 
     /// The header followed by `payload`.
     pub fn to_bytes(&self, payload: &[u8]) -> Result<Vec<u8>> {
-        let mut buf = vec![0; self.buffer_len() + payload.len()];
-        let header_len = self.emit(&mut buf, payload.len())?;
-        buf.get_mut(header_len..).ok_or(Error::BufferTooSmall)?.copy_from_slice(payload);
-        Ok(buf)
+        header_and_payload(self.buffer_len(), payload, |buf, payload_len| self.emit(buf, payload_len))
     }
 }
 
@@ -186,6 +183,19 @@ impl fmt::Display for Ipv4Header {
         }
         Ok(())
     }
+}
+
+/// A packet of a `header_len`-octet header, written by `emit_header` (given the buffer and the
+/// payload length, returning the header length), followed by `payload`.
+fn header_and_payload(
+    header_len: usize,
+    payload: &[u8],
+    emit_header: impl FnOnce(&mut [u8], usize) -> Result<usize>,
+) -> Result<Vec<u8>> {
+    let mut buf = vec![0; header_len + payload.len()];
+    let header_len = emit_header(&mut buf, payload.len())?;
+    buf.get_mut(header_len..).ok_or(Error::BufferTooSmall)?.copy_from_slice(payload);
+    Ok(buf)
 }
 
 /// Walks the IPv4 options (RFC 791 §3.1): takes out the first Router Alert with value 0 and
@@ -335,10 +345,7 @@ impl Ipv6Header {
 
     /// The header followed by `payload`.
     pub fn to_bytes(&self, payload: &[u8]) -> Result<Vec<u8>> {
-        let mut buf = vec![0; self.buffer_len() + payload.len()];
-        let header_len = self.emit(&mut buf, payload.len())?;
-        buf.get_mut(header_len..).ok_or(Error::BufferTooSmall)?.copy_from_slice(payload);
-        Ok(buf)
+        header_and_payload(self.buffer_len(), payload, |buf, payload_len| self.emit(buf, payload_len))
     }
 }
 
@@ -531,7 +538,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::gmp::testutil::hex;
+    use crate::testutil::hex;
 
     /// pimdd-pimdm-lan.pcapng #2: a PIM Hello from pimd-dense, IHL 6 with four End-of-Options octets.
     const PIMDD_HELLO: &str =

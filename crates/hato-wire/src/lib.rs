@@ -19,6 +19,8 @@ pub mod pim;
 pub mod upcall;
 
 #[cfg(test)]
+mod testutil;
+#[cfg(test)]
 mod tshark_conformance;
 
 pub use error::{Error, Result};

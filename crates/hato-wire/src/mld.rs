@@ -13,7 +13,7 @@ use hato_core::V6;
 use serde::Serialize;
 
 use crate::checksum::{self, ChecksumContext};
-use crate::cursor::{Reader, Writer};
+use crate::cursor::{encode_to_vec, Reader, Writer};
 use crate::gmp::{self, QueryV3, ReportV3};
 use crate::ip::PROTO_ICMPV6;
 use crate::{Error, Result};
@@ -154,10 +154,7 @@ impl MldRepr {
 
     /// The encoded message for a packet from `src` to `dst`.
     pub fn to_bytes(&self, src: &Ipv6Addr, dst: &Ipv6Addr) -> Result<Vec<u8>> {
-        let mut buf = vec![0; self.buffer_len()];
-        let len = self.emit(&mut buf, src, dst)?;
-        buf.truncate(len);
-        Ok(buf)
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf, src, dst))
     }
 }
 
@@ -231,32 +228,12 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::gmp::testutil::hex;
     use crate::gmp::{GroupRecord, RecordType};
     use crate::ip::{Ipv6Header, IPV6_ROUTER_ALERT_MLD};
+    use crate::testutil::{group_record, hex, query_v3};
 
     fn addr(s: &str) -> Ipv6Addr {
         s.parse().unwrap()
-    }
-
-    fn record(record_type: RecordType, group: &str, sources: &[&str]) -> GroupRecord<V6> {
-        GroupRecord {
-            record_type,
-            group: addr(group),
-            sources: sources.iter().map(|s| addr(s)).collect(),
-            aux_data: Vec::new(),
-        }
-    }
-
-    fn query(group: &str, max_resp_code: u16, suppress: bool, sources: &[&str]) -> MldRepr {
-        MldRepr::QueryV2(QueryV3 {
-            max_resp_code,
-            group: addr(group),
-            suppress_router_side: suppress,
-            robustness: 2,
-            qqic: 125,
-            sources: sources.iter().map(|s| addr(s)).collect(),
-        })
     }
 
     fn report(records: Vec<GroupRecord<V6>>) -> MldRepr {
@@ -271,64 +248,64 @@ mod tests {
             (
                 "pim6sd #5 general query",
                 hex("6006b36400240001fe80000000000000006f47fffe67e790ff0200000000000000000000000000013a00050200000100820028302710000000000000000000000000000000000000027d0000"),
-                query("::", 10000, false, &[]),
+                MldRepr::QueryV2(query_v3("::", 10000, false, &[])),
             ),
             // frr-pimsm6-mld.pcap #8: group-specific query (Hop-by-Hop padded with two Pad1).
             (
                 "frr #8 group query",
                 hex("600f1f8700240001fe800000000000000000000000000003ff0e00000000000000000000000100013a000502000000008200577627100000ff0e0000000000000000000000010001027d0000"),
-                query("ff0e::1:1", 10000, false, &[]),
+                MldRepr::QueryV2(query_v3("ff0e::1:1", 10000, false, &[])),
             ),
             // frr-pimsm6-mld.pcap #18: group-and-source-specific query.
             (
                 "frr #18 group-and-source query",
                 hex("600b201900340001fe800000000000000000000000000003ff3e00000000000000000000000100013a00050200000000820059f327100000ff3e0000000000000000000000010001027d0001fd000001000000000000000000000010"),
-                query("ff3e::1:1", 10000, false, &["fd00:1::10"]),
+                MldRepr::QueryV2(query_v3("ff3e::1:1", 10000, false, &["fd00:1::10"])),
             ),
             // frr-pimsm6-mld.pcap #1: MODE_IS_EXCLUDE x5 from the router itself.
             (
                 "frr #1 is-ex report",
                 hex("6000000000740001fe800000000000000000000000000003ff0200000000000000000000000000163a000502000001008f006f7c0000000502000000ff02000000000000000000000000001602000000ff02000000000000000000000000000d02000000ff0200000000000000000001ff00000002000000ff0200000000000000000001ff00000302000000ff020000000000000000000000000002"),
                 report(vec![
-                    record(ModeIsExclude, "ff02::16", &[]),
-                    record(ModeIsExclude, "ff02::d", &[]),
-                    record(ModeIsExclude, "ff02::1:ff00:0", &[]),
-                    record(ModeIsExclude, "ff02::1:ff00:3", &[]),
-                    record(ModeIsExclude, "ff02::2", &[]),
+                    group_record(ModeIsExclude, "ff02::16", &[]),
+                    group_record(ModeIsExclude, "ff02::d", &[]),
+                    group_record(ModeIsExclude, "ff02::1:ff00:0", &[]),
+                    group_record(ModeIsExclude, "ff02::1:ff00:3", &[]),
+                    group_record(ModeIsExclude, "ff02::2", &[]),
                 ]),
             ),
             // #2: CHANGE_TO_EXCLUDE (an ASM join).
             (
                 "frr #2 to-ex report",
                 hex("6000000000240001fe800000000000000000000000000010ff0200000000000000000000000000163a000502000001008f006fed0000000104000000ff0e0000000000000000000000010001"),
-                report(vec![record(ChangeToExclude, "ff0e::1:1", &[])]),
+                report(vec![group_record(ChangeToExclude, "ff0e::1:1", &[])]),
             ),
             // #7: CHANGE_TO_INCLUDE with no sources (a leave).
             (
                 "frr #7 to-in report",
                 hex("6000000000240001fe800000000000000000000000000010ff0200000000000000000000000000163a000502000001008f0070ed0000000103000000ff0e0000000000000000000000010001"),
-                report(vec![record(ChangeToInclude, "ff0e::1:1", &[])]),
+                report(vec![group_record(ChangeToInclude, "ff0e::1:1", &[])]),
             ),
             // #12: ALLOW_NEW_SOURCES (an SSM join).
             (
                 "frr #12 allow report",
                 hex("6000000000340001fe800000000000000000000000000010ff0200000000000000000000000000163a000502000001008f00719a0000000105000001ff3e0000000000000000000000010001fd000001000000000000000000000010"),
-                report(vec![record(AllowNewSources, "ff3e::1:1", &["fd00:1::10"])]),
+                report(vec![group_record(AllowNewSources, "ff3e::1:1", &["fd00:1::10"])]),
             ),
             // #15: MODE_IS_INCLUDE and MODE_IS_EXCLUDE.
             (
                 "frr #15 is-in report",
                 hex("6000000000480001fe800000000000000000000000000010ff0200000000000000000000000000163a000502000001008f0075700000000201000001ff3e0000000000000000000000010001fd00000100000000000000000000001002000000ff0200000000000000000001ff000010"),
                 report(vec![
-                    record(ModeIsInclude, "ff3e::1:1", &["fd00:1::10"]),
-                    record(ModeIsExclude, "ff02::1:ff00:10", &[]),
+                    group_record(ModeIsInclude, "ff3e::1:1", &["fd00:1::10"]),
+                    group_record(ModeIsExclude, "ff02::1:ff00:10", &[]),
                 ]),
             ),
             // #17: BLOCK_OLD_SOURCES.
             (
                 "frr #17 block report",
                 hex("6000000000340001fe800000000000000000000000000010ff0200000000000000000000000000163a000502000001008f00709a0000000106000001ff3e0000000000000000000000010001fd000001000000000000000000000010"),
-                report(vec![record(BlockOldSources, "ff3e::1:1", &["fd00:1::10"])]),
+                report(vec![group_record(BlockOldSources, "ff3e::1:1", &["fd00:1::10"])]),
             ),
         ]
     }

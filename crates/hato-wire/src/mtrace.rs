@@ -27,8 +27,8 @@ use hato_core::V4;
 use serde::Serialize;
 
 use crate::checksum::checksum;
-use crate::cursor::{Reader, Writer};
-use crate::{Error, Result};
+use crate::cursor::{encode_to_vec, Reader, Writer};
+use crate::{igmp, Error, Result};
 
 /// The IGMP type of a traceroute response.
 pub const IGMP_TYPE_MTRACE_RESPONSE: u8 = 0x1e;
@@ -329,17 +329,12 @@ impl Repr {
         for block in &self.blocks {
             block.emit(&mut w)?;
         }
-        let sum = checksum(w.written());
-        w.patch_u16(2, sum)?;
-        Ok(w.position())
+        igmp::finish_message(&mut w)
     }
 
     /// The encoded message.
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let mut buf = vec![0; self.buffer_len()];
-        let len = self.emit(&mut buf)?;
-        buf.truncate(len);
-        Ok(buf)
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 
@@ -506,25 +501,12 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const CAPTURE: &str = include_str!("../testdata/mrouted-dvmrp-lan.hex");
-
-    fn hex(text: &str) -> Vec<u8> {
-        (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap()).collect()
-    }
-
-    fn frame(number: u32) -> Vec<u8> {
-        let prefix = format!("{number} ");
-        let line = CAPTURE.lines().find(|l| l.starts_with(&prefix)).unwrap();
-        hex(&line[prefix.len()..])
-    }
+    use crate::testutil::{
+        assert_checksum_flips_detected, assert_truncations_fail, mrouted_frame as frame, mrouted_messages,
+    };
 
     fn captured_mtrace() -> Vec<Vec<u8>> {
-        CAPTURE
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .map(|l| hex(l.split_once(' ').unwrap().1))
-            .filter(|b| b[0] == IGMP_TYPE_MTRACE_QUERY || b[0] == IGMP_TYPE_MTRACE_RESPONSE)
-            .collect()
+        mrouted_messages(&[IGMP_TYPE_MTRACE_QUERY, IGMP_TYPE_MTRACE_RESPONSE])
     }
 
     fn ip(text: &str) -> Ipv4Addr {
@@ -628,19 +610,12 @@ mod tests {
 
     #[test]
     fn every_truncation_is_an_error() {
-        for bytes in captured_mtrace() {
-            for len in 0..bytes.len() {
-                assert!(Repr::parse(&bytes[..len]).is_err(), "{len} of {bytes:02x?}");
-            }
-        }
+        assert_truncations_fail(&captured_mtrace(), Repr::parse);
     }
 
     #[test]
     fn bad_checksums_are_detected() {
-        for mut bytes in captured_mtrace() {
-            bytes[3] ^= 0x80;
-            assert_eq!(Repr::parse(&bytes), Err(Error::BadChecksum));
-        }
+        assert_checksum_flips_detected(&captured_mtrace(), Repr::parse);
     }
 
     #[test]

@@ -26,10 +26,10 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use hato_core::{Upcall, VifId, V4, V6};
+use hato_core::{Afi, Upcall, VifId, V4, V6};
 use serde::Serialize;
 
-use crate::cursor::{Reader, Writer};
+use crate::cursor::{encode_to_vec, Reader, Writer};
 use crate::{Error, Result};
 
 /// Length of `struct igmpmsg`.
@@ -95,7 +95,7 @@ impl fmt::Display for UpcallType {
 }
 
 /// Builds the typed event; `None` for an unknown upcall type.
-fn typed_upcall<A: hato_core::Afi>(
+fn typed_upcall<A: Afi>(
     msg_type: UpcallType,
     vif: u16,
     source: A::Addr,
@@ -114,14 +114,41 @@ fn typed_upcall<A: hato_core::Afi>(
     })
 }
 
-/// The parts of a typed event that the messages carry.
-fn upcall_parts<A: hato_core::Afi>(upcall: &Upcall<A>) -> (UpcallType, Vec<u8>) {
-    match upcall {
-        Upcall::NoCache { .. } => (UpcallType::NoCache, Vec::new()),
-        Upcall::WrongVif { .. } => (UpcallType::WrongVif, Vec::new()),
-        Upcall::WholePacket { packet, .. } => (UpcallType::WholePacket, packet.clone()),
-        Upcall::WrongVifWholePacket { packet, .. } => (UpcallType::WrongVifWholePacket, packet.clone()),
+/// What both message formats carry of a typed event.
+struct UpcallFields<A: Afi> {
+    msg_type: UpcallType,
+    vif: u16,
+    source: A::Addr,
+    group: A::Addr,
+    payload: Vec<u8>,
+}
+
+impl<A: Afi> UpcallFields<A> {
+    /// The fields the kernel would send for `upcall`; a (*,G) event has the unspecified source.
+    fn of(upcall: &Upcall<A>) -> Self {
+        let (msg_type, payload) = match upcall {
+            Upcall::NoCache { .. } => (UpcallType::NoCache, Vec::new()),
+            Upcall::WrongVif { .. } => (UpcallType::WrongVif, Vec::new()),
+            Upcall::WholePacket { packet, .. } => (UpcallType::WholePacket, packet.clone()),
+            Upcall::WrongVifWholePacket { packet, .. } => (UpcallType::WrongVifWholePacket, packet.clone()),
+        };
+        let key = upcall.key();
+        UpcallFields {
+            msg_type,
+            vif: upcall.vif().0,
+            source: key.source.unwrap_or(A::UNSPECIFIED),
+            group: key.group,
+            payload,
+        }
     }
+}
+
+/// The end of a one-line summary: the length of a whole packet, when the message carries one.
+fn fmt_packet_len(f: &mut fmt::Formatter<'_>, msg_type: UpcallType, payload: &[u8]) -> fmt::Result {
+    if msg_type.is_whole_packet() {
+        write!(f, " packet {} octets", payload.len())?;
+    }
+    Ok(())
 }
 
 /// Whether a message read from the IPv4 multicast routing socket is an upcall (rather than an
@@ -193,10 +220,7 @@ impl IgmpMsgRepr {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut buf = vec![0; self.buffer_len()];
-        let n = self.emit(&mut buf).unwrap_or(0);
-        buf.truncate(n);
-        buf
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf)).unwrap_or_default()
     }
 
     /// The typed event; `None` for an unknown upcall type.
@@ -206,26 +230,15 @@ impl IgmpMsgRepr {
 
     /// The message the kernel would send for `upcall` (no overlay, no appended IGMP header).
     pub fn from_upcall(upcall: &Upcall<V4>) -> Self {
-        let (msg_type, payload) = upcall_parts(upcall);
-        let key = upcall.key();
-        IgmpMsgRepr {
-            overlay: [0; 8],
-            msg_type,
-            vif: upcall.vif().0,
-            source: key.source.unwrap_or(Ipv4Addr::UNSPECIFIED),
-            group: key.group,
-            payload,
-        }
+        let UpcallFields { msg_type, vif, source, group, payload } = UpcallFields::of(upcall);
+        IgmpMsgRepr { overlay: [0; 8], msg_type, vif, source, group, payload }
     }
 }
 
 impl fmt::Display for IgmpMsgRepr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "igmpmsg {} ({}, {}) vif {}", self.msg_type, self.source, self.group, self.vif)?;
-        if self.msg_type.is_whole_packet() {
-            write!(f, " packet {} octets", self.payload.len())?;
-        }
-        Ok(())
+        fmt_packet_len(f, self.msg_type, &self.payload)
     }
 }
 
@@ -276,10 +289,7 @@ impl Mrt6MsgRepr {
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut buf = vec![0; self.buffer_len()];
-        let n = self.emit(&mut buf).unwrap_or(0);
-        buf.truncate(n);
-        buf
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf)).unwrap_or_default()
     }
 
     /// The typed event; `None` for an unknown upcall type.
@@ -289,26 +299,15 @@ impl Mrt6MsgRepr {
 
     /// The message the kernel would send for `upcall`.
     pub fn from_upcall(upcall: &Upcall<V6>) -> Self {
-        let (msg_type, payload) = upcall_parts(upcall);
-        let key = upcall.key();
-        Mrt6MsgRepr {
-            msg_type,
-            mif: upcall.vif().0,
-            pad: [0; 4],
-            source: key.source.unwrap_or(Ipv6Addr::UNSPECIFIED),
-            group: key.group,
-            payload,
-        }
+        let UpcallFields { msg_type, vif, source, group, payload } = UpcallFields::of(upcall);
+        Mrt6MsgRepr { msg_type, mif: vif, pad: [0; 4], source, group, payload }
     }
 }
 
 impl fmt::Display for Mrt6MsgRepr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "mrt6msg {} ({}, {}) mif {}", self.msg_type, self.source, self.group, self.mif)?;
-        if self.msg_type.is_whole_packet() {
-            write!(f, " packet {} octets", self.payload.len())?;
-        }
-        Ok(())
+        fmt_packet_len(f, self.msg_type, &self.payload)
     }
 }
 

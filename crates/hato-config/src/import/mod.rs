@@ -17,7 +17,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::model::Config;
+use crate::model::{CandidateBsr, CandidateRp, Config, Family, Interface, SptSwitch};
 use crate::render::render_commented;
 
 pub use mrouted::import_mrouted;
@@ -168,6 +168,14 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// The next word as a number into `target`; `target` is left alone, with a warning, when the
+    /// word is missing or malformed.
+    pub fn set_number<T: FromStr>(&mut self, what: &str, target: &mut T) {
+        if let Some(value) = self.number(what) {
+            *target = value;
+        }
+    }
+
     /// A prefix written `net/len`, `net masklen len`, or `net` alone (then `default_len`).
     pub fn prefix(&mut self, what: &str, default_len: Option<u8>) -> Option<IpNet> {
         let word = match self.next() {
@@ -206,5 +214,98 @@ impl<'a> Args<'a> {
         while let Some(word) = self.next() {
             self.warn(format!("{statement}: unknown option {word:?}; ignored"));
         }
+    }
+
+    /// Skips every word left without a warning (one was given for the statement).
+    pub fn skip_rest(&mut self) {
+        while self.next().is_some() {}
+    }
+
+    /// Warns about a statement the importer does not know and skips its words.
+    pub fn unknown_statement(&mut self, keyword: &str) {
+        self.warn(format!("unknown statement {keyword:?}; ignored"));
+        self.skip_rest();
+    }
+
+    /// The interface a `phyint` statement names; warns when it is missing.
+    pub fn phyint_target(&mut self) -> Option<&'a str> {
+        let target = self.next();
+        if target.is_none() {
+            self.warn("phyint: interface missing; ignored");
+        }
+        target
+    }
+
+    /// The address or interface name a candidate BSR or RP statement may start with; neither
+    /// when the next word is one of the statement's `options` or the statement ends.
+    fn candidate_source(&mut self, options: &[&str]) -> (Option<IpAddr>, Option<String>) {
+        match self.peek() {
+            Some(word) if !options.contains(&word) => {
+                self.next();
+                match IpAddr::from_str(word) {
+                    Ok(address) => (Some(address), None),
+                    Err(_) => (None, Some(word.to_string())),
+                }
+            }
+            _ => (None, None),
+        }
+    }
+
+    /// A candidate RP at the address or interface the statement starts with, if any, with
+    /// priority 0 and no groups yet.
+    pub fn candidate_rp(&mut self, options: &[&str], family: Option<Family>) -> CandidateRp {
+        let (address, interface) = self.candidate_source(options);
+        CandidateRp { address, interface, family, priority: 0, groups: Vec::new() }
+    }
+
+    /// A candidate BSR at the address or interface the statement starts with, if any, with
+    /// priority 0.
+    pub fn candidate_bsr(&mut self, options: &[&str], family: Option<Family>) -> CandidateBsr {
+        let (address, interface) = self.candidate_source(options);
+        CandidateBsr { address, interface, family, priority: 0, hash_mask_length: None }
+    }
+
+    /// `switch_data_threshold rate <bits/s> interval <s>` of pimd (before 2.2) and pim6sd: sets
+    /// the check interval, and switching at the first packet for a zero or absent rate; returns a
+    /// non-zero rate in kbit/s for the caller's threshold rule.
+    pub fn switch_data_threshold(&mut self, keyword: &str, config: &mut Config) -> Option<u32> {
+        let (rate, interval) = self.rate_and_interval(keyword);
+        if let Some(interval) = interval {
+            config.pim.spt_check_interval = interval;
+        }
+        match rate {
+            Some(0) | None => {
+                config.pim.spt_switch = SptSwitch::Immediate;
+                None
+            }
+            Some(bits) => Some(bits.div_ceil(1000)),
+        }
+    }
+
+    /// `switch_register_threshold rate <bits/s> interval <s>`: read, and not mapped.
+    pub fn switch_register_threshold(&mut self, keyword: &str) {
+        self.rate_and_interval(keyword);
+        self.warn("switch_register_threshold: hato's RP joins the source tree at the first Register (RFC 7761 §4.2.1); not mapped");
+    }
+
+    /// The options `rate <bits/s> interval <s>` of the `switch_*_threshold` statements.
+    fn rate_and_interval(&mut self, keyword: &str) -> (Option<u32>, Option<u32>) {
+        let (mut rate, mut interval) = (None, None);
+        while let Some(word) = self.next() {
+            match word {
+                "rate" => rate = self.number("rate"),
+                "interval" => interval = self.number("interval"),
+                other => self.warn(format!("{keyword}: unknown option {other:?}; ignored")),
+            }
+        }
+        (rate, interval)
+    }
+}
+
+/// The `[[interface]]` a `phyint` statement names, by one of its addresses or by its name.
+pub(crate) fn interface_named(target: &str) -> Interface {
+    match IpAddr::from_str(target) {
+        Ok(address) => Interface { address: Some(address), ..Interface::default() },
+        Err(_) => Interface { name: Some(target.to_string()), ..Interface::default() },
     }
 }

@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use super::{split_by_keyword, tokenize, Args, Imported};
-use crate::model::{Boundary, Config, Interface, NamedBoundary, Tunnel};
+use super::{interface_named, split_by_keyword, tokenize, Args, Imported};
+use crate::model::{Boundary, Config, NamedBoundary, Tunnel};
 
 const KEYWORDS: &[&str] = &["phyint", "tunnel", "cache_lifetime", "cache-lifetime", "pruning", "name"];
 
@@ -26,9 +26,7 @@ pub fn import_mrouted(text: &str) -> Imported {
             "phyint" => phyint(&mut args, &mut config),
             "tunnel" => tunnel(&mut args, &mut config),
             "cache_lifetime" | "cache-lifetime" => {
-                if let Some(lifetime) = args.number("cache_lifetime") {
-                    config.dvmrp.cache_lifetime = lifetime;
-                }
+                args.set_number("cache_lifetime", &mut config.dvmrp.cache_lifetime);
                 args.rest_unmapped(keyword);
             }
             "pruning" => {
@@ -49,10 +47,7 @@ pub fn import_mrouted(text: &str) -> Imported {
                 }
                 args.rest_unmapped(keyword);
             }
-            other => {
-                args.warn(format!("unknown statement {other:?}; ignored"));
-                while args.next().is_some() {}
-            }
+            other => args.unknown_statement(other),
         }
     }
     Imported { config, warnings }
@@ -75,19 +70,13 @@ fn boundary(args: &mut Args<'_>) -> Option<Boundary> {
 }
 
 fn phyint(args: &mut Args<'_>, config: &mut Config) {
-    let Some(target) = args.next() else {
-        args.warn("phyint: interface missing; ignored");
-        return;
-    };
-    let mut interface = match IpAddr::from_str(target) {
-        Ok(address) => Interface { address: Some(address), ..Interface::default() },
-        Err(_) => Interface { name: Some(target.to_string()), ..Interface::default() },
-    };
+    let Some(target) = args.phyint_target() else { return };
+    let mut interface = interface_named(target);
     while let Some(word) = args.next() {
         match word {
             "disable" => interface.enabled = Some(false),
             "enable" => interface.enabled = Some(true),
-            "metric" => interface.dvmrp.metric = args.number("metric").unwrap_or(interface.dvmrp.metric),
+            "metric" => args.set_number("metric", &mut interface.dvmrp.metric),
             "threshold" => interface.ttl_threshold = args.number("threshold"),
             "rate_limit" => interface.rate_limit_kbps = args.number("rate_limit"),
             "boundary" => interface.boundaries.extend(boundary(args)),
@@ -106,17 +95,15 @@ fn tunnel(args: &mut Args<'_>, config: &mut Config) {
     let remote = args.next().map(IpAddr::from_str);
     let (Some(Ok(local)), Some(Ok(remote))) = (local, remote) else {
         args.warn("tunnel: expected a local and a remote address; ignored");
-        while args.next().is_some() {}
+        args.skip_rest();
         return;
     };
     let mut tunnel = Tunnel::new(local, remote);
     while let Some(word) = args.next() {
         match word {
-            "metric" => tunnel.metric = args.number("metric").unwrap_or(tunnel.metric),
-            "threshold" => tunnel.threshold = args.number("threshold").unwrap_or(tunnel.threshold),
-            "rate_limit" => {
-                tunnel.rate_limit_kbps = args.number("rate_limit").unwrap_or(tunnel.rate_limit_kbps)
-            }
+            "metric" => args.set_number("metric", &mut tunnel.metric),
+            "threshold" => args.set_number("threshold", &mut tunnel.threshold),
+            "rate_limit" => args.set_number("rate_limit", &mut tunnel.rate_limit_kbps),
             "boundary" => tunnel.boundaries.extend(boundary(args)),
             "srcrt" | "sourceroute" => {
                 args.warn("tunnel: source-routed tunnels are obsolete; using IP-in-IP");

@@ -7,9 +7,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 
 use super::{split_by_semicolon, tokenize, Args, ImportWarning, Imported};
-use crate::model::{
-    CandidateBsr, CandidateRp, Config, Family, Interface, LogLevel, SptRule, SptSwitch, StaticRp,
-};
+use crate::model::{Config, Family, Interface, LogLevel, SptRule, SptSwitch, StaticRp};
 
 /// Imports a `pim6sd.conf`: IPv6 only.
 pub fn import_pim6sd(text: &str) -> Imported {
@@ -33,43 +31,23 @@ pub fn import_pim6sd(text: &str) -> Imported {
             },
             "phyint" => phyint(&mut args, &mut config),
             "cand_rp" => {
-                let mut crp = CandidateRp {
-                    address: None,
-                    interface: None,
-                    family: Some(Family::Ipv6),
-                    priority: 0,
-                    groups: Vec::new(),
-                };
-                candidate_source(&mut args, &mut crp.address, &mut crp.interface);
+                let mut crp = args.candidate_rp(CANDIDATE_OPTIONS, Some(Family::Ipv6));
                 while let Some(word) = args.next() {
                     match word {
-                        "priority" => crp.priority = args.number("priority").unwrap_or(crp.priority),
-                        "time" => {
-                            if let Some(period) = args.number("cand_rp time") {
-                                config.pim.c_rp_adv_period = period;
-                            }
-                        }
+                        "priority" => args.set_number("priority", &mut crp.priority),
+                        "time" => args.set_number("cand_rp time", &mut config.pim.c_rp_adv_period),
                         other => args.warn(format!("cand_rp: unknown option {other:?}; ignored")),
                     }
                 }
                 config.pim.candidate_rp.push(crp);
             }
             "cand_bootstrap_router" => {
-                let mut bsr = CandidateBsr {
-                    address: None,
-                    interface: None,
-                    family: Some(Family::Ipv6),
-                    priority: 0,
-                    hash_mask_length: None,
-                };
-                candidate_source(&mut args, &mut bsr.address, &mut bsr.interface);
+                let mut bsr = args.candidate_bsr(CANDIDATE_OPTIONS, Some(Family::Ipv6));
                 while let Some(word) = args.next() {
                     match word {
-                        "priority" => bsr.priority = args.number("priority").unwrap_or(bsr.priority),
+                        "priority" => args.set_number("priority", &mut bsr.priority),
                         "time" => {
-                            if let Some(period) = args.number("cand_bootstrap_router time") {
-                                config.pim.bootstrap_period = period;
-                            }
+                            args.set_number("cand_bootstrap_router time", &mut config.pim.bootstrap_period)
                         }
                         "masklen" => bsr.hash_mask_length = args.number("masklen"),
                         other => {
@@ -87,27 +65,16 @@ pub fn import_pim6sd(text: &str) -> Imported {
                 }
             }
             "switch_data_threshold" => {
-                let (rate, interval) = threshold(&mut args, keyword);
-                if let Some(interval) = interval {
-                    config.pim.spt_check_interval = interval;
-                }
-                match rate {
-                    Some(0) | None => config.pim.spt_switch = SptSwitch::Immediate,
-                    Some(bits) => {
-                        if let Ok(all) = IpNet::from_str("ff00::/8") {
-                            config.pim.spt.push(SptRule {
-                                groups: all,
-                                switch: SptSwitch::Threshold,
-                                threshold_kbps: bits.div_ceil(1000),
-                            });
-                        }
-                    }
+                let kbps = args.switch_data_threshold(keyword, &mut config);
+                if let (Some(threshold_kbps), Ok(all)) = (kbps, IpNet::from_str("ff00::/8")) {
+                    config.pim.spt.push(SptRule {
+                        groups: all,
+                        switch: SptSwitch::Threshold,
+                        threshold_kbps,
+                    });
                 }
             }
-            "switch_register_threshold" => {
-                threshold(&mut args, keyword);
-                args.warn("switch_register_threshold: hato's RP joins the source tree at the first Register (RFC 7761 §4.2.1); not mapped");
-            }
+            "switch_register_threshold" => args.switch_register_threshold(keyword),
             "default_source_metric"
             | "default_metric"
             | "default_source_preference"
@@ -118,55 +85,32 @@ pub fn import_pim6sd(text: &str) -> Imported {
                 ));
             }
             "hello_period" => {
-                let period: Option<u32> = args.number("hello_period");
-                let coefficient: Option<f64> =
-                    args.peek().and_then(|_| args.number("hello_period coefficient"));
-                if let Some(period) = period {
+                if let Some((period, holdtime)) = period_and_holdtime(&mut args, keyword) {
                     config.pim.hello_period = period;
-                    config.pim.hello_holdtime = coefficient.map(|c| scaled(period, c));
+                    config.pim.hello_holdtime = holdtime;
                 }
             }
             "join_prune_period" => {
-                let period: Option<u32> = args.number("join_prune_period");
-                let coefficient: Option<f64> =
-                    args.peek().and_then(|_| args.number("join_prune_period coefficient"));
-                if let Some(period) = period {
+                if let Some((period, holdtime)) = period_and_holdtime(&mut args, keyword) {
                     config.pim.join_prune_period = period;
-                    config.pim.join_prune_holdtime = coefficient.map(|c| scaled(period, c));
+                    config.pim.join_prune_holdtime = holdtime;
                 }
             }
             "granularity" => {
                 args.next();
                 args.warn("granularity: hato's timers fire at their deadlines, not on a tick; not mapped");
             }
-            "data_timeout" => {
-                if let Some(timeout) = args.number("data_timeout") {
-                    config.pim.data_timeout = timeout;
-                }
-            }
+            "data_timeout" => args.set_number("data_timeout", &mut config.pim.data_timeout),
             "register_suppression_timeout" => {
-                if let Some(timeout) = args.number("register_suppression_timeout") {
-                    config.pim.register_suppression = timeout;
-                }
+                args.set_number("register_suppression_timeout", &mut config.pim.register_suppression);
                 if args.peek().is_some() {
                     args.next();
                     args.warn("register_suppression_timeout: the coefficient is not mapped (RFC 7761 §4.11 jitters ±50%)");
                 }
             }
-            "probe_time" => {
-                if let Some(time) = args.number("probe_time") {
-                    config.pim.probe_time = time;
-                }
-            }
-            "assert_timeout" => {
-                if let Some(timeout) = args.number("assert_timeout") {
-                    config.pim.assert_timeout = timeout;
-                }
-            }
-            other => {
-                args.warn(format!("unknown statement {other:?}; ignored"));
-                while args.next().is_some() {}
-            }
+            "probe_time" => args.set_number("probe_time", &mut config.pim.probe_time),
+            "assert_timeout" => args.set_number("assert_timeout", &mut config.pim.assert_timeout),
+            other => args.unknown_statement(other),
         }
         args.rest_unmapped(keyword);
     }
@@ -178,6 +122,14 @@ pub fn import_pim6sd(text: &str) -> Imported {
         })),
     }
     Imported { config, warnings }
+}
+
+/// `<period> [<coefficient>]`: the period, and the holdtime as the period times the coefficient
+/// when one is given.
+fn period_and_holdtime(args: &mut Args<'_>, keyword: &str) -> Option<(u32, Option<u32>)> {
+    let period: Option<u32> = args.number(keyword);
+    let coefficient: Option<f64> = args.peek().and_then(|_| args.number(&format!("{keyword} coefficient")));
+    period.map(|period| (period, coefficient.map(|c| scaled(period, c))))
 }
 
 fn scaled(period: u32, coefficient: f64) -> u32 {
@@ -207,10 +159,7 @@ fn log(args: &mut Args<'_>, config: &mut Config) {
 }
 
 fn phyint(args: &mut Args<'_>, config: &mut Config) {
-    let Some(name) = args.next() else {
-        args.warn("phyint: interface missing; ignored");
-        return;
-    };
+    let Some(name) = args.phyint_target() else { return };
     let mut interface = Interface { name: Some(name.to_string()), ..Interface::default() };
     while let Some(word) = args.next() {
         match word {
@@ -245,18 +194,8 @@ fn phyint(args: &mut Args<'_>, config: &mut Config) {
     config.interface.push(interface);
 }
 
-fn candidate_source(args: &mut Args<'_>, address: &mut Option<IpAddr>, interface: &mut Option<String>) {
-    match args.peek() {
-        Some("priority" | "time" | "masklen") | None => {}
-        Some(word) => {
-            args.next();
-            match IpAddr::from_str(word) {
-                Ok(parsed) => *address = Some(parsed),
-                Err(_) => *interface = Some(word.to_string()),
-            }
-        }
-    }
-}
+/// The options of pim6sd's `cand_rp` and `cand_bootstrap_router`.
+const CANDIDATE_OPTIONS: &[&str] = &["priority", "time", "masklen"];
 
 /// `static_rp <group>/<len> <rp> [priority N]`.
 fn static_rp(args: &mut Args<'_>, config: &mut Config) {
@@ -273,17 +212,4 @@ fn static_rp(args: &mut Args<'_>, config: &mut Config) {
         }
         _ => args.warn("static_rp: expected <group>/<len> <rp-address>; ignored"),
     }
-}
-
-/// `rate <bits/s> interval <s>`.
-fn threshold(args: &mut Args<'_>, keyword: &str) -> (Option<u32>, Option<u32>) {
-    let (mut rate, mut interval) = (None, None);
-    while let Some(word) = args.next() {
-        match word {
-            "rate" => rate = args.number("rate"),
-            "interval" => interval = args.number("interval"),
-            other => args.warn(format!("{keyword}: unknown option {other:?}; ignored")),
-        }
-    }
-    (rate, interval)
 }

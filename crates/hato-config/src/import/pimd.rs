@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use super::{split_by_keyword, tokenize, Args, Imported};
-use crate::model::{Boundary, CandidateBsr, CandidateRp, Config, Interface, SptRule, SptSwitch, StaticRp};
+use super::{interface_named, split_by_keyword, tokenize, Args, Imported};
+use crate::model::{Boundary, Config, SptRule, SptSwitch, StaticRp};
 
 const KEYWORDS: &[&str] = &[
     "default-route-distance",
@@ -58,15 +58,11 @@ pub fn import_pimd(text: &str) -> Imported {
                 args.rest_unmapped(keyword);
             }
             "hello-interval" | "hello_period" => {
-                if let Some(period) = args.number("hello-interval") {
-                    config.pim.hello_period = period;
-                }
+                args.set_number("hello-interval", &mut config.pim.hello_period);
                 args.rest_unmapped(keyword);
             }
             "igmp-query-interval" | "default_igmp_query_interval" => {
-                if let Some(interval) = args.number("igmp-query-interval") {
-                    config.gmp.query_interval = interval;
-                }
+                args.set_number("igmp-query-interval", &mut config.gmp.query_interval);
                 args.rest_unmapped(keyword);
             }
             "igmp-querier-timeout" | "default_igmp_querier_timeout" => {
@@ -83,17 +79,10 @@ pub fn import_pimd(text: &str) -> Imported {
             },
             "phyint" => phyint(&mut args, &mut config),
             "bsr-candidate" | "cand_bootstrap_router" => {
-                let mut bsr = CandidateBsr {
-                    address: None,
-                    interface: None,
-                    family: None,
-                    priority: 0,
-                    hash_mask_length: None,
-                };
-                candidate_source(&mut args, &mut bsr.address, &mut bsr.interface);
+                let mut bsr = args.candidate_bsr(CANDIDATE_OPTIONS, None);
                 while let Some(word) = args.next() {
                     match word {
-                        "priority" => bsr.priority = args.number("priority").unwrap_or(bsr.priority),
+                        "priority" => args.set_number("priority", &mut bsr.priority),
                         other => args.warn(format!("{keyword}: unknown option {other:?}; ignored")),
                     }
                 }
@@ -102,21 +91,12 @@ pub fn import_pimd(text: &str) -> Imported {
             "rp-candidate" | "cand_rp" => {
                 // pimd advertises every 30 s and with priority 0 unless told otherwise.
                 config.pim.c_rp_adv_period = 30;
-                let mut crp = CandidateRp {
-                    address: None,
-                    interface: None,
-                    family: None,
-                    priority: 0,
-                    groups: Vec::new(),
-                };
-                candidate_source(&mut args, &mut crp.address, &mut crp.interface);
+                let mut crp = args.candidate_rp(CANDIDATE_OPTIONS, None);
                 while let Some(word) = args.next() {
                     match word {
-                        "priority" => crp.priority = args.number("priority").unwrap_or(crp.priority),
+                        "priority" => args.set_number("priority", &mut crp.priority),
                         "time" | "interval" => {
-                            if let Some(period) = args.number("rp-candidate time") {
-                                config.pim.c_rp_adv_period = period;
-                            }
+                            args.set_number("rp-candidate time", &mut config.pim.c_rp_adv_period)
                         }
                         "group-prefix" | "group_prefix" => {
                             crp.groups.extend(args.prefix("group-prefix", Some(16)))
@@ -137,37 +117,20 @@ pub fn import_pimd(text: &str) -> Imported {
             "rp-address" | "rp_address" => rp_address(&mut args, &mut config),
             "spt-threshold" | "spt_threshold" => spt_threshold(&mut args, &mut config),
             "switch_data_threshold" => {
-                let (rate, interval) = old_threshold(&mut args, keyword);
-                if let Some(interval) = interval {
-                    config.pim.spt_check_interval = interval;
-                }
-                match rate {
-                    Some(0) | None => config.pim.spt_switch = SptSwitch::Immediate,
-                    Some(bits) => set_threshold(&mut config, bits.div_ceil(1000)),
+                if let Some(kbps) = args.switch_data_threshold(keyword, &mut config) {
+                    set_threshold(&mut config, kbps);
                 }
             }
-            "switch_register_threshold" => {
-                old_threshold(&mut args, keyword);
-                args.warn("switch_register_threshold: hato's RP joins the source tree at the first Register (RFC 7761 §4.2.1); not mapped");
-            }
-            other => {
-                args.warn(format!("unknown statement {other:?}; ignored"));
-                while args.next().is_some() {}
-            }
+            "switch_register_threshold" => args.switch_register_threshold(keyword),
+            other => args.unknown_statement(other),
         }
     }
     Imported { config, warnings }
 }
 
 fn phyint(args: &mut Args<'_>, config: &mut Config) {
-    let Some(target) = args.next() else {
-        args.warn("phyint: interface missing; ignored");
-        return;
-    };
-    let mut interface = match IpAddr::from_str(target) {
-        Ok(address) => Interface { address: Some(address), ..Interface::default() },
-        Err(_) => Interface { name: Some(target.to_string()), ..Interface::default() },
-    };
+    let Some(target) = args.phyint_target() else { return };
+    let mut interface = interface_named(target);
     while let Some(word) = args.next() {
         match word {
             "enable" => interface.enabled = Some(true),
@@ -190,18 +153,8 @@ fn phyint(args: &mut Args<'_>, config: &mut Config) {
     config.interface.push(interface);
 }
 
-fn candidate_source(args: &mut Args<'_>, address: &mut Option<IpAddr>, interface: &mut Option<String>) {
-    match args.peek() {
-        Some("priority" | "time" | "interval" | "group-prefix" | "group_prefix") | None => {}
-        Some(word) => {
-            args.next();
-            match IpAddr::from_str(word) {
-                Ok(parsed) => *address = Some(parsed),
-                Err(_) => *interface = Some(word.to_string()),
-            }
-        }
-    }
-}
+/// The options of pimd's candidate BSR and RP statements.
+const CANDIDATE_OPTIONS: &[&str] = &["priority", "time", "interval", "group-prefix", "group_prefix"];
 
 fn rp_address(args: &mut Args<'_>, config: &mut Config) {
     let Some(word) = args.next() else {
@@ -248,11 +201,7 @@ fn spt_threshold(args: &mut Args<'_>, config: &mut Config) {
                 }
                 None => {}
             },
-            "interval" => {
-                if let Some(interval) = args.number("spt-threshold interval") {
-                    config.pim.spt_check_interval = interval;
-                }
-            }
+            "interval" => args.set_number("spt-threshold interval", &mut config.pim.spt_check_interval),
             other => args.warn(format!("spt-threshold: unknown option {other:?}; ignored")),
         }
     }
@@ -262,17 +211,4 @@ fn set_threshold(config: &mut Config, kbps: u32) {
     let Ok(all) = IpNet::from_str("224.0.0.0/4") else { return };
     config.pim.spt.retain(|rule| rule.groups != all);
     config.pim.spt.push(SptRule { groups: all, switch: SptSwitch::Threshold, threshold_kbps: kbps });
-}
-
-/// `rate <bits/s> interval <s>` of the pre-2.2 threshold statements.
-fn old_threshold(args: &mut Args<'_>, keyword: &str) -> (Option<u32>, Option<u32>) {
-    let (mut rate, mut interval) = (None, None);
-    while let Some(word) = args.next() {
-        match word {
-            "rate" => rate = args.number("rate"),
-            "interval" => interval = args.number("interval"),
-            other => args.warn(format!("{keyword}: unknown option {other:?}; ignored")),
-        }
-    }
-    (rate, interval)
 }

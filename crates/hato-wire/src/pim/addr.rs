@@ -39,6 +39,23 @@ fn check_mask_len<A: Afi>(mask_len: u8) -> Result<u8> {
     Ok(mask_len)
 }
 
+/// The fields Encoded-Group and Encoded-Source addresses share (RFC 7761 §4.9.1): family,
+/// encoding type, flags, mask length and address. Returns the flags, mask length and address.
+fn read_masked<A: Afi>(r: &mut Reader<'_>) -> Result<(u8, u8, A::Addr)> {
+    read_family::<A>(r)?;
+    let flags = r.u8()?;
+    let mask_len = check_mask_len::<A>(r.u8()?)?;
+    Ok((flags, mask_len, r.addr::<A>()?))
+}
+
+/// Writes the fields [`read_masked`] reads.
+fn write_masked<A: Afi>(w: &mut Writer<'_>, flags: u8, mask_len: u8, addr: A::Addr) -> Result<()> {
+    write_family::<A>(w)?;
+    w.u8(flags)?;
+    w.u8(check_mask_len::<A>(mask_len)?)?;
+    w.addr::<A>(addr)
+}
+
 /// Length of an Encoded-Unicast address of family `A`.
 pub const fn unicast_len<A: Afi>() -> usize {
     2 + A::ADDR_LEN
@@ -124,10 +141,7 @@ impl<A: Afi> EncodedGroup<A> {
     }
 
     pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self> {
-        read_family::<A>(r)?;
-        let flags = r.u8()?;
-        let mask_len = check_mask_len::<A>(r.u8()?)?;
-        let group = r.addr::<A>()?;
+        let (flags, mask_len, group) = read_masked::<A>(r)?;
         Ok(EncodedGroup {
             bidir: flags & Self::BIDIR != 0,
             reserved: (flags & Self::RESERVED_MASK) >> 1,
@@ -138,7 +152,6 @@ impl<A: Afi> EncodedGroup<A> {
     }
 
     pub(crate) fn emit(&self, w: &mut Writer<'_>) -> Result<()> {
-        write_family::<A>(w)?;
         let mut flags = (self.reserved << 1) & Self::RESERVED_MASK;
         if self.bidir {
             flags |= Self::BIDIR;
@@ -146,9 +159,7 @@ impl<A: Afi> EncodedGroup<A> {
         if self.admin_scope {
             flags |= Self::ADMIN_SCOPE;
         }
-        w.u8(flags)?;
-        w.u8(check_mask_len::<A>(self.mask_len)?)?;
-        w.addr::<A>(self.group)
+        write_masked::<A>(w, flags, self.mask_len, self.group)
     }
 }
 
@@ -227,10 +238,7 @@ impl<A: Afi> EncodedSource<A> {
     }
 
     pub(crate) fn parse(r: &mut Reader<'_>) -> Result<Self> {
-        read_family::<A>(r)?;
-        let flags = r.u8()?;
-        let mask_len = check_mask_len::<A>(r.u8()?)?;
-        let source = r.addr::<A>()?;
+        let (flags, mask_len, source) = read_masked::<A>(r)?;
         Ok(EncodedSource {
             reserved: (flags & Self::RESERVED_MASK) >> 3,
             sparse: flags & Self::SPARSE != 0,
@@ -242,7 +250,6 @@ impl<A: Afi> EncodedSource<A> {
     }
 
     pub(crate) fn emit(&self, w: &mut Writer<'_>) -> Result<()> {
-        write_family::<A>(w)?;
         let mut flags = (self.reserved << 3) & Self::RESERVED_MASK;
         if self.sparse {
             flags |= Self::SPARSE;
@@ -253,9 +260,7 @@ impl<A: Afi> EncodedSource<A> {
         if self.rpt {
             flags |= Self::RPT;
         }
-        w.u8(flags)?;
-        w.u8(check_mask_len::<A>(self.mask_len)?)?;
-        w.addr::<A>(self.source)
+        write_masked::<A>(w, flags, self.mask_len, self.source)
     }
 }
 

@@ -33,7 +33,7 @@ use hato_core::{AddressFamily, Afi};
 use serde::Serialize;
 
 use crate::checksum::{finish, sum, ChecksumContext};
-use crate::cursor::{Reader, Writer};
+use crate::cursor::{encode_to_vec, Reader, Writer};
 use crate::{Error, Result};
 
 pub use addr::{group_len, unicast_len, EncodedGroup, EncodedSource};
@@ -297,10 +297,7 @@ impl<A: Afi> PimMessage<A> {
 
     /// Encodes the message into a new vector.
     pub fn to_bytes(&self, ctx: ChecksumContext) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; self.buffer_len()];
-        let len = self.emit(&mut buf, ctx)?;
-        buf.truncate(len);
-        Ok(buf)
+        encode_to_vec(self.buffer_len(), |buf| self.emit(buf, ctx))
     }
 }
 

@@ -11,6 +11,7 @@ use proptest::prelude::*;
 use super::strategies;
 use super::*;
 use crate::checksum::{checksum, ChecksumContext};
+use crate::testutil::hex;
 
 /// One PIM message captured on a lab link, with the IP addresses it travelled between.
 #[derive(Debug)]
@@ -42,10 +43,6 @@ impl Captured {
     fn has_bad_checksum(&self) -> bool {
         self.file.starts_with("pimdm-py") && self.is_ipv6()
     }
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 fn captured(file: &str, frame: usize) -> &'static Captured {
