@@ -66,6 +66,9 @@ pub enum Protocol {
     Pim,
     /// MLD over ICMPv6, sent with a Hop-by-Hop Router Alert.
     Mld,
+    /// Whole IP packets, header included (`IPPROTO_RAW`, which implies `IP_HDRINCL` for IPv4
+    /// and, since Linux 4.5, `IPV6_HDRINCL` for IPv6): the RP forwarding what it decapsulated.
+    RawIp,
 }
 
 /// A packet's arrival details; the packet's bytes are in the buffer passed to
@@ -117,11 +120,30 @@ impl<A: Afi> ProtocolSocket<A> {
         Self::open(Protocol::Pim)
     }
 
+    /// A socket that sends whole IP packets of family `A` as given (TTL / hop limit, source and
+    /// checksum-covered fields untouched; the kernel fills the IPv4 header checksum); it receives
+    /// nothing. See [`Self::send_packet`].
+    pub fn raw_ip() -> io::Result<Self> {
+        Self::open(Protocol::RawIp)
+    }
+
+    /// Sends a whole IP packet out of `ifindex` to the destination in its header.
+    pub fn send_packet(&self, packet: &[u8], ifindex: IfIndex) -> io::Result<usize> {
+        let destination = match A::FAMILY {
+            AddressFamily::Ipv4 => packet.get(16..20),
+            AddressFamily::Ipv6 => packet.get(24..40),
+        }
+        .and_then(A::addr_from_octets)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP packet of this family"))?;
+        self.send(packet, destination, Some(ifindex), None)
+    }
+
     fn open(protocol: Protocol) -> io::Result<Self> {
         let raw = match protocol {
             Protocol::Igmp => IPPROTO_IGMP,
             Protocol::Pim => IPPROTO_PIM,
             Protocol::Mld => IPPROTO_ICMPV6,
+            Protocol::RawIp => libc::IPPROTO_RAW,
         };
         let (domain, v6) = match A::FAMILY {
             AddressFamily::Ipv4 => (Domain::IPV4, false),
@@ -131,7 +153,7 @@ impl<A: Afi> ProtocolSocket<A> {
         socket.set_nonblocking(true)?;
         // PIM joins exactly the groups it needs per socket; MLD must hear MLDv1 Reports, which go to
         // the reported group itself (RFC 2710 §4), so it keeps receiving every group.
-        let all_groups = protocol != Protocol::Pim;
+        let all_groups = !matches!(protocol, Protocol::Pim | Protocol::RawIp);
         if v6 {
             socket.set_multicast_loop_v6(false)?;
             socket.set_multicast_hops_v6(1)?;
@@ -189,6 +211,7 @@ impl<A: Afi> ProtocolSocket<A> {
         match self.protocol {
             Protocol::Pim => vec![A::ALL_PIM_ROUTERS],
             Protocol::Igmp | Protocol::Mld => vec![A::ALL_V3_ROUTERS, A::ALL_ROUTERS],
+            Protocol::RawIp => Vec::new(),
         }
     }
 

@@ -191,12 +191,16 @@ fn gmp_groups_are_joined_per_vif_and_left_on_removal() {
     let joins: Vec<(SocketKind, IpAddr, IfIndex)> = out
         .iter()
         .filter_map(|o| match o {
-            Output::Join { socket, group, ifindex } => Some((*socket, *group, *ifindex)),
+            Output::Join { socket: socket @ (SocketKind::Igmp | SocketKind::Mld), group, ifindex } => {
+                Some((*socket, *group, *ifindex))
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(joins.len(), 4);
+    // IGMPv3 / MLDv2 reports go to ALL-V3-ROUTERS, IGMPv2 leaves and MLDv1 dones to ALL-ROUTERS.
+    assert_eq!(joins.len(), 8);
     assert!(joins.contains(&(SocketKind::Igmp, "224.0.0.22".parse().unwrap(), IfIndex(2))));
+    assert!(joins.contains(&(SocketKind::Igmp, "224.0.0.2".parse().unwrap(), IfIndex(2))));
     assert!(joins.contains(&(SocketKind::Mld, "ff02::16".parse().unwrap(), IfIndex(3))));
     let mut out = Vec::new();
     let reload =
@@ -373,6 +377,8 @@ fn packets_are_counted_by_kind_and_decode_failure() {
             ifindex: None,
             source: "198.18.0.2".parse().unwrap(),
             destination: "224.0.0.1".parse().unwrap(),
+            hop_limit: Some(1),
+            router_alert: Some(true),
             payload,
         };
         r.handle(t(1), Input::Packet(packet), &mut out);
@@ -454,6 +460,7 @@ proptest! {
             let intent = intent.map(|(iif, oifs)| Intent {
                 iif: iif.map(IfIndex),
                 oifs: oifs.into_iter().map(IfIndex).collect(),
+                register: false,
             });
             table.set_intent(Instant::ZERO, key, IntentOrigin::StaticFlow, intent);
             // Rebind VIFs: interface i gets VIF i when in `bound`.
