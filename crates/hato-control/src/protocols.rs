@@ -62,7 +62,11 @@ pub struct GmpSourceView {
 
 impl fmt::Display for GroupsView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<16} {:<40} {:<8} {:<8} {:>9}  Sources", "Interface", "Group", "Mode", "Version", "Expires")?;
+        writeln!(
+            f,
+            "{:<16} {:<40} {:<8} {:<8} {:>9}  Sources",
+            "Interface", "Group", "Mode", "Version", "Expires"
+        )?;
         for interface in &self.interfaces {
             for group in &interface.groups {
                 let sources: Vec<String> = group
@@ -87,7 +91,12 @@ impl fmt::Display for GroupsView {
             writeln!(
                 f,
                 "{} {} on {}: {} {}, querier {}",
-                self.protocol, interface.version, interface.interface, interface.address, role, interface.querier
+                self.protocol,
+                interface.version,
+                interface.interface,
+                interface.address,
+                role,
+                interface.querier
             )?;
         }
         Ok(())
@@ -114,7 +123,11 @@ pub struct PimNeighborView {
 
 impl fmt::Display for PimNeighborsView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<16} {:<40} {:>9} {:>9} {:>8}  GenID", "Interface", "Neighbor", "Uptime", "Expires", "DR prio")?;
+        writeln!(
+            f,
+            "{:<16} {:<40} {:>9} {:>9} {:>8}  GenID",
+            "Interface", "Neighbor", "Uptime", "Expires", "DR prio"
+        )?;
         for n in &self.neighbors {
             writeln!(
                 f,
@@ -153,7 +166,11 @@ pub struct PimInterfaceView {
 
 impl fmt::Display for PimInterfacesView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<16} {:<40} {:<40} {:>4} {:>6}  GenID", "Interface", "Address", "DR", "Nbrs", "States")?;
+        writeln!(
+            f,
+            "{:<16} {:<40} {:<40} {:>4} {:>6}  GenID",
+            "Interface", "Address", "DR", "Nbrs", "States"
+        )?;
         for i in &self.interfaces {
             let dr = if i.is_dr { format!("{} (me)", i.dr) } else { i.dr.to_string() };
             writeln!(
@@ -188,7 +205,11 @@ pub struct PimJoinStateView {
 
 impl fmt::Display for PimJoinView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<16} {:<10} {:<40} {:<40} {:<13} {:>9}", "Interface", "Kind", "Source", "Group", "State", "Expires")?;
+        writeln!(
+            f,
+            "{:<16} {:<10} {:<40} {:<40} {:<13} {:>9}",
+            "Interface", "Kind", "Source", "Group", "State", "Expires"
+        )?;
         for s in &self.states {
             let source = s.source.map_or_else(|| "*".to_string(), |a| a.to_string());
             writeln!(

@@ -403,9 +403,10 @@ fn ssm_ranges_ignore_non_source_specific_requests<A: Numbered>() {
     lab.router.set_ssm_ranges(vec![range_of_group_1::<A>(A::MAX_PREFIX_LEN)]);
     assert_eq!(lab.record(ModeIsExclude, 1, &[]).dropped(), [DropReason::SsmNotSourceSpecific]);
     assert_eq!(lab.record(ChangeToExclude, 1, &[2]).dropped(), [DropReason::SsmNotSourceSpecific]);
-    assert_eq!(lab.rx(100, GmpMessage::ReportV2 { group: A::group(1) }).dropped(), [
-        DropReason::SsmNotSourceSpecific
-    ]);
+    assert_eq!(
+        lab.rx(100, GmpMessage::ReportV2 { group: A::group(1) }).dropped(),
+        [DropReason::SsmNotSourceSpecific]
+    );
     assert_eq!(lab.state(1), "none");
     let fx = lab.record(ModeIsInclude, 1, &[1]);
     assert!(fx.dropped().is_empty());
@@ -416,10 +417,24 @@ fn ssm_ranges_ignore_non_source_specific_requests<A: Numbered>() {
     assert_eq!(lab.view().drops.get(&DropReason::SsmNotSourceSpecific), Some(&3));
     // Interfaces enabled later inherit the ranges.
     let mut out = Vec::new();
-    lab.router.enable_interface(lab.now, hato_core::IfIndex(77), A::node(5), InterfaceConfig::default(), &mut out).unwrap();
-    let rx = Received { ifindex: hato_core::IfIndex(77), src: A::node(9), dst: A::ALL_V3_ROUTERS, ttl: 1, router_alert: true };
+    lab.router
+        .enable_interface(lab.now, hato_core::IfIndex(77), A::node(5), InterfaceConfig::default(), &mut out)
+        .unwrap();
+    let rx = Received {
+        ifindex: hato_core::IfIndex(77),
+        src: A::node(9),
+        dst: A::ALL_V3_ROUTERS,
+        ttl: 1,
+        router_alert: true,
+    };
     let mut out = Vec::new();
     lab.router.handle_message(lab.now, &rx, lab::report::<A>(ModeIsExclude, 1, &[]), &mut out);
-    let counted = lab.router.interface(hato_core::IfIndex(77)).unwrap().drops().get(&DropReason::SsmNotSourceSpecific).copied();
+    let counted = lab
+        .router
+        .interface(hato_core::IfIndex(77))
+        .unwrap()
+        .drops()
+        .get(&DropReason::SsmNotSourceSpecific)
+        .copied();
     assert_eq!(counted, Some(1));
 }

@@ -97,9 +97,19 @@ pub struct ProtocolSocket<A: Afi> {
 }
 
 impl ProtocolSocket<V4> {
-    /// An IGMP socket for sending (the MRT socket receives IGMP).
+    /// An IGMP socket for sending and receiving, with the arrival interface of every message.
+    ///
+    /// Reports for groups this host has not joined (IGMPv1/v2 send them to the group itself) are
+    /// not delivered locally: a multicast router's input path hands packets with a Router Alert to
+    /// the sockets of the same protocol that set `IP_ROUTER_ALERT` (`ip_call_ra_chain` in
+    /// net/ipv4/ip_input.c, which the MRT socket joins implicitly), so this socket sets it too; the
+    /// MRT socket's copy, which has no interface, can then be ignored. Messages to link-local
+    /// groups (IGMPv3 reports, leaves) arrive through the groups joined with
+    /// [`Self::join_protocol_groups`] or [`Self::join`].
     pub fn igmp() -> io::Result<Self> {
-        Self::open(Protocol::Igmp)
+        let socket = Self::open(Protocol::Igmp)?;
+        crate::sys::setsockopt(socket.as_fd(), libc::IPPROTO_IP, libc::IP_ROUTER_ALERT, &1i32)?;
+        Ok(socket)
     }
 }
 

@@ -18,8 +18,8 @@ use hato_rib::{
 use crate::counters::Counters;
 use crate::interfaces::{family_enabled, unusable_reason, InterfaceTable};
 use crate::io::{Event, Output};
-use crate::protocols::{gmp_socket, Protocols, RpfWatcher};
 use crate::mroute::{Intent, IntentOrigin, MrouteTable, ReconcileStats};
+use crate::protocols::{gmp_socket, Protocols, RpfWatcher};
 use crate::vifs::{VifBinding, VifTable};
 
 /// A configured flow's interfaces.
@@ -285,7 +285,12 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                     }));
                 }
             }
-            self.mroutes.set_intent(now, key, IntentOrigin::StaticFlow, Some(Intent { iif, oifs, register: false }));
+            self.mroutes.set_intent(
+                now,
+                key,
+                IntentOrigin::StaticFlow,
+                Some(Intent { iif, oifs, register: false }),
+            );
         }
         self.forget_finished_waits(interfaces);
     }

@@ -39,6 +39,6 @@ pub use counters::Counters;
 pub use io::{
     Event, Input, LinkInfo, Output, ProtocolPacket, RouteChange, RouteNexthop, Severity, SocketKind,
 };
-pub use router::{describe_diff, Router};
 pub use protocols::RpfWatcher;
+pub use router::{describe_diff, Router};
 pub use vifs::{MAX_INTERFACE_VIFS, REGISTER_VIF};

@@ -87,14 +87,17 @@ impl<A: Afi> Entry<A> {
         Merged { iif, oifs, register }
     }
 
-    /// The entry the plane should hold, given the VIFs; `None` when the incoming interface has none.
-    /// A (*,G) entry lists its incoming VIF among the outgoing ones: the kernel matches a (*,G)
-    /// entry only for packets arriving on one of its outgoing VIFs (and never sends a packet back
-    /// out of the VIF it came in on).
+    /// The entry the plane should hold, given the VIFs; `None` when the incoming interface has none,
+    /// and for every (*,G). Forwarding is per (S,G) only: PIM answers each NOCACHE upcall with an
+    /// (S,G) intent and any-source static flows learn their (S,G)s the same way. A (*,G) MFC entry
+    /// would swallow those upcalls (the kernel matches it for packets arriving on any of its
+    /// outgoing VIFs, so it must list its incoming VIF among them to match at all), and a last-hop
+    /// router would then never see a new source to switch to its shortest-path tree (RFC 7761
+    /// §4.2.1). (*,G) intents stay in the table for `show mroute`.
     pub fn desired(&self, key: SgKey<A>, vifs: &VifTable) -> Option<MfcEntry<A>> {
+        key.source?;
         let merged = self.merged();
-        let iif_binding = vifs.get(merged.iif?)?;
-        let iif = iif_binding.vif;
+        let iif = vifs.vif_of(merged.iif?)?;
         let mut oifs: BTreeMap<hato_core::VifId, u8> = merged
             .oifs
             .keys()
@@ -104,9 +107,6 @@ impl<A: Afi> Entry<A> {
             .collect();
         if let (true, Some(register)) = (merged.register, vifs.register()) {
             oifs.insert(register, 1);
-        }
-        if key.source.is_none() {
-            oifs.insert(iif, iif_binding.ttl_threshold);
         }
         Some(MfcEntry { key, iif, oifs })
     }

@@ -28,8 +28,8 @@ use hato_gmp::{Filter, GmpFamily, GmpMessage, GmpRouter, Received, Version};
 use hato_pim::bsr::{self, Destination, RpfNeighbor};
 use hato_pim::rp::{RpChange, StaticRp};
 use hato_pim::{
-    Bsr, BsrConfig, CandidateBsrConfig, CandidateRpConfig, LocalMembership, PimConfig, PimEvent,
-    PimRouter, RpMapping, RpfUpdate, SourceFilter, SptPolicy,
+    Bsr, BsrConfig, CandidateBsrConfig, CandidateRpConfig, LocalMembership, PimConfig, PimEvent, PimRouter,
+    RpMapping, RpfUpdate, SourceFilter, SptPolicy,
 };
 use hato_rib::{RpfAnswer, RpfChanged};
 use hato_wire::checksum::ChecksumContext;
@@ -246,7 +246,9 @@ fn host_prefix<A: Afi>(addr: A::Addr) -> Option<A::Prefix> {
 /// A one-line rendering of a PIM event and how much it matters.
 fn pim_event_line<A: Afi>(event: &PimEvent<A>) -> (Severity, String) {
     match event {
-        PimEvent::NeighborUp { ifindex, address } => (Severity::Info, format!("neighbor {address} on {ifindex} up")),
+        PimEvent::NeighborUp { ifindex, address } => {
+            (Severity::Info, format!("neighbor {address} on {ifindex} up"))
+        }
         PimEvent::NeighborDown { ifindex, address, reason } => {
             (Severity::Info, format!("neighbor {address} on {ifindex} down ({reason:?})"))
         }
@@ -330,7 +332,8 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
             if !enabled || !interface.link.up {
                 continue;
             }
-            let Some(effective) = config.effective_for(&interface.link.name, &interface.address_list()) else {
+            let Some(effective) = config.effective_for(&interface.link.name, &interface.address_list())
+            else {
                 continue;
             };
             let Some((primary, secondary)) = family_addresses::<A>(interface) else { continue };
@@ -428,14 +431,17 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     ) {
         let mut outs = Vec::new();
         let protocols = &mut self.protocols;
-        let gone: Vec<IfIndex> = protocols.gmp_on.keys().filter(|i| !wanted.contains_key(i)).copied().collect();
+        let gone: Vec<IfIndex> =
+            protocols.gmp_on.keys().filter(|i| !wanted.contains_key(i)).copied().collect();
         for ifindex in gone {
             protocols.gmp.disable_interface(ifindex, &mut outs);
             protocols.gmp_on.remove(&ifindex);
         }
         for (ifindex, (address, config)) in wanted {
             let result = match protocols.gmp_on.get(&ifindex) {
-                Some((old_address, old_config)) if *old_address == address && *old_config == config => continue,
+                Some((old_address, old_config)) if *old_address == address && *old_config == config => {
+                    continue
+                }
                 Some((old_address, old_config)) => {
                     if *old_address != address {
                         protocols.gmp.set_address(now, ifindex, address, &mut outs);
@@ -464,7 +470,8 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
 
     fn sync_pim(&mut self, wanted: BTreeMap<IfIndex, PimInterface<A>>, out: &mut Vec<Output>) {
         let protocols = &mut self.protocols;
-        let gone: Vec<IfIndex> = protocols.pim_on.keys().filter(|i| !wanted.contains_key(i)).copied().collect();
+        let gone: Vec<IfIndex> =
+            protocols.pim_on.keys().filter(|i| !wanted.contains_key(i)).copied().collect();
         for ifindex in gone {
             protocols.pim_on.remove(&ifindex);
             protocols.work.push_back(Work::Pim(hato_pim::Input::InterfaceDown { ifindex }));
@@ -504,11 +511,8 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
 
     fn sync_candidates(&mut self, config: &Config, interfaces: &InterfaceTable) {
         let pim = &config.pim;
-        let candidate_bsr = pim
-            .candidate_bsr
-            .iter()
-            .filter(|c| wants_family::<A>(c.family, c.address))
-            .find_map(|c| {
+        let candidate_bsr =
+            pim.candidate_bsr.iter().filter(|c| wants_family::<A>(c.family, c.address)).find_map(|c| {
                 let address = candidate_address::<A>(c.address, c.interface.as_deref(), interfaces)?;
                 let mut candidate = CandidateBsrConfig::new(address, c.priority);
                 if let Some(len) = c.hash_mask_length {
@@ -516,18 +520,19 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                 }
                 Some(candidate)
             });
-        let candidate_rp = pim.candidate_rp.iter().filter(|c| wants_family::<A>(c.family, c.address)).find_map(|c| {
-            let address = candidate_address::<A>(c.address, c.interface.as_deref(), interfaces)?;
-            let groups = c
-                .groups
-                .iter()
-                .filter_map(|net| A::from_ip(net.network()).and_then(|a| A::prefix(a, net.prefix_len())))
-                .collect();
-            let mut candidate = CandidateRpConfig::new(address, c.priority, groups);
-            candidate.adv_period = hato_core::Duration::from_secs(pim.c_rp_adv_period.into());
-            candidate.holdtime = u16::try_from(pim.effective_rp_holdtime()).ok();
-            Some(candidate)
-        });
+        let candidate_rp =
+            pim.candidate_rp.iter().filter(|c| wants_family::<A>(c.family, c.address)).find_map(|c| {
+                let address = candidate_address::<A>(c.address, c.interface.as_deref(), interfaces)?;
+                let groups = c
+                    .groups
+                    .iter()
+                    .filter_map(|net| A::from_ip(net.network()).and_then(|a| A::prefix(a, net.prefix_len())))
+                    .collect();
+                let mut candidate = CandidateRpConfig::new(address, c.priority, groups);
+                candidate.adv_period = hato_core::Duration::from_secs(pim.c_rp_adv_period.into());
+                candidate.holdtime = u16::try_from(pim.effective_rp_holdtime()).ok();
+                Some(candidate)
+            });
         let protocols = &mut self.protocols;
         if candidate_bsr != protocols.candidate_bsr {
             protocols.candidate_bsr = candidate_bsr;
@@ -606,12 +611,11 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                 Some(iif) => hato_pim::Input::NoCache { iif, source: *source, group: *group },
                 None => return,
             },
-            Upcall::WrongVif { vif, source, group } | Upcall::WrongVifWholePacket { vif, source, group, .. } => {
-                match iif(*vif) {
-                    Some(iif) => hato_pim::Input::WrongVif { iif, source: *source, group: *group },
-                    None => return,
-                }
-            }
+            Upcall::WrongVif { vif, source, group }
+            | Upcall::WrongVifWholePacket { vif, source, group, .. } => match iif(*vif) {
+                Some(iif) => hato_pim::Input::WrongVif { iif, source: *source, group: *group },
+                None => return,
+            },
             Upcall::WholePacket { .. } => return,
         };
         self.protocols.work.push_back(Work::Pim(input));
@@ -639,11 +643,21 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     pub(crate) fn rewatch_rpf(&mut self) {
         for addr in self.protocols.pim_watches.clone() {
             let answer = self.rpf.watch(RpfWatcher::Pim, addr);
-            self.protocols.work.push_back(Work::Rpf(RpfChanged { key: RpfWatcher::Pim, addr, old: answer, new: answer }));
+            self.protocols.work.push_back(Work::Rpf(RpfChanged {
+                key: RpfWatcher::Pim,
+                addr,
+                old: answer,
+                new: answer,
+            }));
         }
         for addr in self.protocols.bsr_watches.clone() {
             let answer = self.rpf.watch(RpfWatcher::Bsr, addr);
-            self.protocols.work.push_back(Work::Rpf(RpfChanged { key: RpfWatcher::Bsr, addr, old: answer, new: answer }));
+            self.protocols.work.push_back(Work::Rpf(RpfChanged {
+                key: RpfWatcher::Bsr,
+                addr,
+                old: answer,
+                new: answer,
+            }));
         }
     }
 
@@ -728,7 +742,12 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     }
 
     /// Makes sure PIM knows the RP of every group `input` is about before it sees the input.
-    fn follow_groups(&mut self, now: Instant, input: &hato_pim::Input<A>, outs: &mut Vec<hato_pim::Output<A>>) {
+    fn follow_groups(
+        &mut self,
+        now: Instant,
+        input: &hato_pim::Input<A>,
+        outs: &mut Vec<hato_pim::Output<A>>,
+    ) {
         use hato_pim::Input as I;
         let mut groups: Vec<A::Addr> = Vec::new();
         match input {

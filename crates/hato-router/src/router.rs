@@ -194,7 +194,13 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
 
     /// As [`Router::new`], with `seed` for the protocols' randomness (PIM Generation IDs and
     /// jitter): the daemon passes a fresh one at each start, tests a fixed one.
-    pub fn with_seed(now: Instant, config: Config, plane4: Option<P4>, plane6: Option<P6>, seed: u64) -> Self {
+    pub fn with_seed(
+        now: Instant,
+        config: Config,
+        plane4: Option<P4>,
+        plane6: Option<P6>,
+        seed: u64,
+    ) -> Self {
         let mut router = Router {
             v4: plane4.map(|plane| Family::new(plane, &config, now, seed)),
             v6: plane6.map(|plane| Family::new(plane, &config, now, seed.wrapping_add(1))),
@@ -573,7 +579,8 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
                 None => Response::error("IPv6 multicast routing is not running"),
             },
             Request::ShowPimNeighbors => Response::PimNeighbors(PimNeighborsView {
-                neighbors: self.both(|f, i| show::pim_neighbors(f, i, now), |f, i| show::pim_neighbors(f, i, now)),
+                neighbors: self
+                    .both(|f, i| show::pim_neighbors(f, i, now), |f, i| show::pim_neighbors(f, i, now)),
             }),
             Request::ShowPimInterfaces => Response::PimInterfaces(PimInterfacesView {
                 interfaces: self
@@ -583,7 +590,8 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
                 states: self.both(|f, i| show::pim_joins(f, i, now), |f, i| show::pim_joins(f, i, now)),
             }),
             Request::ShowPimUpstream => Response::PimUpstream(PimUpstreamView {
-                entries: self.both(|f, i| show::pim_upstream(f, i, now), |f, i| show::pim_upstream(f, i, now)),
+                entries: self
+                    .both(|f, i| show::pim_upstream(f, i, now), |f, i| show::pim_upstream(f, i, now)),
             }),
             Request::ShowPimRp { group } => match (group, &self.v4, &self.v6) {
                 (IpAddr::V4(g), Some(family), _) => Response::PimRp(show::pim_rp(family, *g)),

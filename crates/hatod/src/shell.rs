@@ -35,8 +35,9 @@ type KernelRouter = Router<KernelPlane<V4>, KernelPlane<V6>>;
 
 /// How long the first netlink dump may take.
 const STARTUP_DUMP_DEADLINE: Duration = Duration::from_secs(10);
-/// How often the forwarding cache counters are read.
-const COUNTERS_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the forwarding cache counters are read: they tell PIM which (S,G) entries forward
+/// (keepalive timers, and the SPT bit at the RP, whose Register-Stop waits for it).
+const COUNTERS_INTERVAL: Duration = Duration::from_secs(1);
 /// Messages read from one socket per loop turn, so that no source starves the others.
 const READS_PER_TURN: usize = 256;
 /// The longest poll timeout.
@@ -168,8 +169,10 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
     let v6 = config.global.ipv6;
     let pim4 = v4.then(ProtocolSocket::<V4>::pim).transpose().map_err(|e| format!("PIM socket: {e}"))?;
     let pim6 = v6.then(ProtocolSocket::<V6>::pim).transpose().map_err(|e| format!("PIM6 socket: {e}"))?;
-    let raw4 = v4.then(ProtocolSocket::<V4>::raw_ip).transpose().map_err(|e| format!("raw IPv4 socket: {e}"))?;
-    let raw6 = v6.then(ProtocolSocket::<V6>::raw_ip).transpose().map_err(|e| format!("raw IPv6 socket: {e}"))?;
+    let raw4 =
+        v4.then(ProtocolSocket::<V4>::raw_ip).transpose().map_err(|e| format!("raw IPv4 socket: {e}"))?;
+    let raw6 =
+        v6.then(ProtocolSocket::<V6>::raw_ip).transpose().map_err(|e| format!("raw IPv6 socket: {e}"))?;
 
     let now = clock.now();
     let router = Router::with_seed(now, config, plane4, plane6, random_seed());
@@ -385,7 +388,12 @@ impl Daemon {
         ifindex: IfIndex,
         join: bool,
     ) -> Option<std::io::Result<()>> {
-        fn op<A: Afi>(socket: &ProtocolSocket<A>, group: IpAddr, ifindex: IfIndex, join: bool) -> Option<std::io::Result<()>> {
+        fn op<A: Afi>(
+            socket: &ProtocolSocket<A>,
+            group: IpAddr,
+            ifindex: IfIndex,
+            join: bool,
+        ) -> Option<std::io::Result<()>> {
             let group = A::from_ip(group)?;
             Some(if join { socket.join(group, ifindex) } else { socket.leave(group, ifindex) })
         }
