@@ -503,6 +503,28 @@ fn icmpv6_type_filter(types: &[u8]) -> Vec<SockFilter> {
     program
 }
 
+/// Joins `group` for traffic from `source` only, on interface `ifindex`, with any socket of the
+/// group's family (`MCAST_JOIN_SOURCE_GROUP`, RFC 3678 §5.2.1): what a receiver does for an SSM
+/// channel (RFC 4607), in IPv6 as in IPv4.
+pub fn join_source_group(
+    socket: BorrowedFd<'_>,
+    ifindex: u32,
+    group: IpAddr,
+    source: IpAddr,
+) -> io::Result<()> {
+    let level = match (group, source) {
+        (IpAddr::V4(_), IpAddr::V4(_)) => libc::IPPROTO_IP,
+        (IpAddr::V6(_), IpAddr::V6(_)) => libc::IPPROTO_IPV6,
+        _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "group and source differ in family")),
+    };
+    let request = crate::sys::GroupSourceReq {
+        interface: ifindex,
+        group: crate::sys::SockaddrStorage::from_ip(group),
+        source: crate::sys::SockaddrStorage::from_ip(source),
+    };
+    crate::sys::setsockopt(socket, level, libc::MCAST_JOIN_SOURCE_GROUP, &request)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -557,26 +579,4 @@ mod tests {
             ipv4_options_have_router_alert(&bytes);
         }
     }
-}
-
-/// Joins `group` for traffic from `source` only, on interface `ifindex`, with any socket of the
-/// group's family (`MCAST_JOIN_SOURCE_GROUP`, RFC 3678 §5.2.1): what a receiver does for an SSM
-/// channel (RFC 4607), in IPv6 as in IPv4.
-pub fn join_source_group(
-    socket: BorrowedFd<'_>,
-    ifindex: u32,
-    group: IpAddr,
-    source: IpAddr,
-) -> io::Result<()> {
-    let level = match (group, source) {
-        (IpAddr::V4(_), IpAddr::V4(_)) => libc::IPPROTO_IP,
-        (IpAddr::V6(_), IpAddr::V6(_)) => libc::IPPROTO_IPV6,
-        _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "group and source differ in family")),
-    };
-    let request = crate::sys::GroupSourceReq {
-        interface: ifindex,
-        group: crate::sys::SockaddrStorage::from_ip(group),
-        source: crate::sys::SockaddrStorage::from_ip(source),
-    };
-    crate::sys::setsockopt(socket, level, libc::MCAST_JOIN_SOURCE_GROUP, &request)
 }

@@ -61,7 +61,8 @@ fn hatod_binary() -> Result<PathBuf> {
     let dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
     if let Some(cargo) = std::env::var_os("CARGO") {
         let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let mut argv = vec![cargo.to_string_lossy().into_owned(), "build".into(), "-p".into(), "hatod".into()];
+        let mut argv =
+            vec![cargo.to_string_lossy().into_owned(), "build".into(), "-p".into(), "hatod".into()];
         match dir.file_name().and_then(|n| n.to_str()) {
             Some("release") => argv.push("--release".into()),
             Some("debug") | None => {}
@@ -95,12 +96,20 @@ fn control_socket(lab: &Lab, node: &str) -> Result<PathBuf> {
 }
 
 /// Polls `request` on `node` until `done` holds for the response.
-fn wait_for(lab: &Lab, node: &str, request: &Request, what: &str, done: impl Fn(&Response) -> bool) -> Result<()> {
+fn wait_for(
+    lab: &Lab,
+    node: &str,
+    request: &Request,
+    what: &str,
+    done: impl Fn(&Response) -> bool,
+) -> Result<()> {
     let socket = control_socket(lab, node)?;
-    poll_until(&format!("{node}: {what}"), DEADLINE, Duration::from_millis(20), || match query(&socket, request) {
-        Ok(response) if done(&response) => Probe::Done(()),
-        Ok(response) => Probe::Pending(response.to_string()),
-        Err(e) => Probe::Pending(e.to_string()),
+    poll_until(&format!("{node}: {what}"), DEADLINE, Duration::from_millis(20), || {
+        match query(&socket, request) {
+            Ok(response) if done(&response) => Probe::Done(()),
+            Ok(response) => Probe::Pending(response.to_string()),
+            Err(e) => Probe::Pending(e.to_string()),
+        }
     })
     .map_err(|e| Error::Timeout { what: e.to_string(), after_ms: DEADLINE.as_millis() })
 }
@@ -176,9 +185,13 @@ fn demo(lab: &mut Lab) -> Result<String> {
         lab.start_router(router, RouterKind::Hatod, &config)?;
     }
     for (router, expected) in [("r1", 2), ("r2", 4), ("r3", 2)] {
-        wait_for(lab, router, &Request::ShowPimNeighbors, "PIM neighbours (both families)", |response| {
-            matches!(response, Response::PimNeighbors(view) if view.neighbors.len() == expected)
-        })?;
+        wait_for(
+            lab,
+            router,
+            &Request::ShowPimNeighbors,
+            "PIM neighbours (both families)",
+            |response| matches!(response, Response::PimNeighbors(view) if view.neighbors.len() == expected),
+        )?;
     }
     println!("PIM neighbours up on every router\n");
     let mut rows = Vec::new();
@@ -200,7 +213,8 @@ fn demo(lab: &mut Lab) -> Result<String> {
         let response = query(&socket, &Request::ShowMroute { source: None, group: None })?;
         println!("\n==== {router}: hatoctl show mroute ====\n{response}");
     }
-    let mut summary = String::from("flow                                 group        sent  received  lost  duplicated\n");
+    let mut summary =
+        String::from("flow                                 group        sent  received  lost  duplicated\n");
     for (flow, sent, report) in &rows {
         summary.push_str(&format!(
             "{:<36} {:<12} {sent:>4}  {:>8}  {:>4}  {:>10}\n",
@@ -211,7 +225,9 @@ fn demo(lab: &mut Lab) -> Result<String> {
             report.duplicates
         ));
     }
-    let failed = rows.iter().any(|(_, sent, report)| report.unique * 10 < u64::from(*sent) * 9 || report.duplicates > 0);
+    let failed = rows
+        .iter()
+        .any(|(_, sent, report)| report.unique * 10 < u64::from(*sent) * 9 || report.duplicates > 0);
     if failed {
         return Err(Error::Invalid(format!("a flow lost more than 10 % or was duplicated:\n{summary}")));
     }

@@ -909,6 +909,9 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                 O::MrouteRemove(key) => self.mroutes.set_intent(now, key, IntentOrigin::Pim, None),
                 O::ForwardDecapsulated { key, packet, oifs } => {
                     counters.bump_event("pim-register-decapsulated");
+                    if self.mroutes.get(&key).is_some_and(|entry| entry.installed().is_some()) {
+                        out.push(Output::RefreshCounters);
+                    }
                     if let Some(packet) = decrement_hop_limit(packet) {
                         out.push(Output::Forward { key: key.to_string(), oifs, packet });
                     }

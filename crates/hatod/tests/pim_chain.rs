@@ -74,6 +74,22 @@ fn hatoctl_json(lab: &Lab, node: &str, request: &Request) -> Value {
     serde_json::from_str(&outcome.stdout).unwrap_or(Value::Null)
 }
 
+/// The receiver's UDP InDatagrams (IPv4 and IPv6 together).
+fn snmp_udp_in(lab: &Lab) -> u64 {
+    let v4 = lab.exec("receiver", &["cat", "/proc/net/snmp"]).unwrap_or_default();
+    let v6 = lab.exec("receiver", &["cat", "/proc/net/snmp6"]).unwrap_or_default();
+    let udp4 = v4
+        .lines()
+        .filter(|l| l.starts_with("Udp:"))
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok());
+    let udp6 = v6
+        .lines()
+        .find(|l| l.starts_with("Udp6InDatagrams"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok());
+    udp4.unwrap_or(0) + udp6.unwrap_or(0)
+}
+
 fn report(lab: &Lab) -> String {
     let mut text = lab.report();
     for router in ROUTERS {
@@ -171,6 +187,7 @@ fn mroutes(lab: &Lab, node: &str, group: IpAddr) -> Vec<Value> {
 fn flow(lab: &Lab, group: IpAddr, ssm: bool, run_id: u64) {
     let v6 = group.is_ipv6();
     let source = sender_addr(lab, v6);
+    let udp_before = snmp_udp_in(lab);
     let receiver = receive(lab, group, ssm.then_some(source), run_id);
     // The join has reached the first-hop router (SSM) or the RP (ASM).
     let (node, kind) = if ssm { ("r1", "(S,G)") } else { ("r2", "(*,G)") };
@@ -206,6 +223,12 @@ fn flow(lab: &Lab, group: IpAddr, ssm: bool, run_id: u64) {
     }
     let last_hop = mroutes(lab, "r3", group);
     let sg = last_hop.iter().find(|e| e["source"] == source.to_string()).unwrap();
+    // Exactly one copy of each packet crossed the chain: the RP forwarded what it decapsulated
+    // from Registers only until the source's tree delivered.
+    let delivered = snmp_udp_in(lab) - udp_before;
+    eprintln!("{group}: r3 forwarded {} packets, the receiver's kernel took {delivered}", sg["packets"]);
+    assert_eq!(delivered, got.received, "{got:?}");
+    assert!(sg["packets"].as_u64().unwrap() <= u64::from(sent.sent) * 21 / 20, "{sg}\n{}", report(lab));
     assert_eq!(sg["incoming"], "eth0", "{sg}");
     assert_eq!(sg["outgoing"][0]["interface"], "eth1", "{sg}");
     assert_eq!(sg["outgoing"][0]["reasons"][0], "pim-local", "{sg}");
