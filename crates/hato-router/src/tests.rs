@@ -491,3 +491,190 @@ proptest! {
         prop_assert_eq!(plane.mfc, desired);
     }
 }
+
+const PIM: &str = r#"
+[global]
+auto-interfaces = false
+
+[[interface]]
+name = "eth0"
+[[interface]]
+name = "eth1"
+"#;
+
+/// eth0 (198.18.0.1/24, ifindex 2) towards the sources, eth1 (198.18.1.1/24, ifindex 3) towards
+/// the listeners, both running IGMP and PIM.
+fn pim_router() -> (TestRouter, Vec<Output>) {
+    let mut r = router(PIM);
+    let mut out = with_links(&mut r, &["eth0", "eth1"]);
+    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
+        let input = Input::Address {
+            ifindex: IfIndex(ifindex),
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            added: true,
+        };
+        r.handle(t(1), input, &mut out);
+    }
+    (r, out)
+}
+
+/// An IGMPv3 report with one record, received on eth1.
+fn igmp_report(record_type: hato_wire::gmp::RecordType, group: &str, sources: &[&str]) -> Input {
+    use hato_gmp::{GmpFamily, GmpMessage};
+    let record = hato_wire::gmp::GroupRecord {
+        record_type,
+        group: group.parse().unwrap(),
+        sources: sources.iter().map(|s| s.parse().unwrap()).collect(),
+        aux_data: Vec::new(),
+    };
+    let message = GmpMessage::<V4>::ReportV3(hato_wire::gmp::ReportV3 { records: vec![record] });
+    let (src, dst) = ("198.18.1.9".parse().unwrap(), V4::ALL_V3_ROUTERS);
+    Input::Packet(ProtocolPacket {
+        socket: SocketKind::Igmp,
+        ifindex: Some(IfIndex(3)),
+        source: IpAddr::V4(src),
+        destination: IpAddr::V4(dst),
+        hop_limit: Some(1),
+        router_alert: Some(true),
+        payload: V4::to_bytes(&message, src, dst).unwrap(),
+    })
+}
+
+#[test]
+fn pim_runs_with_the_register_vif_and_all_pim_routers_joined() {
+    let (mut r, out) = pim_router();
+    for ifindex in [2, 3] {
+        let join = Output::Join {
+            socket: SocketKind::Pim4,
+            group: "224.0.0.13".parse().unwrap(),
+            ifindex: IfIndex(ifindex),
+        };
+        assert!(out.contains(&join), "{out:?}");
+    }
+    let register = plane4(&mut r).vifs.get(&crate::REGISTER_VIF).copied();
+    assert_eq!(register.map(|v| v.kind), Some(hato_core::VifKind::Register));
+    match r.query(t(2), &Request::ShowPimInterfaces) {
+        Response::PimInterfaces(view) => {
+            let names: Vec<&str> = view.interfaces.iter().map(|i| i.interface.as_str()).collect();
+            assert_eq!(names, ["eth0", "eth1"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// RFC 4607 / RFC 7761 §4.8: a source-specific member makes an (S,G) towards the source at once;
+// the member's leave (RFC 3376 §6.4.2: TO_IN({}) then Last Member Query Time) removes it.
+#[test]
+fn ssm_member_installs_the_source_tree_until_it_leaves() {
+    use hato_wire::gmp::RecordType::{ChangeToInclude, ModeIsInclude};
+    let (mut r, _) = pim_router();
+    let mut out = Vec::new();
+    r.handle(t(10), igmp_report(ModeIsInclude, "232.1.1.1", &["198.18.0.2"]), &mut out);
+    let key = sg4("198.18.0.2", "232.1.1.1");
+    let entry = plane4(&mut r).mfc.get(&key).cloned().expect("(S,G) installed");
+    assert_eq!((entry.iif, entry.oifs), (VifId(0), BTreeMap::from([(VifId(1), 1)])));
+    match r.query(t(11), &Request::ShowMroute { source: None, group: Some("232.1.1.1".parse().unwrap()) }) {
+        Response::Mroute(view) => {
+            assert_eq!(view.entries.len(), 1);
+            assert_eq!(view.entries[0].flags, "JRT");
+            assert_eq!(view.entries[0].outgoing[0].reasons, ["pim-local"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    r.handle(t(20), igmp_report(ChangeToInclude, "232.1.1.1", &[]), &mut out);
+    let mut now = 20;
+    while plane4(&mut r).mfc.contains_key(&key) && now < 10_000 {
+        let next = r
+            .poll_at()
+            .map_or(now + 100, |at| u64::try_from(at.since_origin().as_millis()).unwrap_or(u64::MAX));
+        now = next.max(now + 1);
+        r.on_timeout(t(now), &mut out);
+    }
+    assert!(!plane4(&mut r).mfc.contains_key(&key), "still installed at {now} ms");
+    // Last Member Query Count (2) × Interval (1 s), give or take a tick.
+    assert!((1_900..=2_200).contains(&(now - 20)), "left after {} ms", now - 20);
+}
+
+// RFC 4604 §2.2.1: an EXCLUDE-mode record for an SSM group creates no membership.
+#[test]
+fn exclude_records_for_ssm_groups_are_ignored() {
+    use hato_wire::gmp::RecordType::ModeIsExclude;
+    let (mut r, _) = pim_router();
+    let mut out = Vec::new();
+    r.handle(t(10), igmp_report(ModeIsExclude, "232.1.1.2", &[]), &mut out);
+    r.handle(t(10), igmp_report(ModeIsExclude, "239.1.1.2", &[]), &mut out);
+    match r.query(t(11), &Request::ShowIgmpGroups) {
+        Response::Groups(view) => {
+            let groups: Vec<String> =
+                view.interfaces.iter().flat_map(|i| i.groups.iter().map(|g| g.group.to_string())).collect();
+            assert_eq!(groups, ["239.1.1.2"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// RFC 7761 §4.3.1: a Hello makes a neighbour; shutting down sends Hellos with holdtime 0.
+#[test]
+fn hello_makes_a_neighbor_and_shutdown_says_goodbye() {
+    use hato_wire::pim::{Hello, HelloOption, PimMessage};
+    let (mut r, _) = pim_router();
+    let hello = PimMessage::<V4>::Hello(Hello {
+        options: vec![HelloOption::Holdtime(105), HelloOption::GenerationId(7)],
+    });
+    let packet = ProtocolPacket {
+        socket: SocketKind::Pim4,
+        ifindex: Some(IfIndex(3)),
+        source: "198.18.1.2".parse().unwrap(),
+        destination: "224.0.0.13".parse().unwrap(),
+        hop_limit: Some(1),
+        router_alert: None,
+        payload: hello.to_bytes(hato_wire::checksum::ChecksumContext::Plain).unwrap(),
+    };
+    let mut out = Vec::new();
+    r.handle(t(10), Input::Packet(packet), &mut out);
+    match r.query(t(11), &Request::ShowPimNeighbors) {
+        Response::PimNeighbors(view) => {
+            assert_eq!(view.neighbors.len(), 1);
+            assert_eq!(view.neighbors[0].interface, "eth1");
+            assert_eq!(view.neighbors[0].generation_id, Some(7));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut out = Vec::new();
+    r.shutdown(t(12), &mut out);
+    let goodbyes: Vec<IfIndex> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { socket: SocketKind::Pim4, ifindex, payload, .. } => {
+                match PimMessage::<V4>::parse(payload, hato_wire::checksum::ChecksumContext::Plain) {
+                    Ok(PimMessage::Hello(hello)) if hello.holdtime() == Some(0) => Some(*ifindex),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(goodbyes, [IfIndex(2), IfIndex(3)]);
+    assert!(plane4(&mut r).vifs.is_empty(), "VIFs left: {:?}", plane4(&mut r).vifs);
+}
+
+#[test]
+fn decapsulated_packets_lose_one_hop_and_keep_a_valid_header() {
+    use crate::protocols::decrement_hop_limit;
+    // An IPv4 header (TTL 16, checksum valid) and 4 octets of payload.
+    let mut v4 = vec![0x45, 0, 0, 24, 0, 1, 0, 0, 16, 17, 0, 0, 198, 18, 0, 1, 239, 1, 1, 1, 1, 2, 3, 4];
+    let sum = hato_wire::checksum::checksum(&v4[..20]);
+    v4[10..12].copy_from_slice(&sum.to_be_bytes());
+    let out = decrement_hop_limit(v4).unwrap();
+    assert_eq!(out[8], 15);
+    assert_eq!(hato_wire::checksum::checksum(&out[..20]), 0, "header checksum after the TTL change");
+    let mut last_hop = out.clone();
+    last_hop[8] = 1;
+    assert_eq!(decrement_hop_limit(last_hop), None);
+    let mut v6 = vec![0x60, 0, 0, 0, 0, 4, 17, 9];
+    v6.extend([0; 32]);
+    assert_eq!(decrement_hop_limit(v6).unwrap()[7], 8);
+    assert_eq!(decrement_hop_limit(vec![0x60, 0, 0]), None);
+    assert_eq!(decrement_hop_limit(Vec::new()), None);
+}
