@@ -301,6 +301,12 @@ impl<A: GmpFamily> Protocols<A> {
         &self.ssm_ranges
     }
 
+    /// Whether `config` asks for other router-wide PIM settings (timers, SPT policy) than the
+    /// running ones, which change only at restart.
+    pub fn pim_settings_differ(&self, config: &Config) -> bool {
+        pim_config(config) != *self.pim.config()
+    }
+
     /// Whether PIM runs on any interface.
     pub fn pim_running(&self) -> bool {
         !self.pim_on.is_empty()

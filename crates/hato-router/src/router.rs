@@ -491,6 +491,11 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
         if diff.global.iter().any(|k| k == "runtime-dir") {
             out.push(Output::Log(Event::NeedsRestart { setting: "global.runtime-dir".into() }));
         }
+        let pim_differs = self.v4.as_ref().is_some_and(|f| f.protocols().pim_settings_differ(config))
+            || self.v6.as_ref().is_some_and(|f| f.protocols().pim_settings_differ(config));
+        if pim_differs {
+            out.push(Output::Log(Event::NeedsRestart { setting: "[pim] timers and spt-switch".into() }));
+        }
         self.config = config.clone();
         self.counters.bump_event("config-applied");
         if !diff.rpf.is_empty() {

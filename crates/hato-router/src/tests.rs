@@ -678,3 +678,59 @@ fn decapsulated_packets_lose_one_hop_and_keep_a_valid_header() {
     assert_eq!(decrement_hop_limit(vec![0x60, 0, 0]), None);
     assert_eq!(decrement_hop_limit(Vec::new()), None);
 }
+
+// RFC 5059 §3.1: a lone candidate BSR elects itself, puts its own candidate RP in the RP-Set and
+// floods Bootstrap messages; the RP-Set reaches the RP mapping.
+#[test]
+fn candidate_bsr_and_rp_feed_the_rp_mapping() {
+    use hato_wire::pim::PimMessage;
+    let config = format!(
+        "{PIM}\n[[pim.candidate-bsr]]\naddress = \"198.18.0.1\"\n\n[[pim.candidate-rp]]\naddress = \"198.18.0.1\"\ngroups = [\"239.0.0.0/8\"]\n"
+    );
+    let mut r = router(&config);
+    let mut out = with_links(&mut r, &["eth0", "eth1"]);
+    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
+        let input = Input::Address {
+            ifindex: IfIndex(ifindex),
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            added: true,
+        };
+        r.handle(t(1), input, &mut out);
+    }
+    let group: IpAddr = "239.1.1.1".parse().unwrap();
+    let rp_of = |r: &TestRouter, now: u64| match r.query(t(now), &Request::ShowPimRp { group }) {
+        Response::PimRp(view) => view,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(rp_of(&r, 2).rp, None);
+    let mut bootstraps = 0;
+    let mut now = 1;
+    while rp_of(&r, now).rp.is_none() && now < 300_000 {
+        let next = r
+            .poll_at()
+            .map_or(now + 1000, |at| u64::try_from(at.since_origin().as_millis()).unwrap_or(u64::MAX));
+        now = next.max(now + 1);
+        let mut out = Vec::new();
+        r.on_timeout(t(now), &mut out);
+        bootstraps += out
+            .iter()
+            .filter(|o| matches!(o, Output::Send { socket: SocketKind::Pim4, payload, .. }
+                if matches!(PimMessage::<V4>::parse(payload, hato_wire::checksum::ChecksumContext::Plain), Ok(PimMessage::Bootstrap(_)))))
+            .count();
+    }
+    let view = rp_of(&r, now);
+    assert_eq!(view.rp, Some("198.18.0.1".parse().unwrap()), "{view:?}");
+    assert_eq!(view.source.as_deref(), Some("bsr"));
+    assert!(bootstraps >= 2, "Bootstrap messages sent on both interfaces: {bootstraps}");
+    match r.query(t(now), &Request::ShowPimBsr) {
+        Response::PimBsr(view) => assert_eq!(view.families[0].elected, Some("198.18.0.1".parse().unwrap())),
+        other => panic!("{other:?}"),
+    }
+    match r.query(t(now), &Request::ShowPimRpSet) {
+        Response::PimRpSet(view) => {
+            assert!(view.entries.iter().any(|e| e.origin == "bsr" && e.range == "239.0.0.0/8"), "{view:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
