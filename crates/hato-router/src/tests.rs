@@ -734,3 +734,59 @@ fn candidate_bsr_and_rp_feed_the_rp_mapping() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Joins and first packets of 2,000 ASM groups: the work per group must not grow with the number
+/// of groups (the RP of each group reaches PIM alone, without re-evaluating the others).
+#[test]
+fn two_thousand_groups_join_and_forward_in_linear_time() {
+    use hato_gmp::{GmpFamily, GmpMessage};
+    use hato_wire::gmp::{GroupRecord, RecordType, ReportV3};
+    let config = format!("{PIM}\n[[pim.static-rp]]\naddress = \"198.18.0.1\"\ngroups = [\"239.0.0.0/8\"]\n");
+    let mut r = router(&config);
+    let mut out = with_links(&mut r, &["eth0", "eth1"]);
+    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
+        let input = Input::Address {
+            ifindex: IfIndex(ifindex),
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            added: true,
+        };
+        r.handle(t(1), input, &mut out);
+    }
+    let group = |n: u32| std::net::Ipv4Addr::from(0xef02_0000 + n);
+    let started = std::time::Instant::now();
+    for chunk in 0..20u32 {
+        let records = (0..100)
+            .map(|i| GroupRecord {
+                record_type: RecordType::ModeIsExclude,
+                group: group(chunk * 100 + i),
+                sources: Vec::new(),
+                aux_data: Vec::new(),
+            })
+            .collect();
+        let message = GmpMessage::<V4>::ReportV3(ReportV3 { records });
+        let (src, dst) = ("198.18.1.9".parse().unwrap(), V4::ALL_V3_ROUTERS);
+        let packet = ProtocolPacket {
+            socket: SocketKind::Igmp,
+            ifindex: Some(IfIndex(3)),
+            source: IpAddr::V4(src),
+            destination: IpAddr::V4(dst),
+            hop_limit: Some(1),
+            router_alert: Some(true),
+            payload: V4::to_bytes(&message, src, dst).unwrap(),
+        };
+        r.handle(t(10), Input::Packet(packet), &mut out);
+    }
+    let source: std::net::Ipv4Addr = "198.18.0.2".parse().unwrap();
+    for n in 0..2000 {
+        let upcall = Upcall::NoCache { vif: VifId(0), source, group: group(n) };
+        r.handle(t(20), Input::Upcall4(upcall), &mut out);
+    }
+    while r.poll_at() == Some(t(20)) {
+        r.on_timeout(t(20), &mut out);
+    }
+    let elapsed = started.elapsed();
+    let installed = plane4(&mut r).mfc.values().filter(|e| e.oifs.contains_key(&VifId(1))).count();
+    assert_eq!(installed, 2000);
+    assert!(elapsed < std::time::Duration::from_secs(10), "2,000 groups took {elapsed:?}");
+}

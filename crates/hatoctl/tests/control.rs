@@ -103,15 +103,31 @@ fn protocol_views_map_to_their_requests() {
     };
     let cases: Vec<(&[&str], Request, Response)> = vec![
         (&["show", "pim", "neighbors"], Request::ShowPimNeighbors, Response::PimNeighbors(neighbors.clone())),
-        (&["show", "pim", "neighbours", "--json"], Request::ShowPimNeighbors, Response::PimNeighbors(neighbors)),
-        (&["show", "pim", "rp", "239.1.1.1"], Request::ShowPimRp { group: "239.1.1.1".parse().unwrap() }, Response::PimRp(rp)),
-        (&["show", "igmp", "groups", "--json"], Request::ShowIgmpGroups, Response::Groups(Default::default())),
+        (
+            &["show", "pim", "neighbours", "--json"],
+            Request::ShowPimNeighbors,
+            Response::PimNeighbors(neighbors),
+        ),
+        (
+            &["show", "pim", "rp", "239.1.1.1"],
+            Request::ShowPimRp { group: "239.1.1.1".parse().unwrap() },
+            Response::PimRp(rp),
+        ),
+        (
+            &["show", "igmp", "groups", "--json"],
+            Request::ShowIgmpGroups,
+            Response::Groups(Default::default()),
+        ),
         (&["show", "mld", "groups"], Request::ShowMldGroups, Response::Groups(Default::default())),
         (&["show", "pim", "join"], Request::ShowPimJoin, Response::PimJoin(Default::default())),
         (&["show", "pim", "upstream"], Request::ShowPimUpstream, Response::PimUpstream(Default::default())),
         (&["show", "pim", "rp-set"], Request::ShowPimRpSet, Response::PimRpSet(Default::default())),
         (&["show", "pim", "bsr"], Request::ShowPimBsr, Response::PimBsr(Default::default())),
-        (&["show", "pim", "interfaces"], Request::ShowPimInterfaces, Response::PimInterfaces(Default::default())),
+        (
+            &["show", "pim", "interfaces"],
+            Request::ShowPimInterfaces,
+            Response::PimInterfaces(Default::default()),
+        ),
     ];
     for (i, (args, request, response)) in cases.into_iter().enumerate() {
         let path = socket_path(&format!("protocol-{i}"));
