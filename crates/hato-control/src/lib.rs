@@ -6,6 +6,7 @@
 //! --json` render the same value. The router fills the views; this crate holds no state and does
 //! no I/O beyond the line framing helpers ([`encode_line`], [`decode_line`]).
 
+mod protocols;
 mod views;
 
 use std::fmt;
@@ -13,6 +14,11 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use protocols::{
+    GmpGroupView, GmpInterfaceView, GmpSourceView, GroupsView, PimBsrFamilyView, PimBsrView,
+    PimInterfaceView, PimInterfacesView, PimJoinStateView, PimJoinView, PimNeighborView, PimNeighborsView,
+    PimRpSetEntryView, PimRpSetView, PimRpView, PimUpstreamEntryView, PimUpstreamView,
+};
 pub use views::{
     CountersView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, ReloadView, RpfView,
     StatusView,
@@ -41,6 +47,24 @@ pub enum Request {
     },
     /// `show counters`
     ShowCounters,
+    /// `show igmp groups`
+    ShowIgmpGroups,
+    /// `show mld groups`
+    ShowMldGroups,
+    /// `show pim neighbors`
+    ShowPimNeighbors,
+    /// `show pim interfaces`
+    ShowPimInterfaces,
+    /// `show pim join`: downstream Join/Prune state.
+    ShowPimJoin,
+    /// `show pim upstream`
+    ShowPimUpstream,
+    /// `show pim rp GROUP`: the RP of a group and why.
+    ShowPimRp { group: std::net::IpAddr },
+    /// `show pim rp-set`
+    ShowPimRpSet,
+    /// `show pim bsr`
+    ShowPimBsr,
     /// `status`
     Status,
     /// `reload`: re-read the configuration file, as SIGHUP does.
@@ -57,6 +81,14 @@ pub enum Response {
     Counters(CountersView),
     Status(StatusView),
     Reloaded(ReloadView),
+    Groups(GroupsView),
+    PimNeighbors(PimNeighborsView),
+    PimInterfaces(PimInterfacesView),
+    PimJoin(PimJoinView),
+    PimUpstream(PimUpstreamView),
+    PimRp(PimRpView),
+    PimRpSet(PimRpSetView),
+    PimBsr(PimBsrView),
     /// The request failed; the message says why.
     Error {
         message: String,
@@ -79,6 +111,14 @@ impl fmt::Display for Response {
             Response::Counters(view) => view.fmt(f),
             Response::Status(view) => view.fmt(f),
             Response::Reloaded(view) => view.fmt(f),
+            Response::Groups(view) => view.fmt(f),
+            Response::PimNeighbors(view) => view.fmt(f),
+            Response::PimInterfaces(view) => view.fmt(f),
+            Response::PimJoin(view) => view.fmt(f),
+            Response::PimUpstream(view) => view.fmt(f),
+            Response::PimRp(view) => view.fmt(f),
+            Response::PimRpSet(view) => view.fmt(f),
+            Response::PimBsr(view) => view.fmt(f),
             Response::Error { message } => write!(f, "error: {message}"),
         }
     }

@@ -25,6 +25,7 @@ fn requests_round_trip_as_lines() {
 fn mroute_renders_like_a_router() {
     let view = MrouteView {
         entries: vec![MrouteEntryView {
+            register: false,
             source: Some("198.18.0.2".parse().unwrap()),
             group: "239.1.1.1".parse().unwrap(),
             flags: "SMT".into(),

@@ -112,7 +112,8 @@ impl fmt::Display for RpfView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OifView {
     pub interface: String,
-    /// Why it is in the list (`static-flow`, later `igmp`, `pim-join` ...).
+    /// Why it is in the list: `static-flow`, or PIM's reason (`pim-joined` for a downstream Join,
+    /// `pim-local` for an IGMP / MLD member, `pim-rpt` for inheritance from the shared tree).
     pub reasons: Vec<String>,
     pub uptime_secs: u64,
 }
@@ -140,6 +141,9 @@ pub struct MrouteEntryView {
     pub packets: u64,
     pub bytes: u64,
     pub wrong_if: u64,
+    /// Whether packets also go to the PIM register VIF (the DR Register-encapsulates them).
+    #[serde(default)]
+    pub register: bool,
 }
 
 /// `show mroute`
@@ -153,7 +157,7 @@ impl fmt::Display for MrouteView {
         writeln!(f, "Multicast routing table")?;
         writeln!(
             f,
-            "Flags: S - static flow, M - RPF from a static mroute, T - installed, P - no outgoing interface\n"
+            "Flags: S - static flow, M - RPF from a static mroute, T - installed, P - no outgoing interface,\n       J - PIM, F - registering (register VIF), R - from the source tree (SPT), W - (*,G)\n"
         )?;
         for e in &self.entries {
             let source = e.source.map_or_else(|| "*".to_string(), |s| s.to_string());
@@ -172,6 +176,9 @@ impl fmt::Display for MrouteView {
             }
             if let Some(origin) = &e.rpf_origin {
                 write!(f, ", {origin}")?;
+            }
+            if e.register {
+                write!(f, ", Registering")?;
             }
             if e.static_iif {
                 write!(f, " (input set by static flow)")?;

@@ -67,6 +67,8 @@ pub struct GmpInterface<A: GmpFamily> {
     /// Groups whose membership may have changed during the current input.
     pub(crate) changed_groups: BTreeSet<A::Addr>,
     last_version_warning: Option<Instant>,
+    /// Source-specific multicast ranges: only source-specific requests count there (RFC 4604).
+    pub(crate) ssm_ranges: Vec<A::Prefix>,
 }
 
 impl<A: GmpFamily> GmpInterface<A> {
@@ -96,9 +98,21 @@ impl<A: GmpFamily> GmpInterface<A> {
             announced: BTreeMap::new(),
             changed_groups: BTreeSet::new(),
             last_version_warning: None,
+            ssm_ranges: Vec::new(),
         };
         interface.querier_transition(now, QuerierEvent::Start, out);
         Ok(interface)
+    }
+
+    /// Sets the source-specific multicast ranges (none by default). In them, IGMPv1/v2 and MLDv1
+    /// reports and EXCLUDE-mode records (IS_EX, TO_EX) are ignored: RFC 4604 §2.2.1 lets only
+    /// source-specific requests create state for SSM groups.
+    pub fn set_ssm_ranges(&mut self, ranges: Vec<A::Prefix>) {
+        self.ssm_ranges = ranges;
+    }
+
+    fn in_ssm_range(&self, group: A::Addr) -> bool {
+        self.ssm_ranges.iter().any(|range| A::prefix_contains(range, group))
     }
 
     pub fn ifindex(&self) -> IfIndex {
@@ -239,11 +253,22 @@ impl<A: GmpFamily> GmpInterface<A> {
                 let group = query.group;
                 self.on_query(now, rx.src, Version::V3, group, Some(query), out)
             }
+            // RFC 4604 §2.2.1: a non-source-specific report does not create state for an SSM group.
+            GmpMessage::ReportV1 { group } | GmpMessage::ReportV2 { group } if self.in_ssm_range(group) => {
+                self.count_drop(rx.src, DropReason::SsmNotSourceSpecific, out)
+            }
             GmpMessage::ReportV1 { group } => self.on_older_report(now, rx.src, group, Version::V1, out),
             GmpMessage::ReportV2 { group } => self.on_older_report(now, rx.src, group, Version::V2, out),
             GmpMessage::Leave { group } => self.on_leave(now, rx.src, group, out),
             GmpMessage::ReportV3(report) => {
                 for record in report.records {
+                    // RFC 4604 §2.2.1: EXCLUDE-mode records for SSM groups are ignored.
+                    let exclude =
+                        matches!(record.record_type, RecordType::ModeIsExclude | RecordType::ChangeToExclude);
+                    if exclude && self.in_ssm_range(record.group) {
+                        self.count_drop(rx.src, DropReason::SsmNotSourceSpecific, out);
+                        continue;
+                    }
                     self.on_record(now, rx.src, record.group, record.record_type, record.sources, out);
                 }
             }

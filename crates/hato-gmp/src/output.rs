@@ -104,6 +104,9 @@ pub enum DropReason {
     GroupLimit,
     /// The source limit was reached (one count per source left out).
     SourceLimit,
+    /// A non-source-specific report or an EXCLUDE-mode record for a group in an SSM range
+    /// (RFC 4604 §2.2.1).
+    SsmNotSourceSpecific,
 }
 
 /// Querier election state (RFC 3376 §6.6.2, RFC 3810 §7.6.2).

@@ -16,6 +16,8 @@ pub struct GmpRouter<A: GmpFamily> {
     interfaces: BTreeMap<IfIndex, GmpInterface<A>>,
     /// Packets received on interfaces that do not run the protocol.
     disabled_drops: u64,
+    /// Source-specific multicast ranges, given to every interface.
+    ssm_ranges: Vec<A::Prefix>,
 }
 
 impl<A: GmpFamily> Default for GmpRouter<A> {
@@ -26,7 +28,7 @@ impl<A: GmpFamily> Default for GmpRouter<A> {
 
 impl<A: GmpFamily> GmpRouter<A> {
     pub fn new() -> Self {
-        GmpRouter { interfaces: BTreeMap::new(), disabled_drops: 0 }
+        GmpRouter { interfaces: BTreeMap::new(), disabled_drops: 0, ssm_ranges: Vec::new() }
     }
 
     /// Starts the protocol on an interface (or restarts it with a new configuration and address
@@ -43,9 +45,19 @@ impl<A: GmpFamily> GmpRouter<A> {
         if let Some(old) = self.interfaces.remove(&ifindex) {
             old.shutdown(out);
         }
-        let interface = GmpInterface::new(now, ifindex, address, config, out)?;
+        let mut interface = GmpInterface::new(now, ifindex, address, config, out)?;
+        interface.set_ssm_ranges(self.ssm_ranges.clone());
         self.interfaces.insert(ifindex, interface);
         Ok(())
+    }
+
+    /// Sets the source-specific multicast ranges on every interface, present and future (see
+    /// [`GmpInterface::set_ssm_ranges`]). State already created stays until it times out.
+    pub fn set_ssm_ranges(&mut self, ranges: Vec<A::Prefix>) {
+        for interface in self.interfaces.values_mut() {
+            interface.set_ssm_ranges(ranges.clone());
+        }
+        self.ssm_ranges = ranges;
     }
 
     /// Stops the protocol on an interface; its groups are withdrawn.

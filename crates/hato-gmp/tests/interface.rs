@@ -34,6 +34,7 @@ both_families!(
     version_change_restarts_startup,
     address_change_can_win_election,
     show_text_and_json,
+    ssm_ranges_ignore_non_source_specific_requests,
 );
 
 fn startup_queries_then_query_interval<A: Numbered>() {
@@ -388,4 +389,52 @@ fn router_keeps_interfaces_apart() {
     assert_eq!(view.interfaces.iter().map(|i| i.groups.len()).collect::<Vec<_>>(), [0, 1]);
     assert_eq!(router.interface(if2).unwrap().memberships().count(), 1);
     assert_eq!(router.interface(if1).unwrap().memberships().count(), 0);
+}
+
+/// The prefix of length `len` holding group 1 of the lab.
+fn range_of_group_1<A: Numbered>(len: u8) -> A::Prefix {
+    A::prefix(A::group(1), len).expect("valid prefix length")
+}
+
+// RFC 4604 §2.2.1: in an SSM range, EXCLUDE-mode records and v1/v2 reports create no state;
+// INCLUDE-mode records still do, and other groups are not affected.
+fn ssm_ranges_ignore_non_source_specific_requests<A: Numbered>() {
+    let mut lab = Lab::<A>::new();
+    lab.router.set_ssm_ranges(vec![range_of_group_1::<A>(A::MAX_PREFIX_LEN)]);
+    assert_eq!(lab.record(ModeIsExclude, 1, &[]).dropped(), [DropReason::SsmNotSourceSpecific]);
+    assert_eq!(lab.record(ChangeToExclude, 1, &[2]).dropped(), [DropReason::SsmNotSourceSpecific]);
+    assert_eq!(
+        lab.rx(100, GmpMessage::ReportV2 { group: A::group(1) }).dropped(),
+        [DropReason::SsmNotSourceSpecific]
+    );
+    assert_eq!(lab.state(1), "none");
+    let fx = lab.record(ModeIsInclude, 1, &[1]);
+    assert!(fx.dropped().is_empty());
+    assert_eq!(lab.state(1), "IN {1}");
+    // Outside the range an EXCLUDE record is a plain join.
+    assert!(lab.record(ModeIsExclude, 2, &[]).dropped().is_empty());
+    assert_eq!(lab.state(2), "EX {} {}");
+    assert_eq!(lab.view().drops.get(&DropReason::SsmNotSourceSpecific), Some(&3));
+    // Interfaces enabled later inherit the ranges.
+    let mut out = Vec::new();
+    lab.router
+        .enable_interface(lab.now, hato_core::IfIndex(77), A::node(5), InterfaceConfig::default(), &mut out)
+        .unwrap();
+    let rx = Received {
+        ifindex: hato_core::IfIndex(77),
+        src: A::node(9),
+        dst: A::ALL_V3_ROUTERS,
+        ttl: 1,
+        router_alert: true,
+    };
+    let mut out = Vec::new();
+    lab.router.handle_message(lab.now, &rx, lab::report::<A>(ModeIsExclude, 1, &[]), &mut out);
+    let counted = lab
+        .router
+        .interface(hato_core::IfIndex(77))
+        .unwrap()
+        .drops()
+        .get(&DropReason::SsmNotSourceSpecific)
+        .copied();
+    assert_eq!(counted, Some(1));
 }

@@ -66,6 +66,9 @@ pub enum Protocol {
     Pim,
     /// MLD over ICMPv6, sent with a Hop-by-Hop Router Alert.
     Mld,
+    /// Whole IP packets, header included (`IPPROTO_RAW`, which implies `IP_HDRINCL` for IPv4
+    /// and, since Linux 4.5, `IPV6_HDRINCL` for IPv6): the RP forwarding what it decapsulated.
+    RawIp,
 }
 
 /// A packet's arrival details; the packet's bytes are in the buffer passed to
@@ -94,9 +97,19 @@ pub struct ProtocolSocket<A: Afi> {
 }
 
 impl ProtocolSocket<V4> {
-    /// An IGMP socket for sending (the MRT socket receives IGMP).
+    /// An IGMP socket for sending and receiving, with the arrival interface of every message.
+    ///
+    /// Reports for groups this host has not joined (IGMPv1/v2 send them to the group itself) are
+    /// not delivered locally: a multicast router's input path hands packets with a Router Alert to
+    /// the sockets of the same protocol that set `IP_ROUTER_ALERT` (`ip_call_ra_chain` in
+    /// net/ipv4/ip_input.c, which the MRT socket joins implicitly), so this socket sets it too; the
+    /// MRT socket's copy, which has no interface, can then be ignored. Messages to link-local
+    /// groups (IGMPv3 reports, leaves) arrive through the groups joined with
+    /// [`Self::join_protocol_groups`] or [`Self::join`].
     pub fn igmp() -> io::Result<Self> {
-        Self::open(Protocol::Igmp)
+        let socket = Self::open(Protocol::Igmp)?;
+        crate::sys::setsockopt(socket.as_fd(), libc::IPPROTO_IP, libc::IP_ROUTER_ALERT, &1i32)?;
+        Ok(socket)
     }
 }
 
@@ -117,11 +130,30 @@ impl<A: Afi> ProtocolSocket<A> {
         Self::open(Protocol::Pim)
     }
 
+    /// A socket that sends whole IP packets of family `A` as given (TTL / hop limit, source and
+    /// checksum-covered fields untouched; the kernel fills the IPv4 header checksum); it receives
+    /// nothing. See [`Self::send_packet`].
+    pub fn raw_ip() -> io::Result<Self> {
+        Self::open(Protocol::RawIp)
+    }
+
+    /// Sends a whole IP packet out of `ifindex` to the destination in its header.
+    pub fn send_packet(&self, packet: &[u8], ifindex: IfIndex) -> io::Result<usize> {
+        let destination = match A::FAMILY {
+            AddressFamily::Ipv4 => packet.get(16..20),
+            AddressFamily::Ipv6 => packet.get(24..40),
+        }
+        .and_then(A::addr_from_octets)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP packet of this family"))?;
+        self.send(packet, destination, Some(ifindex), None)
+    }
+
     fn open(protocol: Protocol) -> io::Result<Self> {
         let raw = match protocol {
             Protocol::Igmp => IPPROTO_IGMP,
             Protocol::Pim => IPPROTO_PIM,
             Protocol::Mld => IPPROTO_ICMPV6,
+            Protocol::RawIp => libc::IPPROTO_RAW,
         };
         let (domain, v6) = match A::FAMILY {
             AddressFamily::Ipv4 => (Domain::IPV4, false),
@@ -131,7 +163,7 @@ impl<A: Afi> ProtocolSocket<A> {
         socket.set_nonblocking(true)?;
         // PIM joins exactly the groups it needs per socket; MLD must hear MLDv1 Reports, which go to
         // the reported group itself (RFC 2710 §4), so it keeps receiving every group.
-        let all_groups = protocol != Protocol::Pim;
+        let all_groups = !matches!(protocol, Protocol::Pim | Protocol::RawIp);
         if v6 {
             socket.set_multicast_loop_v6(false)?;
             socket.set_multicast_hops_v6(1)?;
@@ -189,6 +221,7 @@ impl<A: Afi> ProtocolSocket<A> {
         match self.protocol {
             Protocol::Pim => vec![A::ALL_PIM_ROUTERS],
             Protocol::Igmp | Protocol::Mld => vec![A::ALL_V3_ROUTERS, A::ALL_ROUTERS],
+            Protocol::RawIp => Vec::new(),
         }
     }
 
@@ -468,6 +501,28 @@ fn icmpv6_type_filter(types: &[u8]) -> Vec<SockFilter> {
     program.push(SockFilter::new(RET_K, 0, 0, 0));
     program.push(SockFilter::new(RET_K, 0, 0, u32::MAX));
     program
+}
+
+/// Joins `group` for traffic from `source` only, on interface `ifindex`, with any socket of the
+/// group's family (`MCAST_JOIN_SOURCE_GROUP`, RFC 3678 §5.2.1): what a receiver does for an SSM
+/// channel (RFC 4607), in IPv6 as in IPv4.
+pub fn join_source_group(
+    socket: BorrowedFd<'_>,
+    ifindex: u32,
+    group: IpAddr,
+    source: IpAddr,
+) -> io::Result<()> {
+    let level = match (group, source) {
+        (IpAddr::V4(_), IpAddr::V4(_)) => libc::IPPROTO_IP,
+        (IpAddr::V6(_), IpAddr::V6(_)) => libc::IPPROTO_IPV6,
+        _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "group and source differ in family")),
+    };
+    let request = crate::sys::GroupSourceReq {
+        interface: ifindex,
+        group: crate::sys::SockaddrStorage::from_ip(group),
+        source: crate::sys::SockaddrStorage::from_ip(source),
+    };
+    crate::sys::setsockopt(socket, level, libc::MCAST_JOIN_SOURCE_GROUP, &request)
 }
 
 #[cfg(test)]

@@ -140,7 +140,42 @@ pub struct Icmp6Filter {
 }
 
 #[cfg(target_pointer_width = "64")]
+/// A socket address as `struct sockaddr_storage` holds it (128 octets, 8-aligned).
+#[repr(C, align(8))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SockaddrStorage(pub [u8; 128]);
+
+impl SockaddrStorage {
+    /// `struct sockaddr_in` / `struct sockaddr_in6` (port 0) in the first octets.
+    pub fn from_ip(addr: std::net::IpAddr) -> Self {
+        let mut bytes = [0u8; 128];
+        match addr {
+            std::net::IpAddr::V4(a) => {
+                bytes[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+                bytes[4..8].copy_from_slice(&a.octets());
+            }
+            std::net::IpAddr::V6(a) => {
+                bytes[..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
+                bytes[8..24].copy_from_slice(&a.octets());
+            }
+        }
+        SockaddrStorage(bytes)
+    }
+}
+
+/// `struct group_source_req` (RFC 3678 §5.2.1), the argument of `MCAST_JOIN_SOURCE_GROUP` and
+/// `MCAST_LEAVE_SOURCE_GROUP`: a source-specific join for either family.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupSourceReq {
+    pub interface: u32,
+    pub group: SockaddrStorage,
+    pub source: SockaddrStorage,
+}
+
 const _: () = {
+    assert!(size_of::<GroupSourceReq>() == 264);
+    assert!(size_of::<GroupSourceReq>() == size_of::<libc::group_source_req>());
     assert!(size_of::<VifCtl>() == 16);
     assert!(size_of::<MfcCtl>() == 60);
     assert!(size_of::<Mif6Ctl>() == 12);
@@ -162,7 +197,7 @@ macro_rules! sockopt_values {
         impl SockOptValue for $t {}
     )*};
 }
-sockopt_values!(libc::c_int, u32, u16, VifCtl, MfcCtl, Mif6Ctl, Mf6cCtl, Icmp6Filter);
+sockopt_values!(libc::c_int, u32, u16, VifCtl, MfcCtl, Mif6Ctl, Mf6cCtl, Icmp6Filter, GroupSourceReq);
 
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
     if ret < 0 {

@@ -13,6 +13,7 @@
 //! Everything runs only inside namespaces the lab creates, with addresses from 198.18.0.0/15 and
 //! fd00::/8. Root is required.
 
+pub mod demo;
 pub mod error;
 pub mod exec;
 mod flow;

@@ -1,5 +1,5 @@
 //! `hato-lab`: multicast traffic inside lab namespaces (`send`, `recv`), a lab for manual
-//! exploration (`up`) and removal of leftover namespaces (`cleanup`). Run `send` / `recv` with `ip netns exec <ns> hato-lab ...`.
+//! exploration (`up`), the hatod demo (`demo`) and removal of leftover namespaces (`cleanup`). Run `send` / `recv` with `ip netns exec <ns> hato-lab ...`.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -84,6 +84,10 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         hold_secs: u64,
     },
+    /// Three hatod routers in a chain forward IPv4 and IPv6, ASM and SSM flows; prints each
+    /// router's `show mroute` and what the receivers got, then removes the lab. Needs root:
+    /// `sudo cargo run --release -p hato-lab -- demo` (builds hatod with the same profile).
+    Demo,
     /// Delete every namespace whose name starts with the prefix, killing what runs inside.
     Cleanup {
         #[arg(long)]
@@ -188,6 +192,7 @@ fn run(command: Command) -> Result<String, Box<dyn std::error::Error>> {
         Command::Up { topology, routers, router, rp, hold_secs } => {
             up(topology, routers, router, rp, Duration::from_secs(hold_secs))
         }
+        Command::Demo => hato_lab::demo::run().map_err(Into::into),
         Command::Cleanup { prefix } => Ok(serde_json::to_string(&hato_lab::cleanup_prefix(&prefix)?)?),
     }
 }

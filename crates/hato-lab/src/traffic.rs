@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::io::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
+use std::os::fd::AsFd;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -280,10 +281,10 @@ fn join(options: &RecvOptions) -> Result<UdpSocket> {
             let index = options.iface.as_deref().map(ifindex).transpose()?.unwrap_or(0);
             socket.join_multicast_v6(&group, index).map_err(io_err("IPV6_JOIN_GROUP"))?;
         }
-        (IpAddr::V6(_), Some(_)) => {
-            return Err(Error::Invalid(
-                "IPv6 SSM joins need MCAST_JOIN_SOURCE_GROUP, which no safe socket API offers yet".into(),
-            ))
+        (IpAddr::V6(group), Some(IpAddr::V6(source))) => {
+            let index = options.iface.as_deref().map(ifindex).transpose()?.unwrap_or(0);
+            hato_kernel::socket::join_source_group(socket.as_fd(), index, group.into(), source.into())
+                .map_err(io_err("MCAST_JOIN_SOURCE_GROUP"))?;
         }
         (_, Some(source)) => {
             return Err(Error::Invalid(format!(

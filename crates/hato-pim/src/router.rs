@@ -283,7 +283,13 @@ impl<A: Afi> PimRouter<A> {
                     Some(rp) => self.rps.insert(range, rp),
                     None => self.rps.remove(&range),
                 };
-                self.mark_all_dirty();
+                // A host-length range concerns its one group (the router hands RPs over per group).
+                match A::prefix_parts(&range) {
+                    (group, len) if len == A::MAX_PREFIX_LEN => {
+                        self.dirty.insert(group);
+                    }
+                    _ => self.mark_all_dirty(),
+                }
             }
             Input::SsmRanges(ranges) => {
                 self.ssm_ranges = ranges;

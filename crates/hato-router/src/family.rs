@@ -1,25 +1,25 @@
 //! Everything the router keeps per address family: the forwarding plane, the VIFs, the RPF engine,
 //! the static configuration of this family (flows, mroutes) and the mroute table.
 //!
-//! This is where protocol instances for the family plug in: `receive` hands them packets, their
-//! intents enter `mroutes` under their own [`IntentOrigin`], and `poll_at` / `on_timeout` include
-//! their timers.
+//! The protocol instances of the family live in [`crate::protocols::Protocols`]: received packets
+//! and upcalls are queued for them, their intents enter `mroutes` under their own
+//! [`IntentOrigin`], and `poll_at` / `on_timeout` include their timers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use hato_config::Config;
-use hato_core::{
-    AddressFamily, Afi, Duration, ForwardingPlane, IfIndex, Instant, SgKey, Upcall, Vif, VifKind,
-};
+use hato_core::{Afi, Duration, ForwardingPlane, IfIndex, Instant, SgKey, Upcall, Vif, VifKind};
+use hato_gmp::GmpFamily;
 use hato_rib::{
     Backoff, MrouteTarget, RpfAnswer, RpfConfig, RpfEngine, RpfLookupMode, StaticMroute, UnicastEvent,
 };
 
 use crate::counters::Counters;
 use crate::interfaces::{family_enabled, unusable_reason, InterfaceTable};
-use crate::io::{Event, Output, SocketKind};
+use crate::io::{Event, Output};
 use crate::mroute::{Intent, IntentOrigin, MrouteTable, ReconcileStats};
+use crate::protocols::{gmp_socket, Protocols, RpfWatcher};
 use crate::vifs::{VifBinding, VifTable};
 
 /// A configured flow's interfaces.
@@ -31,12 +31,14 @@ struct FlowSpec {
 
 /// The state of one family.
 #[derive(Debug)]
-pub struct Family<A: Afi, P: ForwardingPlane<A>> {
-    plane: P,
-    vifs: VifTable,
+pub struct Family<A: GmpFamily, P: ForwardingPlane<A>> {
+    pub(crate) plane: P,
+    pub(crate) vifs: VifTable,
     /// The RPF engine; protocol instances watch addresses under their (S,G) / (*,G) keys.
-    rpf: RpfEngine<A, SgKey<A>>,
-    mroutes: MrouteTable<A>,
+    pub(crate) rpf: RpfEngine<A, RpfWatcher>,
+    pub(crate) mroutes: MrouteTable<A>,
+    /// IGMP / MLD, PIM, the RP mapping and BSR.
+    pub(crate) protocols: Protocols<A>,
     /// Configured flows with a source.
     flows: BTreeMap<SgKey<A>, FlowSpec>,
     /// Configured flows of any source, by group.
@@ -49,14 +51,6 @@ pub struct Family<A: Afi, P: ForwardingPlane<A>> {
     waiting: BTreeSet<(String, String)>,
     /// Interfaces refused a VIF for lack of numbers, already logged.
     exhausted: BTreeSet<IfIndex>,
-}
-
-/// The socket a family's group membership protocol (IGMP / MLD) receives on.
-fn gmp_socket<A: Afi>() -> SocketKind {
-    match A::FAMILY {
-        AddressFamily::Ipv4 => SocketKind::Igmp,
-        AddressFamily::Ipv6 => SocketKind::Mld,
-    }
 }
 
 /// The RPF engine's settings from `[rpf]`.
@@ -83,12 +77,14 @@ fn narrow<A: Afi>(addr: IpAddr) -> Option<A::Addr> {
     A::from_ip(addr)
 }
 
-impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
-    pub fn new(plane: P, config: &Config, now: Instant) -> Self {
+impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
+    /// A family programming `plane`; `seed` drives PIM's Generation IDs and jitter.
+    pub fn new(plane: P, config: &Config, now: Instant, seed: u64) -> Self {
         Family {
             plane,
             vifs: VifTable::default(),
             rpf: RpfEngine::new(rpf_config(config), now),
+            protocols: Protocols::new(config, now, seed),
             mroutes: MrouteTable::default(),
             flows: BTreeMap::new(),
             any_source: BTreeMap::new(),
@@ -115,8 +111,12 @@ impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
         &self.mroutes
     }
 
-    pub fn rpf(&self) -> &RpfEngine<A, SgKey<A>> {
+    pub fn rpf(&self) -> &RpfEngine<A, RpfWatcher> {
         &self.rpf
+    }
+
+    pub fn protocols(&self) -> &Protocols<A> {
+        &self.protocols
     }
 
     /// Creates and removes VIFs so that exactly the usable interfaces have one; interfaces whose
@@ -167,11 +167,9 @@ impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
                     counters.bump_plane(A::FAMILY, "vif-added");
                     self.vifs.bind(ifindex, VifBinding { vif, ttl_threshold: threshold });
                     out.push(Output::Log(Event::VifAdded { family: A::FAMILY, vif, name }));
-                    out.push(Output::Join {
-                        socket: gmp_socket::<A>(),
-                        group: A::ALL_V3_ROUTERS.into(),
-                        ifindex,
-                    });
+                    for group in [A::ALL_V3_ROUTERS, A::ALL_ROUTERS] {
+                        out.push(Output::Join { socket: gmp_socket::<A>(), group: group.into(), ifindex });
+                    }
                     changed = true;
                 }
                 Err(e) => {
@@ -212,7 +210,9 @@ impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
         }
         out.push(Output::Log(Event::VifRemoved { family: A::FAMILY, vif: binding.vif, name }));
         if interfaces.get(ifindex).is_some() {
-            out.push(Output::Leave { socket: gmp_socket::<A>(), group: A::ALL_V3_ROUTERS.into(), ifindex });
+            for group in [A::ALL_V3_ROUTERS, A::ALL_ROUTERS] {
+                out.push(Output::Leave { socket: gmp_socket::<A>(), group: group.into(), ifindex });
+            }
         }
     }
 
@@ -285,7 +285,12 @@ impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
                     }));
                 }
             }
-            self.mroutes.set_intent(now, key, IntentOrigin::StaticFlow, Some(Intent { iif, oifs }));
+            self.mroutes.set_intent(
+                now,
+                key,
+                IntentOrigin::StaticFlow,
+                Some(Intent { iif, oifs, register: false }),
+            );
         }
         self.forget_finished_waits(interfaces);
     }
@@ -361,6 +366,7 @@ impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
         self.rpf = RpfEngine::new(rpf_config(config), now);
         self.static_mroutes.clear();
         self.sync_static_mroutes(now, config, interfaces, out);
+        self.rewatch_rpf();
     }
 
     /// Feeds a unicast change to the RPF engine.
@@ -370,7 +376,9 @@ impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
         self.log_rpf_changes(changes, out);
     }
 
-    fn log_rpf_changes(&self, changes: Vec<hato_rib::RpfChanged<A, SgKey<A>>>, out: &mut Vec<Output>) {
+    /// Logs RPF changes and queues them for the protocols that watch them.
+    fn log_rpf_changes(&mut self, changes: Vec<hato_rib::RpfChanged<A, RpfWatcher>>, out: &mut Vec<Output>) {
+        self.rpf_to_protocols(&changes);
         for change in changes {
             out.push(Output::Log(Event::RpfChanged {
                 address: change.addr.into(),
@@ -400,6 +408,7 @@ impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
             Upcall::WrongVifWholePacket { .. } => "wrvifwhole",
         };
         counters.bump_upcall(A::FAMILY, kind);
+        self.upcall_to_pim(upcall, counters);
         let Upcall::NoCache { vif, .. } = upcall else { return };
         let key = upcall.key();
         let arrived_on = self.vifs.interface_of(*vif).map(|ifindex| interfaces.name_of(ifindex));
@@ -407,7 +416,7 @@ impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
             self.any_source.get(&key.group).is_some_and(|spec| arrived_on.as_ref() == Some(&spec.input));
         if matches && self.learned.insert(key) {
             self.refresh_static_flows(now, interfaces, out);
-        } else if !matches {
+        } else if !matches && !self.protocols.pim_running() {
             out.push(Output::Log(Event::Unwanted { upcall: upcall.to_string() }));
         }
     }
@@ -430,26 +439,43 @@ impl<A: Afi, P: ForwardingPlane<A>> Family<A, P> {
 
     /// Records a counter dump and queues failed installations for another try.
     pub fn counters_dumped(&mut self, dump: &BTreeMap<SgKey<A>, hato_core::MfcCounters>) {
+        self.traffic_to_pim(dump);
         self.mroutes.update_counters(dump);
         self.mroutes.retry_failed();
     }
 
+    /// Whether reconciliation or protocol work is queued.
     pub fn has_pending(&self) -> bool {
-        self.mroutes.has_pending()
+        self.mroutes.has_pending() || !self.protocols.work.is_empty()
     }
 
     pub fn poll_at(&self) -> Option<Instant> {
-        self.rpf.poll_at()
+        [self.rpf.poll_at(), self.protocols.poll_at()].into_iter().flatten().min()
     }
 
-    pub fn on_timeout(&mut self, now: Instant, out: &mut Vec<Output>) {
+    pub fn on_timeout(
+        &mut self,
+        now: Instant,
+        interfaces: &InterfaceTable,
+        counters: &mut Counters,
+        out: &mut Vec<Output>,
+    ) {
         let mut changes = Vec::new();
         self.rpf.on_timeout(now, &mut changes);
         self.log_rpf_changes(changes, out);
+        self.protocols_timeout(now, interfaces, counters, out);
     }
 
-    /// Removes every entry and VIF from the plane and leaves the groups joined.
-    pub fn shutdown(&mut self, interfaces: &InterfaceTable, counters: &mut Counters, out: &mut Vec<Output>) {
+    /// Says goodbye to PIM neighbours, then removes every entry and VIF from the plane and leaves
+    /// the groups joined.
+    pub fn shutdown(
+        &mut self,
+        now: Instant,
+        interfaces: &InterfaceTable,
+        counters: &mut Counters,
+        out: &mut Vec<Output>,
+    ) {
+        self.protocols_shutdown(now, interfaces, counters, out);
         let mut events = Vec::new();
         let failures = self.mroutes.withdraw_all(&mut self.plane, &mut events);
         counters.add_plane(A::FAMILY, "failures", failures);

@@ -44,7 +44,7 @@ pub struct RouteChange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum SocketKind {
-    /// IGMP (IPv4); received on the IPv4 routing socket.
+    /// IGMP (IPv4).
     Igmp,
     /// MLD (ICMPv6).
     Mld,
@@ -74,6 +74,10 @@ pub struct ProtocolPacket {
     pub ifindex: Option<IfIndex>,
     pub source: IpAddr,
     pub destination: IpAddr,
+    /// The IPv4 TTL / IPv6 hop limit, when the socket reports it.
+    pub hop_limit: Option<u8>,
+    /// Whether the packet carried a Router Alert option; `None` when the socket cannot tell.
+    pub router_alert: Option<bool>,
     /// The protocol message (the IP payload).
     pub payload: Vec<u8>,
 }
@@ -181,11 +185,18 @@ pub enum Event {
         setting: String,
     },
     Resynced,
+    /// An event of a protocol instance (IGMP, MLD, PIM, BSR), rendered by the protocol.
+    Protocol {
+        protocol: String,
+        severity: Severity,
+        message: String,
+    },
 }
 
 impl Event {
     pub fn severity(&self) -> Severity {
         match self {
+            Event::Protocol { severity, .. } => *severity,
             Event::PlaneFailed { .. } | Event::VifsExhausted { .. } => Severity::Error,
             Event::FlowWaiting { .. } | Event::MrouteWaiting { .. } | Event::NeedsRestart { .. } => {
                 Severity::Warn
@@ -239,6 +250,7 @@ impl fmt::Display for Event {
             Event::ConfigApplied { changes } => write!(f, "configuration applied: {}", changes.join("; ")),
             Event::NeedsRestart { setting } => write!(f, "{setting} changes only at restart"),
             Event::Resynced => f.write_str("interfaces, addresses and routes resynchronised"),
+            Event::Protocol { protocol, message, .. } => write!(f, "{protocol}: {message}"),
         }
     }
 }
@@ -266,5 +278,17 @@ pub enum Output {
         group: IpAddr,
         ifindex: IfIndex,
     },
+    /// Send a data packet (from its IP header on, TTL / hop limit already decremented) out of
+    /// each of `oifs`: the RP forwards what it decapsulated from a PIM Register (RFC 7761 §4.4.2).
+    Forward {
+        /// The (S,G), for logs.
+        key: String,
+        oifs: Vec<IfIndex>,
+        packet: Vec<u8>,
+    },
+    /// Read the forwarding plane's counters soon and hand them in ([`Input::Counters4`] /
+    /// [`Input::Counters6`]): the RP waits for them to see its source tree deliver (the SPT bit,
+    /// RFC 7761 §4.2.2), until when it also forwards what it decapsulates from Registers.
+    RefreshCounters,
     Log(Event),
 }

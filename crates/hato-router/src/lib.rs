@@ -27,7 +27,9 @@ pub mod family;
 pub mod interfaces;
 mod io;
 pub mod mroute;
+pub mod protocols;
 mod router;
+mod show;
 mod vifs;
 
 #[cfg(test)]
@@ -37,5 +39,6 @@ pub use counters::Counters;
 pub use io::{
     Event, Input, LinkInfo, Output, ProtocolPacket, RouteChange, RouteNexthop, Severity, SocketKind,
 };
+pub use protocols::RpfWatcher;
 pub use router::{describe_diff, Router};
-pub use vifs::MAX_INTERFACE_VIFS;
+pub use vifs::{MAX_INTERFACE_VIFS, REGISTER_VIF};

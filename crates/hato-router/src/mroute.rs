@@ -28,6 +28,8 @@ pub const RECONCILE_CHUNK: usize = 1000;
 pub enum IntentOrigin {
     /// A configured `[[static-flow]]`.
     StaticFlow,
+    /// PIM-SM / PIM-SSM (RFC 7761), local members included.
+    Pim,
 }
 
 impl IntentOrigin {
@@ -35,6 +37,7 @@ impl IntentOrigin {
     pub fn label(self) -> &'static str {
         match self {
             IntentOrigin::StaticFlow => "static-flow",
+            IntentOrigin::Pim => "pim",
         }
     }
 }
@@ -45,6 +48,8 @@ pub struct Intent {
     /// The incoming interface, if this origin decides it.
     pub iif: Option<IfIndex>,
     pub oifs: BTreeSet<IfIndex>,
+    /// Also forward to the PIM register VIF (the DR encapsulates to the RP, RFC 7761 §4.4.1).
+    pub register: bool,
 }
 
 /// One key's intents and bookkeeping.
@@ -64,6 +69,8 @@ pub struct Merged {
     pub iif: Option<IfIndex>,
     /// Each outgoing interface with the origins that want it.
     pub oifs: BTreeMap<IfIndex, Vec<IntentOrigin>>,
+    /// Whether the register VIF is an outgoing interface.
+    pub register: bool,
 }
 
 impl<A: Afi> Entry<A> {
@@ -76,20 +83,31 @@ impl<A: Afi> Entry<A> {
                 oifs.entry(*oif).or_default().push(*origin);
             }
         }
-        Merged { iif, oifs }
+        let register = self.intents.values().any(|intent| intent.register);
+        Merged { iif, oifs, register }
     }
 
-    /// The entry the plane should hold, given the VIFs; `None` when the incoming interface has none.
+    /// The entry the plane should hold, given the VIFs; `None` when the incoming interface has none,
+    /// and for every (*,G). Forwarding is per (S,G) only: PIM answers each NOCACHE upcall with an
+    /// (S,G) intent and any-source static flows learn their (S,G)s the same way. A (*,G) MFC entry
+    /// would swallow those upcalls (the kernel matches it for packets arriving on any of its
+    /// outgoing VIFs, so it must list its incoming VIF among them to match at all), and a last-hop
+    /// router would then never see a new source to switch to its shortest-path tree (RFC 7761
+    /// §4.2.1). (*,G) intents stay in the table for `show mroute`.
     pub fn desired(&self, key: SgKey<A>, vifs: &VifTable) -> Option<MfcEntry<A>> {
+        key.source?;
         let merged = self.merged();
         let iif = vifs.vif_of(merged.iif?)?;
-        let oifs = merged
+        let mut oifs: BTreeMap<hato_core::VifId, u8> = merged
             .oifs
             .keys()
             .filter_map(|oif| vifs.get(*oif))
             .filter(|binding| binding.vif != iif)
             .map(|binding| (binding.vif, binding.ttl_threshold))
             .collect();
+        if let (true, Some(register)) = (merged.register, vifs.register()) {
+            oifs.insert(register, 1);
+        }
         Some(MfcEntry { key, iif, oifs })
     }
 

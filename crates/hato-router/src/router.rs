@@ -5,10 +5,12 @@ use std::net::IpAddr;
 
 use hato_config::{Config, ConfigDiff};
 use hato_control::{
-    InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, Request, Response, RpfView,
-    StatusView,
+    GroupsView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, PimBsrView,
+    PimInterfacesView, PimJoinView, PimNeighborsView, PimRpSetView, PimUpstreamView, Request, Response,
+    RpfView, StatusView,
 };
 use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, V4, V6};
+use hato_gmp::GmpFamily;
 use hato_rib::{Nexthop, RouteKey, RouteOrigin, RouteProtocol, RpfAnswer, UnicastEvent};
 use hato_wire::checksum::ChecksumContext;
 use hato_wire::packet::ControlMessage;
@@ -18,6 +20,7 @@ use crate::family::Family;
 use crate::interfaces::{family_enabled, unusable_reason, InterfaceTable};
 use crate::io::{Event, Input, Output, ProtocolPacket, RouteChange, SocketKind};
 use crate::mroute::{IntentOrigin, RECONCILE_CHUNK};
+use crate::show;
 
 /// The router; see the crate documentation.
 #[derive(Debug)]
@@ -106,7 +109,7 @@ fn rpf_view<A: Afi>(answer: &RpfAnswer<A>, interfaces: &InterfaceTable) -> RpfVi
     }
 }
 
-fn mroute_views<A: Afi, P: ForwardingPlane<A>>(
+fn mroute_views<A: GmpFamily, P: ForwardingPlane<A>>(
     family: &Family<A, P>,
     interfaces: &InterfaceTable,
     now: Instant,
@@ -128,10 +131,19 @@ fn mroute_views<A: Afi, P: ForwardingPlane<A>>(
         let installed = desired.is_some() && entry.installed() == desired.as_ref();
         let static_flow = entry.intents.contains_key(&IntentOrigin::StaticFlow);
         let mroute = route.is_some_and(|r| r.origin == RouteOrigin::StaticMroute);
+        let pim = family.protocols().pim.mroute(key);
+        let spt = pim.is_some_and(|intent| intent.spt && key.source.is_some());
         let mut flags = String::new();
-        for (on, letter) in
-            [(static_flow, 'S'), (mroute, 'M'), (installed, 'T'), (merged.oifs.is_empty(), 'P')]
-        {
+        for (on, letter) in [
+            (static_flow, 'S'),
+            (pim.is_some(), 'J'),
+            (merged.register, 'F'),
+            (spt, 'R'),
+            (key.source.is_none(), 'W'),
+            (mroute, 'M'),
+            (installed, 'T'),
+            (merged.oifs.is_empty() && !merged.register, 'P'),
+        ] {
             if on {
                 flags.push(letter);
             }
@@ -149,7 +161,13 @@ fn mroute_views<A: Afi, P: ForwardingPlane<A>>(
                 .iter()
                 .map(|(oif, origins)| OifView {
                     interface: interfaces.name_of(*oif),
-                    reasons: origins.iter().map(|o| o.label().to_string()).collect(),
+                    reasons: origins
+                        .iter()
+                        .map(|o| match (o, pim.and_then(|intent| intent.oifs.get(oif))) {
+                            (IntentOrigin::Pim, Some(reason)) => format!("pim-{reason}"),
+                            _ => o.label().to_string(),
+                        })
+                        .collect(),
                     uptime_secs: entry
                         .oif_since
                         .get(oif)
@@ -162,6 +180,7 @@ fn mroute_views<A: Afi, P: ForwardingPlane<A>>(
             packets: entry.counters.packets,
             bytes: entry.counters.bytes,
             wrong_if: entry.counters.wrong_if,
+            register: merged.register,
         });
     }
     views
@@ -170,9 +189,21 @@ fn mroute_views<A: Afi, P: ForwardingPlane<A>>(
 impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
     /// A router with `config`, programming `plane4` / `plane6` (`None`: the family does not run).
     pub fn new(now: Instant, config: Config, plane4: Option<P4>, plane6: Option<P6>) -> Self {
+        Self::with_seed(now, config, plane4, plane6, 0)
+    }
+
+    /// As [`Router::new`], with `seed` for the protocols' randomness (PIM Generation IDs and
+    /// jitter): the daemon passes a fresh one at each start, tests a fixed one.
+    pub fn with_seed(
+        now: Instant,
+        config: Config,
+        plane4: Option<P4>,
+        plane6: Option<P6>,
+        seed: u64,
+    ) -> Self {
         let mut router = Router {
-            v4: plane4.map(|plane| Family::new(plane, &config, now)),
-            v6: plane6.map(|plane| Family::new(plane, &config, now)),
+            v4: plane4.map(|plane| Family::new(plane, &config, now, seed)),
+            v6: plane6.map(|plane| Family::new(plane, &config, now, seed.wrapping_add(1))),
             config,
             started: now,
             now,
@@ -321,7 +352,18 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
             }
             Input::Packet(packet) => self.receive(&packet),
         }
+        self.run_protocols(now, out);
         self.reconcile(out);
+    }
+
+    /// Drains the work queued for the protocol instances.
+    fn run_protocols(&mut self, now: Instant, out: &mut Vec<Output>) {
+        if let Some(family) = &mut self.v4 {
+            family.run_protocols(now, &self.interfaces, &mut self.counters, out);
+        }
+        if let Some(family) = &mut self.v6 {
+            family.run_protocols(now, &self.interfaces, &mut self.counters, out);
+        }
     }
 
     fn link_state(&mut self, now: Instant, ifindex: IfIndex, up: bool, out: &mut Vec<Output>) {
@@ -339,16 +381,18 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
             family.sync_vifs(&self.config, &self.interfaces, &mut self.counters, out);
             family.refresh_static_flows(now, &self.interfaces, out);
             family.sync_static_mroutes(now, &self.config, &self.interfaces, out);
+            family.sync_protocols(now, &self.config, &self.interfaces, &mut self.counters, out);
         }
         if let Some(family) = &mut self.v6 {
             family.sync_vifs(&self.config, &self.interfaces, &mut self.counters, out);
             family.refresh_static_flows(now, &self.interfaces, out);
             family.sync_static_mroutes(now, &self.config, &self.interfaces, out);
+            family.sync_protocols(now, &self.config, &self.interfaces, &mut self.counters, out);
         }
     }
 
-    /// A received protocol packet: decoded and counted by kind. The protocol instances will take
-    /// it from here.
+    /// A received protocol packet: decoded and counted by kind (bad packets are counted and
+    /// dropped), then queued for the family's protocol instances.
     fn receive(&mut self, packet: &ProtocolPacket) {
         let bytes = packet.payload.as_slice();
         let ipv6_context = match (packet.source, packet.destination) {
@@ -370,7 +414,32 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
         };
         match decoded {
             Ok(message) => self.counters.bump_received(&message.kind()),
-            Err(error) => self.counters.bump_decode_failure(packet.socket.label(), error.as_str()),
+            Err(error) => {
+                self.counters.bump_decode_failure(packet.socket.label(), error.as_str());
+                return;
+            }
+        }
+        match packet.socket {
+            SocketKind::Igmp => {
+                if let Some(family) = &mut self.v4 {
+                    family.receive_gmp(packet, &mut self.counters);
+                }
+            }
+            SocketKind::Mld => {
+                if let Some(family) = &mut self.v6 {
+                    family.receive_gmp(packet, &mut self.counters);
+                }
+            }
+            SocketKind::Pim4 => {
+                if let Some(family) = &mut self.v4 {
+                    family.receive_pim(packet, &mut self.counters);
+                }
+            }
+            SocketKind::Pim6 => {
+                if let Some(family) = &mut self.v6 {
+                    family.receive_pim(packet, &mut self.counters);
+                }
+            }
         }
     }
 
@@ -387,10 +456,10 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
     pub fn on_timeout(&mut self, now: Instant, out: &mut Vec<Output>) {
         self.now = self.now.max(now);
         if let Some(family) = &mut self.v4 {
-            family.on_timeout(now, out);
+            family.on_timeout(now, &self.interfaces, &mut self.counters, out);
         }
         if let Some(family) = &mut self.v6 {
-            family.on_timeout(now, out);
+            family.on_timeout(now, &self.interfaces, &mut self.counters, out);
         }
         self.reconcile(out);
     }
@@ -422,6 +491,11 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
         if diff.global.iter().any(|k| k == "runtime-dir") {
             out.push(Output::Log(Event::NeedsRestart { setting: "global.runtime-dir".into() }));
         }
+        let pim_differs = self.v4.as_ref().is_some_and(|f| f.protocols().pim_settings_differ(config))
+            || self.v6.as_ref().is_some_and(|f| f.protocols().pim_settings_differ(config));
+        if pim_differs {
+            out.push(Output::Log(Event::NeedsRestart { setting: "[pim] timers and spt-switch".into() }));
+        }
         self.config = config.clone();
         self.counters.bump_event("config-applied");
         if !diff.rpf.is_empty() {
@@ -443,14 +517,14 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
         self.reconcile(out);
     }
 
-    /// Withdraws every entry and VIF from the planes.
+    /// Sends PIM goodbyes, then withdraws every entry and VIF from the planes.
     pub fn shutdown(&mut self, now: Instant, out: &mut Vec<Output>) {
         self.now = self.now.max(now);
         if let Some(family) = &mut self.v4 {
-            family.shutdown(&self.interfaces, &mut self.counters, out);
+            family.shutdown(now, &self.interfaces, &mut self.counters, out);
         }
         if let Some(family) = &mut self.v6 {
-            family.shutdown(&self.interfaces, &mut self.counters, out);
+            family.shutdown(now, &self.interfaces, &mut self.counters, out);
         }
     }
 
@@ -495,7 +569,58 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
                 ..StatusView::default()
             }),
             Request::Reload => Response::error("reload is carried out by the daemon, not the router"),
+            Request::ShowIgmpGroups => match &self.v4 {
+                Some(family) => Response::Groups(GroupsView {
+                    protocol: "IGMP".into(),
+                    interfaces: show::gmp_interfaces(family, &self.interfaces, now),
+                }),
+                None => Response::error("IPv4 multicast routing is not running"),
+            },
+            Request::ShowMldGroups => match &self.v6 {
+                Some(family) => Response::Groups(GroupsView {
+                    protocol: "MLD".into(),
+                    interfaces: show::gmp_interfaces(family, &self.interfaces, now),
+                }),
+                None => Response::error("IPv6 multicast routing is not running"),
+            },
+            Request::ShowPimNeighbors => Response::PimNeighbors(PimNeighborsView {
+                neighbors: self
+                    .both(|f, i| show::pim_neighbors(f, i, now), |f, i| show::pim_neighbors(f, i, now)),
+            }),
+            Request::ShowPimInterfaces => Response::PimInterfaces(PimInterfacesView {
+                interfaces: self
+                    .both(|f, i| show::pim_interfaces(f, i, now), |f, i| show::pim_interfaces(f, i, now)),
+            }),
+            Request::ShowPimJoin => Response::PimJoin(PimJoinView {
+                states: self.both(|f, i| show::pim_joins(f, i, now), |f, i| show::pim_joins(f, i, now)),
+            }),
+            Request::ShowPimUpstream => Response::PimUpstream(PimUpstreamView {
+                entries: self
+                    .both(|f, i| show::pim_upstream(f, i, now), |f, i| show::pim_upstream(f, i, now)),
+            }),
+            Request::ShowPimRp { group } => match (group, &self.v4, &self.v6) {
+                (IpAddr::V4(g), Some(family), _) => Response::PimRp(show::pim_rp(family, *g)),
+                (IpAddr::V6(g), _, Some(family)) => Response::PimRp(show::pim_rp(family, *g)),
+                _ => Response::error(format!("multicast routing for {group} is not running")),
+            },
+            Request::ShowPimRpSet => Response::PimRpSet(PimRpSetView {
+                entries: self.both(|f, _| show::pim_rp_set(f, now), |f, _| show::pim_rp_set(f, now)),
+            }),
+            Request::ShowPimBsr => Response::PimBsr(PimBsrView {
+                families: self.both(|f, _| vec![show::pim_bsr(f, now)], |f, _| vec![show::pim_bsr(f, now)]),
+            }),
         }
+    }
+
+    /// The rows `v4` gives for the IPv4 family followed by those `v6` gives for IPv6.
+    fn both<T>(
+        &self,
+        v4: impl Fn(&Family<V4, P4>, &InterfaceTable) -> Vec<T>,
+        v6: impl Fn(&Family<V6, P6>, &InterfaceTable) -> Vec<T>,
+    ) -> Vec<T> {
+        let mut rows = self.v4.as_ref().map(|f| v4(f, &self.interfaces)).unwrap_or_default();
+        rows.extend(self.v6.as_ref().map(|f| v6(f, &self.interfaces)).unwrap_or_default());
+        rows
     }
 
     fn interfaces_view(&self) -> InterfacesView {

@@ -191,12 +191,16 @@ fn gmp_groups_are_joined_per_vif_and_left_on_removal() {
     let joins: Vec<(SocketKind, IpAddr, IfIndex)> = out
         .iter()
         .filter_map(|o| match o {
-            Output::Join { socket, group, ifindex } => Some((*socket, *group, *ifindex)),
+            Output::Join { socket: socket @ (SocketKind::Igmp | SocketKind::Mld), group, ifindex } => {
+                Some((*socket, *group, *ifindex))
+            }
             _ => None,
         })
         .collect();
-    assert_eq!(joins.len(), 4);
+    // IGMPv3 / MLDv2 reports go to ALL-V3-ROUTERS, IGMPv2 leaves and MLDv1 dones to ALL-ROUTERS.
+    assert_eq!(joins.len(), 8);
     assert!(joins.contains(&(SocketKind::Igmp, "224.0.0.22".parse().unwrap(), IfIndex(2))));
+    assert!(joins.contains(&(SocketKind::Igmp, "224.0.0.2".parse().unwrap(), IfIndex(2))));
     assert!(joins.contains(&(SocketKind::Mld, "ff02::16".parse().unwrap(), IfIndex(3))));
     let mut out = Vec::new();
     let reload =
@@ -373,6 +377,8 @@ fn packets_are_counted_by_kind_and_decode_failure() {
             ifindex: None,
             source: "198.18.0.2".parse().unwrap(),
             destination: "224.0.0.1".parse().unwrap(),
+            hop_limit: Some(1),
+            router_alert: Some(true),
             payload,
         };
         r.handle(t(1), Input::Packet(packet), &mut out);
@@ -454,6 +460,7 @@ proptest! {
             let intent = intent.map(|(iif, oifs)| Intent {
                 iif: iif.map(IfIndex),
                 oifs: oifs.into_iter().map(IfIndex).collect(),
+                register: false,
             });
             table.set_intent(Instant::ZERO, key, IntentOrigin::StaticFlow, intent);
             // Rebind VIFs: interface i gets VIF i when in `bound`.
@@ -483,4 +490,303 @@ proptest! {
             .collect();
         prop_assert_eq!(plane.mfc, desired);
     }
+}
+
+const PIM: &str = r#"
+[global]
+auto-interfaces = false
+
+[[interface]]
+name = "eth0"
+[[interface]]
+name = "eth1"
+"#;
+
+/// eth0 (198.18.0.1/24, ifindex 2) towards the sources, eth1 (198.18.1.1/24, ifindex 3) towards
+/// the listeners, both running IGMP and PIM.
+fn pim_router() -> (TestRouter, Vec<Output>) {
+    let mut r = router(PIM);
+    let mut out = with_links(&mut r, &["eth0", "eth1"]);
+    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
+        let input = Input::Address {
+            ifindex: IfIndex(ifindex),
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            added: true,
+        };
+        r.handle(t(1), input, &mut out);
+    }
+    (r, out)
+}
+
+/// An IGMPv3 report with one record, received on eth1.
+fn igmp_report(record_type: hato_wire::gmp::RecordType, group: &str, sources: &[&str]) -> Input {
+    use hato_gmp::{GmpFamily, GmpMessage};
+    let record = hato_wire::gmp::GroupRecord {
+        record_type,
+        group: group.parse().unwrap(),
+        sources: sources.iter().map(|s| s.parse().unwrap()).collect(),
+        aux_data: Vec::new(),
+    };
+    let message = GmpMessage::<V4>::ReportV3(hato_wire::gmp::ReportV3 { records: vec![record] });
+    let (src, dst) = ("198.18.1.9".parse().unwrap(), V4::ALL_V3_ROUTERS);
+    Input::Packet(ProtocolPacket {
+        socket: SocketKind::Igmp,
+        ifindex: Some(IfIndex(3)),
+        source: IpAddr::V4(src),
+        destination: IpAddr::V4(dst),
+        hop_limit: Some(1),
+        router_alert: Some(true),
+        payload: V4::to_bytes(&message, src, dst).unwrap(),
+    })
+}
+
+#[test]
+fn pim_runs_with_the_register_vif_and_all_pim_routers_joined() {
+    let (mut r, out) = pim_router();
+    for ifindex in [2, 3] {
+        let join = Output::Join {
+            socket: SocketKind::Pim4,
+            group: "224.0.0.13".parse().unwrap(),
+            ifindex: IfIndex(ifindex),
+        };
+        assert!(out.contains(&join), "{out:?}");
+    }
+    let register = plane4(&mut r).vifs.get(&crate::REGISTER_VIF).copied();
+    assert_eq!(register.map(|v| v.kind), Some(hato_core::VifKind::Register));
+    match r.query(t(2), &Request::ShowPimInterfaces) {
+        Response::PimInterfaces(view) => {
+            let names: Vec<&str> = view.interfaces.iter().map(|i| i.interface.as_str()).collect();
+            assert_eq!(names, ["eth0", "eth1"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// RFC 4607 / RFC 7761 §4.8: a source-specific member makes an (S,G) towards the source at once;
+// the member's leave (RFC 3376 §6.4.2: TO_IN({}) then Last Member Query Time) removes it.
+#[test]
+fn ssm_member_installs_the_source_tree_until_it_leaves() {
+    use hato_wire::gmp::RecordType::{ChangeToInclude, ModeIsInclude};
+    let (mut r, _) = pim_router();
+    let mut out = Vec::new();
+    r.handle(t(10), igmp_report(ModeIsInclude, "232.1.1.1", &["198.18.0.2"]), &mut out);
+    let key = sg4("198.18.0.2", "232.1.1.1");
+    let entry = plane4(&mut r).mfc.get(&key).cloned().expect("(S,G) installed");
+    assert_eq!((entry.iif, entry.oifs), (VifId(0), BTreeMap::from([(VifId(1), 1)])));
+    match r.query(t(11), &Request::ShowMroute { source: None, group: Some("232.1.1.1".parse().unwrap()) }) {
+        Response::Mroute(view) => {
+            assert_eq!(view.entries.len(), 1);
+            assert_eq!(view.entries[0].flags, "JRT");
+            assert_eq!(view.entries[0].outgoing[0].reasons, ["pim-local"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    r.handle(t(20), igmp_report(ChangeToInclude, "232.1.1.1", &[]), &mut out);
+    let mut now = 20;
+    while plane4(&mut r).mfc.contains_key(&key) && now < 10_000 {
+        let next = r
+            .poll_at()
+            .map_or(now + 100, |at| u64::try_from(at.since_origin().as_millis()).unwrap_or(u64::MAX));
+        now = next.max(now + 1);
+        r.on_timeout(t(now), &mut out);
+    }
+    assert!(!plane4(&mut r).mfc.contains_key(&key), "still installed at {now} ms");
+    // Last Member Query Count (2) × Interval (1 s), give or take a tick.
+    assert!((1_900..=2_200).contains(&(now - 20)), "left after {} ms", now - 20);
+}
+
+// RFC 4604 §2.2.1: an EXCLUDE-mode record for an SSM group creates no membership.
+#[test]
+fn exclude_records_for_ssm_groups_are_ignored() {
+    use hato_wire::gmp::RecordType::ModeIsExclude;
+    let (mut r, _) = pim_router();
+    let mut out = Vec::new();
+    r.handle(t(10), igmp_report(ModeIsExclude, "232.1.1.2", &[]), &mut out);
+    r.handle(t(10), igmp_report(ModeIsExclude, "239.1.1.2", &[]), &mut out);
+    match r.query(t(11), &Request::ShowIgmpGroups) {
+        Response::Groups(view) => {
+            let groups: Vec<String> =
+                view.interfaces.iter().flat_map(|i| i.groups.iter().map(|g| g.group.to_string())).collect();
+            assert_eq!(groups, ["239.1.1.2"]);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// RFC 7761 §4.3.1: a Hello makes a neighbour; shutting down sends Hellos with holdtime 0.
+#[test]
+fn hello_makes_a_neighbor_and_shutdown_says_goodbye() {
+    use hato_wire::pim::{Hello, HelloOption, PimMessage};
+    let (mut r, _) = pim_router();
+    let hello = PimMessage::<V4>::Hello(Hello {
+        options: vec![HelloOption::Holdtime(105), HelloOption::GenerationId(7)],
+    });
+    let packet = ProtocolPacket {
+        socket: SocketKind::Pim4,
+        ifindex: Some(IfIndex(3)),
+        source: "198.18.1.2".parse().unwrap(),
+        destination: "224.0.0.13".parse().unwrap(),
+        hop_limit: Some(1),
+        router_alert: None,
+        payload: hello.to_bytes(hato_wire::checksum::ChecksumContext::Plain).unwrap(),
+    };
+    let mut out = Vec::new();
+    r.handle(t(10), Input::Packet(packet), &mut out);
+    match r.query(t(11), &Request::ShowPimNeighbors) {
+        Response::PimNeighbors(view) => {
+            assert_eq!(view.neighbors.len(), 1);
+            assert_eq!(view.neighbors[0].interface, "eth1");
+            assert_eq!(view.neighbors[0].generation_id, Some(7));
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut out = Vec::new();
+    r.shutdown(t(12), &mut out);
+    let goodbyes: Vec<IfIndex> = out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { socket: SocketKind::Pim4, ifindex, payload, .. } => {
+                match PimMessage::<V4>::parse(payload, hato_wire::checksum::ChecksumContext::Plain) {
+                    Ok(PimMessage::Hello(hello)) if hello.holdtime() == Some(0) => Some(*ifindex),
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(goodbyes, [IfIndex(2), IfIndex(3)]);
+    assert!(plane4(&mut r).vifs.is_empty(), "VIFs left: {:?}", plane4(&mut r).vifs);
+}
+
+#[test]
+fn decapsulated_packets_lose_one_hop_and_keep_a_valid_header() {
+    use crate::protocols::decrement_hop_limit;
+    // An IPv4 header (TTL 16, checksum valid) and 4 octets of payload.
+    let mut v4 = vec![0x45, 0, 0, 24, 0, 1, 0, 0, 16, 17, 0, 0, 198, 18, 0, 1, 239, 1, 1, 1, 1, 2, 3, 4];
+    let sum = hato_wire::checksum::checksum(&v4[..20]);
+    v4[10..12].copy_from_slice(&sum.to_be_bytes());
+    let out = decrement_hop_limit(v4).unwrap();
+    assert_eq!(out[8], 15);
+    assert_eq!(hato_wire::checksum::checksum(&out[..20]), 0, "header checksum after the TTL change");
+    let mut last_hop = out.clone();
+    last_hop[8] = 1;
+    assert_eq!(decrement_hop_limit(last_hop), None);
+    let mut v6 = vec![0x60, 0, 0, 0, 0, 4, 17, 9];
+    v6.extend([0; 32]);
+    assert_eq!(decrement_hop_limit(v6).unwrap()[7], 8);
+    assert_eq!(decrement_hop_limit(vec![0x60, 0, 0]), None);
+    assert_eq!(decrement_hop_limit(Vec::new()), None);
+}
+
+// RFC 5059 §3.1: a lone candidate BSR elects itself, puts its own candidate RP in the RP-Set and
+// floods Bootstrap messages; the RP-Set reaches the RP mapping.
+#[test]
+fn candidate_bsr_and_rp_feed_the_rp_mapping() {
+    use hato_wire::pim::PimMessage;
+    let config = format!(
+        "{PIM}\n[[pim.candidate-bsr]]\naddress = \"198.18.0.1\"\n\n[[pim.candidate-rp]]\naddress = \"198.18.0.1\"\ngroups = [\"239.0.0.0/8\"]\n"
+    );
+    let mut r = router(&config);
+    let mut out = with_links(&mut r, &["eth0", "eth1"]);
+    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
+        let input = Input::Address {
+            ifindex: IfIndex(ifindex),
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            added: true,
+        };
+        r.handle(t(1), input, &mut out);
+    }
+    let group: IpAddr = "239.1.1.1".parse().unwrap();
+    let rp_of = |r: &TestRouter, now: u64| match r.query(t(now), &Request::ShowPimRp { group }) {
+        Response::PimRp(view) => view,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(rp_of(&r, 2).rp, None);
+    let mut bootstraps = 0;
+    let mut now = 1;
+    while rp_of(&r, now).rp.is_none() && now < 300_000 {
+        let next = r
+            .poll_at()
+            .map_or(now + 1000, |at| u64::try_from(at.since_origin().as_millis()).unwrap_or(u64::MAX));
+        now = next.max(now + 1);
+        let mut out = Vec::new();
+        r.on_timeout(t(now), &mut out);
+        bootstraps += out
+            .iter()
+            .filter(|o| matches!(o, Output::Send { socket: SocketKind::Pim4, payload, .. }
+                if matches!(PimMessage::<V4>::parse(payload, hato_wire::checksum::ChecksumContext::Plain), Ok(PimMessage::Bootstrap(_)))))
+            .count();
+    }
+    let view = rp_of(&r, now);
+    assert_eq!(view.rp, Some("198.18.0.1".parse().unwrap()), "{view:?}");
+    assert_eq!(view.source.as_deref(), Some("bsr"));
+    assert!(bootstraps >= 2, "Bootstrap messages sent on both interfaces: {bootstraps}");
+    match r.query(t(now), &Request::ShowPimBsr) {
+        Response::PimBsr(view) => assert_eq!(view.families[0].elected, Some("198.18.0.1".parse().unwrap())),
+        other => panic!("{other:?}"),
+    }
+    match r.query(t(now), &Request::ShowPimRpSet) {
+        Response::PimRpSet(view) => {
+            assert!(view.entries.iter().any(|e| e.origin == "bsr" && e.range == "239.0.0.0/8"), "{view:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Joins and first packets of 2,000 ASM groups: the work per group must not grow with the number
+/// of groups (the RP of each group reaches PIM alone, without re-evaluating the others).
+#[test]
+fn two_thousand_groups_join_and_forward_in_linear_time() {
+    use hato_gmp::{GmpFamily, GmpMessage};
+    use hato_wire::gmp::{GroupRecord, RecordType, ReportV3};
+    let config = format!("{PIM}\n[[pim.static-rp]]\naddress = \"198.18.0.1\"\ngroups = [\"239.0.0.0/8\"]\n");
+    let mut r = router(&config);
+    let mut out = with_links(&mut r, &["eth0", "eth1"]);
+    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
+        let input = Input::Address {
+            ifindex: IfIndex(ifindex),
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            added: true,
+        };
+        r.handle(t(1), input, &mut out);
+    }
+    let group = |n: u32| std::net::Ipv4Addr::from(0xef02_0000 + n);
+    let started = std::time::Instant::now();
+    for chunk in 0..20u32 {
+        let records = (0..100)
+            .map(|i| GroupRecord {
+                record_type: RecordType::ModeIsExclude,
+                group: group(chunk * 100 + i),
+                sources: Vec::new(),
+                aux_data: Vec::new(),
+            })
+            .collect();
+        let message = GmpMessage::<V4>::ReportV3(ReportV3 { records });
+        let (src, dst) = ("198.18.1.9".parse().unwrap(), V4::ALL_V3_ROUTERS);
+        let packet = ProtocolPacket {
+            socket: SocketKind::Igmp,
+            ifindex: Some(IfIndex(3)),
+            source: IpAddr::V4(src),
+            destination: IpAddr::V4(dst),
+            hop_limit: Some(1),
+            router_alert: Some(true),
+            payload: V4::to_bytes(&message, src, dst).unwrap(),
+        };
+        r.handle(t(10), Input::Packet(packet), &mut out);
+    }
+    let source: std::net::Ipv4Addr = "198.18.0.2".parse().unwrap();
+    for n in 0..2000 {
+        let upcall = Upcall::NoCache { vif: VifId(0), source, group: group(n) };
+        r.handle(t(20), Input::Upcall4(upcall), &mut out);
+    }
+    while r.poll_at() == Some(t(20)) {
+        r.on_timeout(t(20), &mut out);
+    }
+    let elapsed = started.elapsed();
+    let installed = plane4(&mut r).mfc.values().filter(|e| e.oifs.contains_key(&VifId(1))).count();
+    assert_eq!(installed, 2000);
+    assert!(elapsed < std::time::Duration::from_secs(10), "2,000 groups took {elapsed:?}");
 }

@@ -9,6 +9,9 @@ use hato_core::{IfIndex, VifId};
 /// VIF numbers available to interfaces: one fewer than the kernel's limit, for the register VIF.
 pub const MAX_INTERFACE_VIFS: u16 = VifId::MAX - 1;
 
+/// The VIF number of the PIM register VIF: the one [`VifTable::free_number`] never hands out.
+pub const REGISTER_VIF: VifId = VifId(MAX_INTERFACE_VIFS);
+
 /// A VIF bound to an interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VifBinding {
@@ -20,6 +23,8 @@ pub struct VifBinding {
 #[derive(Debug, Clone, Default)]
 pub struct VifTable {
     by_interface: BTreeMap<IfIndex, VifBinding>,
+    /// Whether the register VIF ([`REGISTER_VIF`]) exists.
+    register: bool,
 }
 
 impl VifTable {
@@ -53,6 +58,15 @@ impl VifTable {
 
     pub fn iter(&self) -> impl Iterator<Item = (IfIndex, VifBinding)> + '_ {
         self.by_interface.iter().map(|(ifindex, binding)| (*ifindex, *binding))
+    }
+
+    /// The register VIF, when it exists.
+    pub fn register(&self) -> Option<VifId> {
+        self.register.then_some(REGISTER_VIF)
+    }
+
+    pub fn set_register(&mut self, exists: bool) {
+        self.register = exists;
     }
 
     pub fn len(&self) -> usize {

@@ -66,6 +66,46 @@ enum Show {
     Mroute { first: Option<IpAddr>, second: Option<IpAddr> },
     /// Packet, upcall, decode-failure and forwarding-plane counters.
     Counters,
+    /// IGMP state.
+    Igmp {
+        #[command(subcommand)]
+        what: GroupsOnly,
+    },
+    /// MLD state.
+    Mld {
+        #[command(subcommand)]
+        what: GroupsOnly,
+    },
+    /// PIM state.
+    Pim {
+        #[command(subcommand)]
+        what: ShowPim,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum GroupsOnly {
+    /// Groups and sources per interface, with querier state.
+    Groups,
+}
+
+#[derive(Debug, Subcommand)]
+enum ShowPim {
+    /// PIM neighbours per interface.
+    #[command(alias = "neighbours")]
+    Neighbors,
+    /// Interfaces running PIM, their DR and neighbour counts.
+    Interfaces,
+    /// Downstream Join/Prune state.
+    Join,
+    /// Upstream (*,G) and (S,G) state: RPF neighbour, SPT bit, register state.
+    Upstream,
+    /// The RP of GROUP and why it was chosen.
+    Rp { group: IpAddr },
+    /// Static RPs and the BSR-learned RP-Set.
+    RpSet,
+    /// Bootstrap router state.
+    Bsr,
 }
 
 fn main() -> ExitCode {
@@ -78,6 +118,17 @@ fn main() -> ExitCode {
                 Show::Rpf { address } => Request::ShowRpf { address },
                 Show::Mroute { first, second } => control::mroute_request(first, second),
                 Show::Counters => Request::ShowCounters,
+                Show::Igmp { what: GroupsOnly::Groups } => Request::ShowIgmpGroups,
+                Show::Mld { what: GroupsOnly::Groups } => Request::ShowMldGroups,
+                Show::Pim { what } => match what {
+                    ShowPim::Neighbors => Request::ShowPimNeighbors,
+                    ShowPim::Interfaces => Request::ShowPimInterfaces,
+                    ShowPim::Join => Request::ShowPimJoin,
+                    ShowPim::Upstream => Request::ShowPimUpstream,
+                    ShowPim::Rp { group } => Request::ShowPimRp { group },
+                    ShowPim::RpSet => Request::ShowPimRpSet,
+                    ShowPim::Bsr => Request::ShowPimBsr,
+                },
             };
             (request, json)
         }

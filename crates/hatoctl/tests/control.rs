@@ -78,3 +78,70 @@ fn no_daemon_is_a_clear_error() {
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     assert!(value["error"].as_str().unwrap().contains("not running"));
 }
+
+#[test]
+fn protocol_views_map_to_their_requests() {
+    use hato_control::{PimNeighborView, PimNeighborsView, PimRpView};
+    let neighbors = PimNeighborsView {
+        neighbors: vec![PimNeighborView {
+            interface: "eth1".into(),
+            address: "198.18.1.2".parse().unwrap(),
+            secondary: Vec::new(),
+            uptime_secs: 61,
+            expires_secs: Some(90),
+            dr_priority: Some(1),
+            generation_id: Some(0x1234),
+        }],
+    };
+    let rp = PimRpView {
+        group: "239.1.1.1".parse().unwrap(),
+        rp: Some("198.18.1.1".parse().unwrap()),
+        source: Some("static".into()),
+        range: Some("224.0.0.0/4".into()),
+        ssm: false,
+        explanation: "239.1.1.1 rp 198.18.1.1 via static".into(),
+    };
+    let cases: Vec<(&[&str], Request, Response)> = vec![
+        (&["show", "pim", "neighbors"], Request::ShowPimNeighbors, Response::PimNeighbors(neighbors.clone())),
+        (
+            &["show", "pim", "neighbours", "--json"],
+            Request::ShowPimNeighbors,
+            Response::PimNeighbors(neighbors),
+        ),
+        (
+            &["show", "pim", "rp", "239.1.1.1"],
+            Request::ShowPimRp { group: "239.1.1.1".parse().unwrap() },
+            Response::PimRp(rp),
+        ),
+        (
+            &["show", "igmp", "groups", "--json"],
+            Request::ShowIgmpGroups,
+            Response::Groups(Default::default()),
+        ),
+        (&["show", "mld", "groups"], Request::ShowMldGroups, Response::Groups(Default::default())),
+        (&["show", "pim", "join"], Request::ShowPimJoin, Response::PimJoin(Default::default())),
+        (&["show", "pim", "upstream"], Request::ShowPimUpstream, Response::PimUpstream(Default::default())),
+        (&["show", "pim", "rp-set"], Request::ShowPimRpSet, Response::PimRpSet(Default::default())),
+        (&["show", "pim", "bsr"], Request::ShowPimBsr, Response::PimBsr(Default::default())),
+        (
+            &["show", "pim", "interfaces"],
+            Request::ShowPimInterfaces,
+            Response::PimInterfaces(Default::default()),
+        ),
+    ];
+    for (i, (args, request, response)) in cases.into_iter().enumerate() {
+        let path = socket_path(&format!("protocol-{i}"));
+        let server = serve_once(&path, request, response.clone());
+        let output = hatoctl(&path, args);
+        server.join().unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {output:?}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        if args.contains(&"--json") {
+            let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+            assert!(json.is_object(), "{args:?}: {stdout}");
+        } else {
+            assert_eq!(stdout.trim_end(), response.to_string().trim_end(), "{args:?}");
+        }
+    }
+}

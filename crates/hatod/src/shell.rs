@@ -1,10 +1,14 @@
 //! The daemon's shell: one thread, one `poll(2)` loop over the netlink watcher, the two routing
-//! sockets, the MLD socket, the control socket and its clients, and a signalfd. Everything it
+//! sockets (upcalls), the IGMP, MLD and PIM sockets, the control socket and its clients, and a
+//! signalfd. Everything it
 //! learns becomes a router input; everything the router asks for is carried out here.
 //!
+//! IGMP is read from a raw IGMP socket rather than the IPv4 routing socket, because only the
+//! former says (`IP_PKTINFO`) on which interface a report arrived.
+//!
 //! Signals: HUP reloads the configuration (applied as a diff; a file with errors is refused as a
-//! whole and the running configuration stays), INT / TERM shut down (the router withdraws its
-//! entries and VIFs), USR1 / USR2 write the routing table / forwarding cache to the runtime
+//! whole and the running configuration stays), INT / TERM shut down (PIM says goodbye, then the
+//! router withdraws its entries and VIFs), USR1 / USR2 write the routing table / forwarding cache to the runtime
 //! directory.
 
 use std::os::fd::AsFd;
@@ -13,7 +17,9 @@ use std::time::Duration;
 
 use hato_config::{check_startup, default_config, Config, ConfigDiff};
 use hato_control::{ReloadView, Request, Response, StatusView, SOCKET_NAME};
-use hato_core::{Instant, V4, V6};
+use std::net::IpAddr;
+
+use hato_core::{Afi, IfIndex, Instant, V4, V6};
 use hato_kernel::netlink::{NetlinkEvent, NetlinkWatcher, WatcherConfig};
 use hato_kernel::socket::ProtocolSocket;
 use hato_kernel::{KernelPlane, PlaneConfig, Received};
@@ -29,8 +35,11 @@ type KernelRouter = Router<KernelPlane<V4>, KernelPlane<V6>>;
 
 /// How long the first netlink dump may take.
 const STARTUP_DUMP_DEADLINE: Duration = Duration::from_secs(10);
-/// How often the forwarding cache counters are read.
-const COUNTERS_INTERVAL: Duration = Duration::from_secs(5);
+/// How often the forwarding cache counters are read: they tell PIM which (S,G) entries forward
+/// (keepalive timers, and the SPT bit at the RP, whose Register-Stop waits for it).
+const COUNTERS_INTERVAL: Duration = Duration::from_secs(1);
+/// How soon counters are read when the router asks for them.
+const COUNTERS_REFRESH: Duration = Duration::from_millis(20);
 /// Messages read from one socket per loop turn, so that no source starves the others.
 const READS_PER_TURN: usize = 256;
 /// The longest poll timeout.
@@ -58,6 +67,11 @@ struct Daemon {
     netlink: NetlinkWatcher,
     igmp: Option<ProtocolSocket<V4>>,
     mld: Option<ProtocolSocket<V6>>,
+    pim4: Option<ProtocolSocket<V4>>,
+    pim6: Option<ProtocolSocket<V6>>,
+    /// Whole-packet senders, for the data the RP decapsulates from Registers.
+    raw4: Option<ProtocolSocket<V4>>,
+    raw6: Option<ProtocolSocket<V6>>,
     control: ControlServer,
     signals: SignalFd,
     config_path: Option<PathBuf>,
@@ -127,16 +141,18 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
     let control = ControlServer::bind(&socket_path)
         .map_err(|e| format!("control socket {}: {e}", socket_path.display()))?;
 
+    // MRT_PIM: WHOLEPKT upcalls for the register VIF and WRONGVIF upcalls on every VIF.
+    let plane_config = PlaneConfig { pim: true, ..PlaneConfig::default() };
     let plane4 = config
         .global
         .ipv4
-        .then(|| KernelPlane::<V4>::open(PlaneConfig::default()))
+        .then(|| KernelPlane::<V4>::open(plane_config))
         .transpose()
         .map_err(|e| format!("IPv4 multicast routing table: {e}"))?;
     let plane6 = config
         .global
         .ipv6
-        .then(|| KernelPlane::<V6>::open(PlaneConfig::default()))
+        .then(|| KernelPlane::<V6>::open(plane_config))
         .transpose()
         .map_err(|e| format!("IPv6 multicast routing table: {e}"))?;
     let igmp = config
@@ -151,15 +167,27 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
         .then(ProtocolSocket::<V6>::mld)
         .transpose()
         .map_err(|e| format!("MLD socket: {e}"))?;
+    let v4 = config.global.ipv4;
+    let v6 = config.global.ipv6;
+    let pim4 = v4.then(ProtocolSocket::<V4>::pim).transpose().map_err(|e| format!("PIM socket: {e}"))?;
+    let pim6 = v6.then(ProtocolSocket::<V6>::pim).transpose().map_err(|e| format!("PIM6 socket: {e}"))?;
+    let raw4 =
+        v4.then(ProtocolSocket::<V4>::raw_ip).transpose().map_err(|e| format!("raw IPv4 socket: {e}"))?;
+    let raw6 =
+        v6.then(ProtocolSocket::<V6>::raw_ip).transpose().map_err(|e| format!("raw IPv6 socket: {e}"))?;
 
     let now = clock.now();
-    let router = Router::new(now, config, plane4, plane6);
+    let router = Router::with_seed(now, config, plane4, plane6, random_seed());
     let mut daemon = Daemon {
         clock,
         router,
         netlink,
         igmp,
         mld,
+        pim4,
+        pim6,
+        raw4,
+        raw6,
         control,
         signals,
         config_path: cli.config.clone(),
@@ -197,7 +225,7 @@ enum Slot {
     Listener,
     Mrt4,
     Mrt6,
-    Mld,
+    Protocol(SocketKind),
     Client,
 }
 
@@ -207,7 +235,7 @@ struct Ready {
     netlink: bool,
     mrt4: bool,
     mrt6: bool,
-    mld: bool,
+    protocols: Vec<SocketKind>,
     signals: bool,
     listener: bool,
     clients: Vec<bool>,
@@ -216,7 +244,7 @@ struct Ready {
 impl Daemon {
     fn run(&mut self) -> Result<(), String> {
         while !self.stop {
-            let ready = self.wait()?;
+            let mut ready = self.wait()?;
             if ready.signals {
                 self.signals();
             }
@@ -229,8 +257,8 @@ impl Daemon {
             if ready.mrt6 {
                 self.read_mrt6();
             }
-            if ready.mld {
-                self.read_mld();
+            for kind in std::mem::take(&mut ready.protocols) {
+                self.read_protocol(kind);
             }
             if ready.listener {
                 self.control.accept();
@@ -262,9 +290,17 @@ impl Daemon {
             fds.push(PollFd::new(plane.as_fd(), PollFlags::POLLIN));
             slots.push(Slot::Mrt6);
         }
-        if let Some(socket) = &self.mld {
-            fds.push(PollFd::new(socket.as_fd(), PollFlags::POLLIN));
-            slots.push(Slot::Mld);
+        let protocol_fds = [
+            (SocketKind::Igmp, self.igmp.as_ref().map(AsFd::as_fd)),
+            (SocketKind::Mld, self.mld.as_ref().map(AsFd::as_fd)),
+            (SocketKind::Pim4, self.pim4.as_ref().map(AsFd::as_fd)),
+            (SocketKind::Pim6, self.pim6.as_ref().map(AsFd::as_fd)),
+        ];
+        for (kind, fd) in protocol_fds {
+            if let Some(fd) = fd {
+                fds.push(PollFd::new(fd, PollFlags::POLLIN));
+                slots.push(Slot::Protocol(kind));
+            }
         }
         for fd in self.control.client_fds() {
             fds.push(PollFd::new(fd, PollFlags::POLLIN));
@@ -289,7 +325,11 @@ impl Daemon {
                 Slot::Listener => ready.listener = on,
                 Slot::Mrt4 => ready.mrt4 = on,
                 Slot::Mrt6 => ready.mrt6 = on,
-                Slot::Mld => ready.mld = on,
+                Slot::Protocol(kind) => {
+                    if on {
+                        ready.protocols.push(*kind);
+                    }
+                }
                 Slot::Client => ready.clients.push(on),
             }
         }
@@ -306,53 +346,21 @@ impl Daemon {
         for output in out {
             match output {
                 Output::Log(event) => log_event(&event),
+                Output::RefreshCounters => {
+                    self.next_counters = self.next_counters.min(self.clock.now() + COUNTERS_REFRESH);
+                }
                 Output::Join { socket, group, ifindex } => {
-                    let result = match (socket, group) {
-                        (SocketKind::Igmp, std::net::IpAddr::V4(g)) => {
-                            self.igmp.as_ref().map(|s| s.join(g, ifindex))
-                        }
-                        (SocketKind::Mld, std::net::IpAddr::V6(g)) => {
-                            self.mld.as_ref().map(|s| s.join(g, ifindex))
-                        }
-                        _ => None,
-                    };
-                    if let Some(Err(e)) = result {
+                    if let Some(Err(e)) = self.membership(socket, group, ifindex, true) {
                         tracing::warn!("join {group} on {ifindex} ({socket:?}): {e}");
                     }
                 }
                 Output::Leave { socket, group, ifindex } => {
-                    let result = match (socket, group) {
-                        (SocketKind::Igmp, std::net::IpAddr::V4(g)) => {
-                            self.igmp.as_ref().map(|s| s.leave(g, ifindex))
-                        }
-                        (SocketKind::Mld, std::net::IpAddr::V6(g)) => {
-                            self.mld.as_ref().map(|s| s.leave(g, ifindex))
-                        }
-                        _ => None,
-                    };
-                    if let Some(Err(e)) = result {
+                    if let Some(Err(e)) = self.membership(socket, group, ifindex, false) {
                         tracing::debug!("leave {group} on {ifindex} ({socket:?}): {e}");
                     }
                 }
                 Output::Send { socket, ifindex, source, destination, payload } => {
-                    let result = match (socket, destination, source) {
-                        (SocketKind::Igmp, std::net::IpAddr::V4(d), s) => self.igmp.as_ref().map(|sock| {
-                            let s = s.and_then(|s| match s {
-                                std::net::IpAddr::V4(s) => Some(s),
-                                std::net::IpAddr::V6(_) => None,
-                            });
-                            sock.send(&payload, d, Some(ifindex), s)
-                        }),
-                        (SocketKind::Mld, std::net::IpAddr::V6(d), s) => self.mld.as_ref().map(|sock| {
-                            let s = s.and_then(|s| match s {
-                                std::net::IpAddr::V6(s) => Some(s),
-                                std::net::IpAddr::V4(_) => None,
-                            });
-                            sock.send(&payload, d, Some(ifindex), s)
-                        }),
-                        _ => None,
-                    };
-                    match result {
+                    match self.send(socket, &payload, destination, ifindex, source) {
                         Some(Err(e)) => {
                             tracing::warn!("send to {destination} on {ifindex} ({socket:?}): {e}")
                         }
@@ -360,7 +368,72 @@ impl Daemon {
                         Some(Ok(_)) => {}
                     }
                 }
+                Output::Forward { key, oifs, packet } => {
+                    for ifindex in oifs {
+                        let result = match packet.first().map(|b| b >> 4) {
+                            Some(4) => self.raw4.as_ref().map(|s| s.send_packet(&packet, ifindex)),
+                            Some(6) => self.raw6.as_ref().map(|s| s.send_packet(&packet, ifindex)),
+                            _ => None,
+                        };
+                        if let Some(Err(e)) = result {
+                            tracing::warn!("forward {key} on {ifindex}: {e}");
+                        }
+                    }
+                }
             }
+        }
+    }
+
+    /// Joins (`join`) or leaves `group` on `ifindex` with the socket of `kind`; `None` when there
+    /// is no such socket or the group is of the other family.
+    fn membership(
+        &self,
+        kind: SocketKind,
+        group: IpAddr,
+        ifindex: IfIndex,
+        join: bool,
+    ) -> Option<std::io::Result<()>> {
+        fn op<A: Afi>(
+            socket: &ProtocolSocket<A>,
+            group: IpAddr,
+            ifindex: IfIndex,
+            join: bool,
+        ) -> Option<std::io::Result<()>> {
+            let group = A::from_ip(group)?;
+            Some(if join { socket.join(group, ifindex) } else { socket.leave(group, ifindex) })
+        }
+        match kind {
+            SocketKind::Igmp => op(self.igmp.as_ref()?, group, ifindex, join),
+            SocketKind::Mld => op(self.mld.as_ref()?, group, ifindex, join),
+            SocketKind::Pim4 => op(self.pim4.as_ref()?, group, ifindex, join),
+            SocketKind::Pim6 => op(self.pim6.as_ref()?, group, ifindex, join),
+        }
+    }
+
+    /// Sends one protocol message with the socket of `kind`.
+    fn send(
+        &self,
+        kind: SocketKind,
+        payload: &[u8],
+        destination: IpAddr,
+        ifindex: IfIndex,
+        source: Option<IpAddr>,
+    ) -> Option<std::io::Result<usize>> {
+        fn op<A: Afi>(
+            socket: &ProtocolSocket<A>,
+            payload: &[u8],
+            destination: IpAddr,
+            ifindex: IfIndex,
+            source: Option<IpAddr>,
+        ) -> Option<std::io::Result<usize>> {
+            let destination = A::from_ip(destination)?;
+            Some(socket.send(payload, destination, Some(ifindex), source.and_then(A::from_ip)))
+        }
+        match kind {
+            SocketKind::Igmp => op(self.igmp.as_ref()?, payload, destination, ifindex, source),
+            SocketKind::Mld => op(self.mld.as_ref()?, payload, destination, ifindex, source),
+            SocketKind::Pim4 => op(self.pim4.as_ref()?, payload, destination, ifindex, source),
+            SocketKind::Pim6 => op(self.pim6.as_ref()?, payload, destination, ifindex, source),
         }
     }
 
@@ -389,11 +462,8 @@ impl Daemon {
                     tracing::debug!("{upcall}");
                     self.handle(Input::Upcall4(upcall));
                 }
-                Ok(Some(Received::Packet(datagram))) => {
-                    if let Some(packet) = igmp_packet(&datagram) {
-                        self.handle(Input::Packet(packet));
-                    }
-                }
+                // IGMP is read with its arrival interface from the IGMP socket.
+                Ok(Some(Received::Packet(_))) => {}
                 Ok(Some(Received::Unrecognised(bytes))) => {
                     tracing::debug!(
                         "unrecognised message of {} octets on the IPv4 routing socket",
@@ -427,24 +497,21 @@ impl Daemon {
         }
     }
 
-    fn read_mld(&mut self) {
+    /// Reads the protocol socket of `kind`.
+    fn read_protocol(&mut self, kind: SocketKind) {
         for _ in 0..READS_PER_TURN {
-            let Some(socket) = &self.mld else { return };
-            match socket.recv(&mut self.recv_buffer) {
-                Ok(Some(received)) => {
-                    let payload = self.recv_buffer.get(received.payload.clone()).unwrap_or_default().to_vec();
-                    let packet = ProtocolPacket {
-                        socket: SocketKind::Mld,
-                        ifindex: Some(received.ifindex),
-                        source: received.source.into(),
-                        destination: received.destination.into(),
-                        payload,
-                    };
-                    self.handle(Input::Packet(packet));
-                }
-                Ok(None) => return,
-                Err(e) => {
-                    tracing::warn!("MLD socket: {e}");
+            let buffer = &mut self.recv_buffer;
+            let received = match kind {
+                SocketKind::Igmp => self.igmp.as_ref().map(|s| receive_packet(s, buffer, kind)),
+                SocketKind::Mld => self.mld.as_ref().map(|s| receive_packet(s, buffer, kind)),
+                SocketKind::Pim4 => self.pim4.as_ref().map(|s| receive_packet(s, buffer, kind)),
+                SocketKind::Pim6 => self.pim6.as_ref().map(|s| receive_packet(s, buffer, kind)),
+            };
+            match received {
+                None | Some(Ok(None)) => return,
+                Some(Ok(Some(packet))) => self.handle(Input::Packet(packet)),
+                Some(Err(e)) => {
+                    tracing::warn!("{kind:?} socket: {e}");
                     return;
                 }
             }
@@ -572,7 +639,17 @@ impl Daemon {
                 self.dump_counters();
                 self.router.query(self.clock.now(), request)
             }
-            Request::ShowInterfaces | Request::ShowRpf { .. } => self.router.query(self.clock.now(), request),
+            Request::ShowInterfaces
+            | Request::ShowRpf { .. }
+            | Request::ShowIgmpGroups
+            | Request::ShowMldGroups
+            | Request::ShowPimNeighbors
+            | Request::ShowPimInterfaces
+            | Request::ShowPimJoin
+            | Request::ShowPimUpstream
+            | Request::ShowPimRp { .. }
+            | Request::ShowPimRpSet
+            | Request::ShowPimBsr => self.router.query(self.clock.now(), request),
         }
     }
 
@@ -600,19 +677,30 @@ impl Daemon {
     }
 }
 
-/// The IGMP message of a datagram read from the IPv4 routing socket (which starts at the IP
-/// header and does not say on which interface it arrived).
-fn igmp_packet(datagram: &[u8]) -> Option<ProtocolPacket> {
-    let header_len = usize::from(datagram.first()? & 0x0f) * 4;
-    let address = |at: usize| -> Option<std::net::IpAddr> {
-        let octets: [u8; 4] = datagram.get(at..at + 4)?.try_into().ok()?;
-        Some(std::net::Ipv4Addr::from(octets).into())
-    };
-    Some(ProtocolPacket {
-        socket: SocketKind::Igmp,
-        ifindex: None,
-        source: address(12)?,
-        destination: address(16)?,
-        payload: datagram.get(header_len..)?.to_vec(),
-    })
+/// One packet from a protocol socket, as a router input; `Ok(None)` when none is queued.
+fn receive_packet<A: Afi>(
+    socket: &ProtocolSocket<A>,
+    buffer: &mut [u8],
+    kind: SocketKind,
+) -> std::io::Result<Option<ProtocolPacket>> {
+    let Some(received) = socket.recv(buffer)? else { return Ok(None) };
+    let payload = buffer.get(received.payload.clone()).unwrap_or_default().to_vec();
+    Ok(Some(ProtocolPacket {
+        socket: kind,
+        ifindex: Some(received.ifindex),
+        source: received.source.into(),
+        destination: received.destination.into(),
+        hop_limit: received.hop_limit,
+        router_alert: received.router_alert,
+        payload,
+    }))
+}
+
+/// A seed for the protocols' randomness (PIM Generation IDs must differ across restarts, RFC
+/// 7761 §4.3.1): the wall clock and the process id.
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos() & u128::from(u64::MAX)).unwrap_or(0));
+    nanos ^ u64::from(std::process::id()).rotate_left(32)
 }

@@ -178,7 +178,8 @@ fn static_flows_forward_both_families() {
     assert_eq!(code, 0);
     let names: Vec<&str> =
         json["interfaces"].as_array().unwrap().iter().filter_map(|i| i["name"].as_str()).collect();
-    assert_eq!(names, vec!["lo", "eth0", "eth1"]);
+    // The kernel creates pimreg / pim6reg with the register VIFs (PIM runs on eth0 and eth1).
+    assert_eq!(names, vec!["lo", "eth0", "eth1", "pimreg", "pim6reg"]);
     assert_eq!(json["interfaces"][1]["vif4"], 0);
     assert_eq!(json["interfaces"][2]["vif6"], 1);
 

@@ -1,6 +1,7 @@
-//! hatod as a lab router: a TOML configuration naming every interface of the node, with
-//! [`RouterConfig::static_mroutes`] as `[[static-flow]]`s and [`RouterConfig::extra`] appended
-//! verbatim, and the daemon started in the node's namespace with its runtime directory (control
+//! hatod as a lab router: a TOML configuration naming every interface of the node (each runs
+//! IGMP / MLD and PIM), with [`RouterConfig::static_rps`] as `[[pim.static-rp]]`s,
+//! [`RouterConfig::igmp_version`] in `[gmp]`, [`RouterConfig::static_mroutes`] as
+//! `[[static-flow]]`s and [`RouterConfig::extra`] appended verbatim, and the daemon started in the node's namespace with its runtime directory (control
 //! socket, PID file, dumps) in the node's work directory. Unix sockets are not namespaced, so tests
 //! reach the control socket directly.
 
@@ -28,6 +29,16 @@ pub fn config_text(lab: &Lab, node: &str, config: &RouterConfig) -> String {
     let mut text = String::from("[global]\nauto-interfaces = false\n\n");
     for (_, iface) in lab.topology().interfaces_of(node) {
         let _ = writeln!(text, "[[interface]]\nname = \"{iface}\"\n");
+    }
+    if let Some(version) = config.igmp_version {
+        let _ = writeln!(text, "[gmp]\nigmp-version = {version}\n");
+    }
+    for rp in &config.static_rps {
+        let _ = writeln!(
+            text,
+            "[[pim.static-rp]]\naddress = \"{}\"\ngroups = [\"{}/{}\"]\n",
+            rp.rp, rp.groups.addr, rp.groups.len
+        );
     }
     for route in &config.static_mroutes {
         text.push_str("[[static-flow]]\n");
