@@ -6,6 +6,7 @@
 //! --json` render the same value. The router fills the views; this crate holds no state and does
 //! no I/O beyond the line framing helpers ([`encode_line`], [`decode_line`]).
 
+mod debug;
 mod views;
 
 use std::fmt;
@@ -13,6 +14,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use debug::{DebugRequest, DebugSubsystem, DebugView};
 pub use views::{
     CountersView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, ReloadView, RpfView,
     StatusView,
@@ -45,6 +47,8 @@ pub enum Request {
     Status,
     /// `reload`: re-read the configuration file, as SIGHUP does.
     Reload,
+    /// `debug [SUBSYSTEM on|off]`: the daemon's run-time logging (see [`DebugRequest`]).
+    Debug(DebugRequest),
 }
 
 /// What `hatod` answers.
@@ -57,6 +61,8 @@ pub enum Response {
     Counters(CountersView),
     Status(StatusView),
     Reloaded(ReloadView),
+    /// The logging after a `debug` request.
+    Debug(DebugView),
     /// The request failed; the message says why.
     Error {
         message: String,
@@ -79,6 +85,7 @@ impl fmt::Display for Response {
             Response::Counters(view) => view.fmt(f),
             Response::Status(view) => view.fmt(f),
             Response::Reloaded(view) => view.fmt(f),
+            Response::Debug(view) => view.fmt(f),
             Response::Error { message } => write!(f, "error: {message}"),
         }
     }

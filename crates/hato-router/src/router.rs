@@ -495,6 +495,7 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
                 ..StatusView::default()
             }),
             Request::Reload => Response::error("reload is carried out by the daemon, not the router"),
+            Request::Debug(_) => Response::error("logging is switched by the daemon, not the router"),
         }
     }
 
