@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::builder::TypedValueParser;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use hato_control::{DebugRequest, DebugSubsystem, Request};
 use hatoctl::control;
 
@@ -113,6 +113,10 @@ enum Show {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(artifact) = cli.generate {
+        if cli.command.is_some() {
+            let message = "--generate cannot be used with a command";
+            Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+        }
         return manual::generate(artifact);
     }
     // `arg_required_else_help` leaves no other way to get here without a command.

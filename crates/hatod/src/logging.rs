@@ -15,6 +15,7 @@
 //! level, `off` takes it out again. The subscriber is process-global, so its reload handle is too.
 
 use std::collections::BTreeSet;
+use std::io::IsTerminal;
 use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::sync::{Mutex, OnceLock};
@@ -143,7 +144,10 @@ pub fn init(base: LevelFilter, output: LogOutput) -> Result<(), String> {
         },
     };
     let output_name = if journal.is_some() { "journald" } else { "stderr" };
-    let stderr = journal.is_none().then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr));
+    let colours = std::io::stderr().is_terminal();
+    let stderr = journal
+        .is_none()
+        .then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(colours));
     let (filter_layer, handle) = reload::Layer::new(filter(base, &BTreeSet::new()));
     tracing_subscriber::registry()
         .with(filter_layer)

@@ -19,7 +19,7 @@ mod privileges;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Where the runtime files live unless the configuration or `-r` says otherwise.
 const DEFAULT_RUNTIME_DIR: &str = "/run/hato";
@@ -134,6 +134,10 @@ fn check_config(path: Option<&std::path::Path>) -> ExitCode {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(artifact) = cli.generate {
+        if cli.command.is_some() {
+            let message = "--generate cannot be used with a command";
+            Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+        }
         return manual::generate(artifact);
     }
     if let Some(Command::Import { format, file }) = &cli.command {
