@@ -6,6 +6,7 @@
 //! --json` render the same value. The router fills the views; this crate holds no state and does
 //! no I/O beyond the line framing helpers ([`encode_line`], [`decode_line`]).
 
+mod debug;
 mod protocols;
 mod views;
 
@@ -14,6 +15,7 @@ use std::fmt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+pub use debug::{DebugRequest, DebugSubsystem, DebugView};
 pub use protocols::{
     GmpGroupView, GmpInterfaceView, GmpSourceView, GroupsView, PimBsrFamilyView, PimBsrView,
     PimInterfaceView, PimInterfacesView, PimJoinStateView, PimJoinView, PimNeighborView, PimNeighborsView,
@@ -69,6 +71,8 @@ pub enum Request {
     Status,
     /// `reload`: re-read the configuration file, as SIGHUP does.
     Reload,
+    /// `debug [SUBSYSTEM on|off]`: the daemon's run-time logging (see [`DebugRequest`]).
+    Debug(DebugRequest),
 }
 
 /// What `hatod` answers.
@@ -89,6 +93,8 @@ pub enum Response {
     PimRp(PimRpView),
     PimRpSet(PimRpSetView),
     PimBsr(PimBsrView),
+    /// The logging after a `debug` request.
+    Debug(DebugView),
     /// The request failed; the message says why.
     Error {
         message: String,
@@ -119,6 +125,7 @@ impl fmt::Display for Response {
             Response::PimRp(view) => view.fmt(f),
             Response::PimRpSet(view) => view.fmt(f),
             Response::PimBsr(view) => view.fmt(f),
+            Response::Debug(view) => view.fmt(f),
             Response::Error { message } => write!(f, "error: {message}"),
         }
     }

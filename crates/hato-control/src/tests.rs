@@ -60,3 +60,31 @@ fn durations() {
     assert_eq!(format_duration(0), "00:00:00");
     assert_eq!(format_duration(86_400 + 61), "1d00:01:01");
 }
+
+#[test]
+fn debug_requests_and_views_as_lines() {
+    let request = Request::Debug(DebugRequest { subsystems: vec![DebugSubsystem::Igmp], enable: true });
+    assert_eq!(encode_line(&request), "{\"request\":\"debug\",\"subsystems\":[\"igmp\"],\"enable\":true}\n");
+    assert_eq!(decode_line::<Request>(&encode_line(&request)).unwrap(), request);
+    assert_eq!(
+        decode_line::<Request>("{\"request\":\"debug\"}").unwrap(),
+        Request::Debug(DebugRequest::default())
+    );
+    let response = Response::Debug(DebugView {
+        level: "info".into(),
+        output: "stderr".into(),
+        enabled: vec![DebugSubsystem::Pim, DebugSubsystem::Netlink],
+    });
+    assert_eq!(decode_line::<Response>(&encode_line(&response)).unwrap(), response);
+    assert_eq!(response.to_string(), "log level info to stderr\ndebugging: pim netlink\n");
+}
+
+#[test]
+fn debug_subsystem_names_round_trip() {
+    for subsystem in DebugSubsystem::ALL {
+        assert_eq!(subsystem.name().parse::<DebugSubsystem>(), Ok(subsystem));
+        assert_eq!(serde_json::to_string(&subsystem).unwrap(), format!("\"{}\"", subsystem.name()));
+    }
+    let error = "frobnicator".parse::<DebugSubsystem>().unwrap_err();
+    assert!(error.contains("igmp, mld, pim"), "{error}");
+}

@@ -609,6 +609,7 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
             Request::ShowPimBsr => Response::PimBsr(PimBsrView {
                 families: self.both(|f, _| vec![show::pim_bsr(f, now)], |f, _| vec![show::pim_bsr(f, now)]),
             }),
+            Request::Debug(_) => Response::error("logging is switched by the daemon, not the router"),
         }
     }
 

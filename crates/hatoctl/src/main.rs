@@ -2,13 +2,15 @@
 //! running `hatod` over its control socket.
 
 mod decode;
+mod manual;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use hato_control::Request;
+use clap::builder::TypedValueParser;
+use clap::{CommandFactory, Parser, Subcommand};
+use hato_control::{DebugRequest, DebugSubsystem, Request};
 use hatoctl::control;
 
 /// The control socket of a hatod running with the default runtime directory.
@@ -16,12 +18,16 @@ const DEFAULT_SOCKET: &str = "/run/hato/hatod.sock";
 
 #[derive(Debug, Parser)]
 #[command(name = "hatoctl", version, about = "Command-line tool for the hato multicast routing suite")]
+#[command(arg_required_else_help = true)]
 struct Cli {
     /// hatod's control socket.
     #[arg(short = 's', long = "socket", global = true, default_value = DEFAULT_SOCKET)]
     socket: PathBuf,
+    /// Write the manual page or a shell completion script to standard output and exit.
+    #[arg(long = "generate", value_name = "WHAT", value_enum, exclusive = true)]
+    generate: Option<hato_manual::Artifact>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,15 +51,51 @@ enum Command {
     },
     /// hatod's version, uptime and table sizes.
     Status {
+        /// The answer as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Make hatod re-read its configuration (as SIGHUP does); a configuration with errors is
     /// refused and the running one stays (exit 1).
     Reload {
+        /// The answer as JSON.
         #[arg(long)]
         json: bool,
     },
+    /// Log everything of a subsystem (packets included) whatever hatod's debug level, or stop;
+    /// without arguments, show what is switched on.
+    Debug {
+        /// The subsystem, or `all`.
+        #[arg(requires = "state", value_parser = subsystem_parser())]
+        subsystem: Option<Subsystems>,
+        #[arg(value_enum)]
+        state: Option<OnOff>,
+        /// The answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
+}
+
+/// The subsystems `debug` names: one, or `all`.
+#[derive(Debug, Clone)]
+struct Subsystems(Vec<DebugSubsystem>);
+
+/// Accepts (and completes) the subsystem names and `all`.
+fn subsystem_parser() -> impl TypedValueParser<Value = Subsystems> {
+    let names = DebugSubsystem::ALL.iter().map(|s| s.name()).chain(["all"]);
+    clap::builder::PossibleValuesParser::new(names).try_map(|name| {
+        if name == "all" {
+            Ok(Subsystems(DebugSubsystem::ALL.to_vec()))
+        } else {
+            name.parse().map(|s| Subsystems(vec![s]))
+        }
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,7 +152,16 @@ enum ShowPim {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (request, json) = match cli.command {
+    if let Some(artifact) = cli.generate {
+        if cli.command.is_some() {
+            let message = "--generate cannot be used with a command";
+            Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+        }
+        return manual::generate(artifact);
+    }
+    // `arg_required_else_help` leaves no other way to get here without a command.
+    let Some(command) = cli.command else { return ExitCode::from(2) };
+    let (request, json) = match command {
         Command::Decode { file, json } => return decode::run(&file, json),
         Command::Show { what, json } => {
             let request = match what {
@@ -134,6 +185,13 @@ fn main() -> ExitCode {
         }
         Command::Status { json } => (Request::Status, json),
         Command::Reload { json } => (Request::Reload, json),
+        Command::Debug { subsystem, state, json } => {
+            let request = DebugRequest {
+                subsystems: subsystem.map(|s| s.0).unwrap_or_default(),
+                enable: state == Some(OnOff::On),
+            };
+            (Request::Debug(request), json)
+        }
     };
     control::execute(&cli.socket, &request, json).finish()
 }

@@ -66,7 +66,7 @@ impl ControlServer {
             match self.listener.accept() {
                 Ok((stream, _)) => {
                     if self.clients.len() >= MAX_CLIENTS || stream.set_nonblocking(true).is_err() {
-                        tracing::warn!("control: connection refused ({} clients)", self.clients.len());
+                        tracing::warn!(target: crate::logging::CONTROL, "connection refused ({} clients)", self.clients.len());
                         continue;
                     }
                     self.next_id += 1;
@@ -74,7 +74,7 @@ impl ControlServer {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) => {
-                    tracing::warn!("control: accept failed: {e}");
+                    tracing::warn!(target: crate::logging::CONTROL, "accept failed: {e}");
                     break;
                 }
             }
@@ -133,7 +133,7 @@ impl ControlServer {
             .and_then(|()| client.stream.write_all(line.as_bytes()))
             .and_then(|()| client.stream.set_nonblocking(true));
         if let Err(e) = written {
-            tracing::debug!("control: client {id} write failed: {e}");
+            tracing::debug!(target: crate::logging::CONTROL, "client {id} write failed: {e}");
             client.closed = true;
         }
     }

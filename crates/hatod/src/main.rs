@@ -10,11 +10,16 @@ mod dump;
 mod shell;
 mod translate;
 
+// Service integration: logging, manual pages, privileges, the service manager.
+mod logging;
+mod manual;
+mod notify;
+mod privileges;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use tracing_subscriber::EnvFilter;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 /// Where the runtime files live unless the configuration or `-r` says otherwise.
 const DEFAULT_RUNTIME_DIR: &str = "/run/hato";
@@ -34,7 +39,8 @@ pub struct Cli {
     /// Runtime directory for the socket, PID file and dumps (overrides `global.runtime-dir`).
     #[arg(short = 'r', long = "runtime-dir", value_name = "DIR")]
     pub runtime_dir: Option<PathBuf>,
-    /// Debug level 0 (warnings) .. 3 (everything); `-d` alone is 2. Without it the configuration's
+    /// Debug level as mrouted: 0 warnings, 1 notices, 2 events, 3 every packet; `-d` alone is 2.
+    /// Without it the configuration's
     /// `global.log-level` applies.
     #[arg(short = 'd', long = "debug", value_name = "LEVEL", num_args = 0..=1, default_missing_value = "2",
           value_parser = clap::value_parser!(u8).range(0..=3))]
@@ -45,6 +51,15 @@ pub struct Cli {
     /// Check the configuration file and exit: 0 valid, 1 invalid, 2 unreadable.
     #[arg(long = "check-config")]
     pub check_config: bool,
+    /// Once the sockets are open, become USER (keeping CAP_NET_ADMIN and CAP_NET_RAW only).
+    #[arg(short = 'u', long = "user", value_name = "USER")]
+    pub user: Option<String>,
+    /// Where the log goes: `auto` is the journal when systemd connected standard error to it.
+    #[arg(long = "log", value_name = "OUTPUT", value_enum, default_value_t = logging::LogOutput::Auto)]
+    pub log: logging::LogOutput,
+    /// Write the manual page or a shell completion script to standard output and exit.
+    #[arg(long = "generate", value_name = "WHAT", value_enum, exclusive = true)]
+    pub generate: Option<hato_manual::Artifact>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -116,26 +131,15 @@ fn check_config(path: Option<&std::path::Path>) -> ExitCode {
     }
 }
 
-/// The tracing filter for `-d LEVEL`, or for the configured level.
-fn filter(debug: Option<u8>, configured: hato_config::LogLevel) -> EnvFilter {
-    let level = match debug {
-        Some(0) => "warn",
-        Some(1) => "info",
-        Some(2) => "debug",
-        Some(_) => "trace",
-        None => match configured {
-            hato_config::LogLevel::Error => "error",
-            hato_config::LogLevel::Warn => "warn",
-            hato_config::LogLevel::Info => "info",
-            hato_config::LogLevel::Debug => "debug",
-            hato_config::LogLevel::Trace => "trace",
-        },
-    };
-    EnvFilter::new(level)
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(artifact) = cli.generate {
+        if cli.command.is_some() {
+            let message = "--generate cannot be used with a command";
+            Cli::command().error(clap::error::ErrorKind::ArgumentConflict, message).exit();
+        }
+        return manual::generate(artifact);
+    }
     if let Some(Command::Import { format, file }) = &cli.command {
         return import(*format, file);
     }
@@ -151,7 +155,10 @@ fn main() -> ExitCode {
         }
     };
     let level = config.as_ref().map_or(hato_config::LogLevel::Info, |c| c.global.log_level);
-    tracing_subscriber::fmt().with_env_filter(filter(cli.debug, level)).with_writer(std::io::stderr).init();
+    if let Err(message) = logging::init(logging::base_level(cli.debug, level), cli.log) {
+        eprintln!("hatod: {message}");
+        return ExitCode::from(1);
+    }
     match shell::run(&cli, config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

@@ -23,7 +23,7 @@ use hato_core::{Afi, IfIndex, Instant, V4, V6};
 use hato_kernel::netlink::{NetlinkEvent, NetlinkWatcher, WatcherConfig};
 use hato_kernel::socket::ProtocolSocket;
 use hato_kernel::{KernelPlane, PlaneConfig, Received};
-use hato_router::{describe_diff, Event, Input, Output, ProtocolPacket, Router, Severity, SocketKind};
+use hato_router::{describe_diff, Input, Output, ProtocolPacket, Router, SocketKind};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
@@ -79,15 +79,6 @@ struct Daemon {
     next_counters: Instant,
     recv_buffer: Vec<u8>,
     stop: bool,
-}
-
-fn log_event(event: &Event) {
-    match event.severity() {
-        Severity::Error => tracing::error!("{event}"),
-        Severity::Warn => tracing::warn!("{event}"),
-        Severity::Info => tracing::info!("{event}"),
-        Severity::Debug => tracing::debug!("{event}"),
-    }
 }
 
 /// Reads netlink until the first complete dump; returns its events.
@@ -199,6 +190,8 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
     for event in &events {
         daemon.netlink_event(event);
     }
+    let privileges = crate::privileges::drop_privileges(cli.user.as_deref(), &runtime_dir)?;
+    tracing::info!("running with {privileges}");
     let pidfile = cli.pidfile.clone().unwrap_or_else(|| runtime_dir.join("hatod.pid"));
     std::fs::write(&pidfile, format!("{}\n", std::process::id()))
         .map_err(|e| format!("cannot write {}: {e}", pidfile.display()))?;
@@ -208,7 +201,9 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
         plan.vifs.len(),
         socket_path.display()
     );
+    crate::notify::ready(&format!("running: {} VIFs planned", plan.vifs.len()));
     let result = daemon.run();
+    crate::notify::stopping();
     let mut out = Vec::new();
     daemon.router.shutdown(daemon.clock.now(), &mut out);
     daemon.carry_out(out);
@@ -337,6 +332,7 @@ impl Daemon {
     }
 
     fn handle(&mut self, input: Input) {
+        crate::logging::input(&input);
         let mut out = Vec::new();
         self.router.handle(self.clock.now(), input, &mut out);
         self.carry_out(out);
@@ -344,8 +340,9 @@ impl Daemon {
 
     fn carry_out(&mut self, out: Vec<Output>) {
         for output in out {
+            crate::logging::output(&output);
             match output {
-                Output::Log(event) => log_event(&event),
+                Output::Log(event) => crate::logging::router_event(&event),
                 Output::RefreshCounters => {
                     self.next_counters = self.next_counters.min(self.clock.now() + COUNTERS_REFRESH);
                 }
@@ -438,7 +435,7 @@ impl Daemon {
     }
 
     fn netlink_event(&mut self, event: &NetlinkEvent) {
-        tracing::trace!("netlink: {event}");
+        tracing::trace!(target: crate::logging::NETLINK, "{event}");
         if let Some(input) = translate::input(event) {
             self.handle(input);
         }
@@ -459,7 +456,7 @@ impl Daemon {
             let Some(plane) = self.router.plane4_mut() else { return };
             match plane.recv() {
                 Ok(Some(Received::Upcall(upcall))) => {
-                    tracing::debug!("{upcall}");
+                    tracing::debug!(target: crate::logging::MROUTE, "{upcall}");
                     self.handle(Input::Upcall4(upcall));
                 }
                 // IGMP is read with its arrival interface from the IGMP socket.
@@ -484,7 +481,7 @@ impl Daemon {
             let Some(plane) = self.router.plane6_mut() else { return };
             match plane.recv() {
                 Ok(Some(Received::Upcall(upcall))) => {
-                    tracing::debug!("{upcall}");
+                    tracing::debug!(target: crate::logging::MROUTE, "{upcall}");
                     self.handle(Input::Upcall6(upcall));
                 }
                 Ok(Some(Received::Packet(_) | Received::Unrecognised(_))) => {}
@@ -548,6 +545,7 @@ impl Daemon {
 
     /// Re-reads the configuration and applies the difference; nothing changes on error.
     fn reload(&mut self) -> Result<ReloadView, String> {
+        let _reloading = crate::notify::Reloading::begin();
         let new = match &self.config_path {
             Some(path) => read_config(path)?,
             None => {
@@ -617,7 +615,7 @@ impl Daemon {
     }
 
     fn answer(&mut self, request: &Request) -> Response {
-        tracing::debug!("control: {request:?}");
+        tracing::debug!(target: crate::logging::CONTROL, "{request:?}");
         match request {
             Request::Reload => match self.reload() {
                 Ok(view) => Response::Reloaded(view),
@@ -650,6 +648,7 @@ impl Daemon {
             | Request::ShowPimRp { .. }
             | Request::ShowPimRpSet
             | Request::ShowPimBsr => self.router.query(self.clock.now(), request),
+            Request::Debug(request) => crate::logging::debug(request),
         }
     }
 
