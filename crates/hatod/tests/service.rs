@@ -283,3 +283,54 @@ fn as_root_only_the_two_capabilities_remain_and_a_missing_journal_is_an_error() 
     let log = lab.node_dir("r1").unwrap().join("hatod.log");
     wait_log(&log, "the privileges are logged", "running with capabilities CAP_NET_ADMIN,CAP_NET_RAW");
 }
+
+/// As the systemd unit starts it: an unprivileged user whose only capabilities are the two ambient
+/// ones (setpriv(1) does what `DynamicUser=`, `AmbientCapabilities=` and `CapabilityBoundingSet=`
+/// do), with a runtime directory of its own.
+#[test]
+fn started_as_the_unit_does_with_ambient_capabilities() {
+    if !Path::new("/usr/bin/setpriv").exists() {
+        return;
+    }
+    let mut lab = chain();
+    let dir = hatod::runtime_dir(&lab, "r1").unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    std::os::unix::fs::chown(&dir, Some(nobody.uid.as_raw()), Some(nobody.gid.as_raw())).unwrap();
+    let conf = hatod::config_path(&lab, "r1").unwrap();
+    let config = RouterConfig { static_mroutes: vec![flow(&lab, "239.1.1.1")], ..RouterConfig::default() };
+    std::fs::write(&conf, hatod::config_text(&lab, "r1", &config)).unwrap();
+    let manager = Manager::bind(&lab.node_dir("r1").unwrap());
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let argv = [
+        "env".to_string(),
+        format!("NOTIFY_SOCKET={}", path(&manager.path)),
+        "setpriv".into(),
+        format!("--reuid={}", nobody.uid),
+        format!("--regid={}", nobody.gid),
+        "--clear-groups".into(),
+        "--inh-caps=-all,+net_admin,+net_raw".into(),
+        "--ambient-caps=+net_admin,+net_raw".into(),
+        "--bounding-set=-all,+net_admin,+net_raw".into(),
+        env!("CARGO_BIN_EXE_hatod").to_string(),
+        "-f".into(),
+        path(&conf),
+        "-r".into(),
+        path(&dir),
+    ];
+    let pid = lab.spawn("r1", "hatod", &argv).unwrap();
+    let ready = manager.next();
+    assert!(
+        ready.starts_with("READY=1"),
+        "{ready}\n{}",
+        std::fs::read_to_string(lab.node_dir("r1").unwrap().join("hatod.log")).unwrap_or_default()
+    );
+    for set in ["CapEff", "CapPrm", "CapBnd"] {
+        assert_eq!(status_field(pid, set), NET_ADMIN_AND_RAW, "{set}");
+    }
+    assert_eq!(status_field(pid, "CapAmb"), "0000000000000000");
+    let source = lab.addr("sender", "sender-r1", false).unwrap();
+    let group: IpAddr = "239.1.1.1".parse().unwrap();
+    wait_kernel_sg(&lab, "r1", source, group, DEADLINE).unwrap();
+    assert!(forwarded(&lab, source, group, 3, 30) >= 25, "{}", lab.report());
+}
