@@ -419,8 +419,10 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
                 out.push(Output::Log(Event::NeedsRestart { setting: setting.to_string() }));
             }
         }
-        if diff.global.iter().any(|k| k == "runtime-dir") {
-            out.push(Output::Log(Event::NeedsRestart { setting: "global.runtime-dir".into() }));
+        for key in ["runtime-dir", "user"] {
+            if diff.global.iter().any(|k| k == key) {
+                out.push(Output::Log(Event::NeedsRestart { setting: format!("global.{key}") }));
+            }
         }
         self.config = config.clone();
         self.counters.bump_event("config-applied");
