@@ -173,6 +173,10 @@ pub struct Global {
     pub ipv6: bool,
     /// Where the control socket and the pid file live.
     pub runtime_dir: String,
+    /// The user hatod becomes once its sockets are open (keeping CAP_NET_ADMIN and CAP_NET_RAW);
+    /// unset: it keeps its user. `hatod --user` overrides it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     /// Run on every multicast-capable interface that no `[[interface]]` names (as mrouted and
     /// pimd do); `false` runs only on the interfaces listed and enabled.
     pub auto_interfaces: bool,
@@ -186,6 +190,7 @@ impl Default for Global {
             ipv4: true,
             ipv6: true,
             runtime_dir: "/run/hato".to_string(),
+            user: None,
             auto_interfaces: true,
         }
     }

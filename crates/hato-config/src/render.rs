@@ -40,6 +40,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("global", "ipv4", "Run IPv4 multicast routing (IGMP, PIM, DVMRP)."),
     ("global", "ipv6", "Run IPv6 multicast routing (MLD, PIM)."),
     ("global", "runtime-dir", "Directory of the control socket and pid file."),
+    ("global", "user", "User to become once the sockets are open; unset = stay."),
     ("global", "auto-interfaces", "Also run on multicast-capable interfaces no [[interface]] names."),
     ("rpf", "lookup-mode", "urib-only, mrib-only, mrib-then-urib, lower-distance or longer-prefix."),
     ("rpf", "interval", "Periodic RPF re-check, seconds; 0 = off. 0..=3600."),

@@ -50,13 +50,15 @@ fn global() -> impl Strategy<Value = Global> {
         ],
         any::<(bool, bool, bool)>(),
         "/[a-z/]{0,12}",
+        option::of("[a-z_][a-z0-9_-]{0,8}"),
     )
-        .prop_map(|(router_id, log_level, (ipv4, ipv6, auto_interfaces), runtime_dir)| Global {
+        .prop_map(|(router_id, log_level, (ipv4, ipv6, auto_interfaces), runtime_dir, user)| Global {
             router_id,
             log_level,
             ipv4,
             ipv6,
             runtime_dir,
+            user,
             auto_interfaces,
         })
 }

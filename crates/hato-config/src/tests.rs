@@ -78,3 +78,12 @@ proptest! {
         let _ = import_pim6sd(&text);
     }
 }
+
+#[test]
+fn global_user_is_a_name_or_nothing() {
+    let config = load("hato.toml", "[global]\nuser = \"hato\"\n").unwrap();
+    assert_eq!(config.global.user.as_deref(), Some("hato"));
+    assert_eq!(load("hato.toml", "").unwrap().global.user, None);
+    let errors = load("hato.toml", "[global]\nuser = \"\"\n").unwrap_err().to_string();
+    assert!(errors.contains("global.user") && errors.contains("must be a user name or id"), "{errors}");
+}

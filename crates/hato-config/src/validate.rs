@@ -283,6 +283,15 @@ impl Config {
                 "must be an absolute path",
             ));
         }
+        if let Some(user) = &self.global.user {
+            if user.is_empty() || user.contains(['/', ':', '\n']) {
+                out.push(problem(
+                    Path::root("global").key("user"),
+                    format!("{user:?}"),
+                    "must be a user name or id",
+                ));
+            }
+        }
     }
 
     fn check_gmp_consistency(&self, path: &Path, gmp: &crate::GmpSettings, out: &mut Vec<Problem>) {

@@ -488,8 +488,10 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
                 out.push(Output::Log(Event::NeedsRestart { setting: setting.to_string() }));
             }
         }
-        if diff.global.iter().any(|k| k == "runtime-dir") {
-            out.push(Output::Log(Event::NeedsRestart { setting: "global.runtime-dir".into() }));
+        for key in ["runtime-dir", "user"] {
+            if diff.global.iter().any(|k| k == key) {
+                out.push(Output::Log(Event::NeedsRestart { setting: format!("global.{key}") }));
+            }
         }
         let pim_differs = self.v4.as_ref().is_some_and(|f| f.protocols().pim_settings_differ(config))
             || self.v6.as_ref().is_some_and(|f| f.protocols().pim_settings_differ(config));

@@ -190,7 +190,8 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
     for event in &events {
         daemon.netlink_event(event);
     }
-    let privileges = crate::privileges::drop_privileges(cli.user.as_deref(), &runtime_dir)?;
+    let user = cli.user.clone().or_else(|| daemon.router.config().global.user.clone());
+    let privileges = crate::privileges::drop_privileges(user.as_deref(), &runtime_dir)?;
     tracing::info!("running with {privileges}");
     let pidfile = cli.pidfile.clone().unwrap_or_else(|| runtime_dir.join("hatod.pid"));
     std::fs::write(&pidfile, format!("{}\n", std::process::id()))

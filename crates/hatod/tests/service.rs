@@ -1,7 +1,7 @@
 //! hatod as a service, on the real kernel in namespaces (`sender - r1 - receiver`): a Unix datagram
-//! socket stands in for systemd's `$NOTIFY_SOCKET` and receives READY / RELOADING / STOPPING; with
-//! `--user nobody` the daemon keeps exactly CAP_NET_ADMIN and CAP_NET_RAW and still forwards and
-//! reloads; `hatoctl debug netlink on|off` switches that subsystem's log at run time. Requires
+//! socket stands in for systemd's `$NOTIFY_SOCKET` and receives READY / RELOADING / STOPPING; as
+//! `global.user = "nobody"` the daemon keeps exactly CAP_NET_ADMIN and CAP_NET_RAW and still
+//! forwards and reloads; `hatoctl debug netlink on|off` switches that subsystem's log at run time. Requires
 //! root.
 
 use std::fs::File;
@@ -134,6 +134,11 @@ fn flow(lab: &Lab, group: &str) -> StaticMroute {
     }
 }
 
+/// The lab's configuration for r1 with `global.user = "nobody"`.
+fn as_nobody(lab: &Lab, config: &RouterConfig) -> String {
+    hatod::config_text(lab, "r1", config).replacen("[global]\n", "[global]\nuser = \"nobody\"\n", 1)
+}
+
 fn wait_log(log: &Path, what: &str, needle: &str) -> String {
     poll_until(what, DEADLINE, Duration::from_millis(20), || {
         let text = std::fs::read_to_string(log).unwrap_or_default();
@@ -147,14 +152,13 @@ fn wait_log(log: &Path, what: &str, needle: &str) -> String {
 }
 
 #[test]
-fn notify_service_as_nobody_keeps_two_capabilities_forwards_reloads_and_switches_debugging() {
+fn notify_service_as_configured_user_keeps_two_capabilities_forwards_reloads_and_switches_debugging() {
     let mut lab = chain();
     let dir = hatod::runtime_dir(&lab, "r1").unwrap();
     std::fs::create_dir_all(&dir).unwrap();
     let conf = hatod::config_path(&lab, "r1").unwrap();
     let config = RouterConfig { static_mroutes: vec![flow(&lab, "239.1.1.1")], ..RouterConfig::default() };
-    let original = hatod::config_text(&lab, "r1", &config);
-    std::fs::write(&conf, &original).unwrap();
+    std::fs::write(&conf, as_nobody(&lab, &config)).unwrap();
     let manager = Manager::bind(&lab.node_dir("r1").unwrap());
     let socket = dir.join("hatod.sock");
     let path = |p: &Path| p.to_str().unwrap().to_string();
@@ -166,8 +170,6 @@ fn notify_service_as_nobody_keeps_two_capabilities_forwards_reloads_and_switches
         env!("CARGO_BIN_EXE_hatod").to_string(),
         "-d".into(),
         "0".into(),
-        "--user".into(),
-        "nobody".into(),
         "-f".into(),
         path(&conf),
         "-r".into(),
@@ -201,7 +203,7 @@ fn notify_service_as_nobody_keeps_two_capabilities_forwards_reloads_and_switches
     // It reloads, telling the manager when the reload starts and ends.
     let second = flow(&lab, "239.1.1.2");
     let config = RouterConfig { static_mroutes: vec![flow(&lab, "239.1.1.1"), second.clone()], ..config };
-    std::fs::write(&conf, hatod::config_text(&lab, "r1", &config)).unwrap();
+    std::fs::write(&conf, as_nobody(&lab, &config)).unwrap();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGHUP).unwrap();
     let reloading = manager.next();
     let lines: Vec<&str> = reloading.lines().collect();
@@ -266,7 +268,8 @@ fn as_root_only_the_two_capabilities_remain_and_a_missing_journal_is_an_error() 
     }
 
     let pidfile = Path::new(dir).join("hatod.pid");
-    let pid = lab.spawn("r1", "hatod", &[hatod, "-d", "1", "-f", conf, "-r", dir]).unwrap();
+    // `--user` takes a numeric id too; root stays root, with the two capabilities only.
+    let pid = lab.spawn("r1", "hatod", &[hatod, "-d", "1", "--user", "0", "-f", conf, "-r", dir]).unwrap();
     poll_until("PID file", DEADLINE, Duration::from_millis(20), || {
         if pidfile.exists() {
             Probe::Done(())
@@ -281,5 +284,60 @@ fn as_root_only_the_two_capabilities_remain_and_a_missing_journal_is_an_error() 
     assert_eq!(status_field(pid, "CapInh"), "0000000000000000");
     assert!(status_field(pid, "Uid").starts_with("0\t"));
     let log = lab.node_dir("r1").unwrap().join("hatod.log");
-    wait_log(&log, "the privileges are logged", "running with capabilities CAP_NET_ADMIN,CAP_NET_RAW");
+    wait_log(
+        &log,
+        "the privileges are logged",
+        "running with capabilities CAP_NET_ADMIN,CAP_NET_RAW, user root (0:0)",
+    );
+}
+
+/// As the systemd unit starts it: an unprivileged user whose only capabilities are the two ambient
+/// ones (setpriv(1) does what `DynamicUser=`, `AmbientCapabilities=` and `CapabilityBoundingSet=`
+/// do), with a runtime directory of its own.
+#[test]
+fn started_as_the_unit_does_with_ambient_capabilities() {
+    if !Path::new("/usr/bin/setpriv").exists() {
+        return;
+    }
+    let mut lab = chain();
+    let dir = hatod::runtime_dir(&lab, "r1").unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    std::os::unix::fs::chown(&dir, Some(nobody.uid.as_raw()), Some(nobody.gid.as_raw())).unwrap();
+    let conf = hatod::config_path(&lab, "r1").unwrap();
+    let config = RouterConfig { static_mroutes: vec![flow(&lab, "239.1.1.1")], ..RouterConfig::default() };
+    std::fs::write(&conf, hatod::config_text(&lab, "r1", &config)).unwrap();
+    let manager = Manager::bind(&lab.node_dir("r1").unwrap());
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let argv = [
+        "env".to_string(),
+        format!("NOTIFY_SOCKET={}", path(&manager.path)),
+        "setpriv".into(),
+        format!("--reuid={}", nobody.uid),
+        format!("--regid={}", nobody.gid),
+        "--clear-groups".into(),
+        "--inh-caps=-all,+net_admin,+net_raw".into(),
+        "--ambient-caps=+net_admin,+net_raw".into(),
+        "--bounding-set=-all,+net_admin,+net_raw".into(),
+        env!("CARGO_BIN_EXE_hatod").to_string(),
+        "-f".into(),
+        path(&conf),
+        "-r".into(),
+        path(&dir),
+    ];
+    let pid = lab.spawn("r1", "hatod", &argv).unwrap();
+    let ready = manager.next();
+    assert!(
+        ready.starts_with("READY=1"),
+        "{ready}\n{}",
+        std::fs::read_to_string(lab.node_dir("r1").unwrap().join("hatod.log")).unwrap_or_default()
+    );
+    for set in ["CapEff", "CapPrm", "CapBnd"] {
+        assert_eq!(status_field(pid, set), NET_ADMIN_AND_RAW, "{set}");
+    }
+    assert_eq!(status_field(pid, "CapAmb"), "0000000000000000");
+    let source = lab.addr("sender", "sender-r1", false).unwrap();
+    let group: IpAddr = "239.1.1.1".parse().unwrap();
+    wait_kernel_sg(&lab, "r1", source, group, DEADLINE).unwrap();
+    assert!(forwarded(&lab, source, group, 3, 30) >= 25, "{}", lab.report());
 }
