@@ -226,6 +226,9 @@ fn flow(lab: &Lab, group: IpAddr, ssm: bool, run_id: u64) {
     // Exactly one copy of each packet crossed the chain: the RP forwarded what it decapsulated
     // from Registers only until the source's tree delivered.
     let delivered = snmp_udp_in(lab) - udp_before;
+    // The few packets that crossed inside Registers carry the sender's partial UDP checksum (its
+    // veth offloads checksums, and the register path hands the bytes to user space): the
+    // receiver's kernel counts them as InCsumErrors. Real NICs complete checksums on the wire.
     eprintln!("{group}: r3 forwarded {} packets, the receiver's kernel took {delivered}", sg["packets"]);
     assert_eq!(delivered, got.received, "{got:?}");
     assert!(sg["packets"].as_u64().unwrap() <= u64::from(sent.sent) * 21 / 20, "{sg}\n{}", report(lab));
