@@ -115,7 +115,8 @@ fn wait_for(
 }
 
 /// Runs one flow: the receiver joins, the join reaches the RP (ASM) or the first-hop router
-/// (SSM), the sender sends; returns the receiver's report and the number sent.
+/// (SSM), the sender sends; prints each router's `show mroute` for the group while the receiver is
+/// still joined; returns the receiver's report and the number sent.
 fn run_flow(lab: &mut Lab, flow: Flow, run_id: u64) -> Result<(u32, RecvReport)> {
     let group: IpAddr = flow.group.parse().map_err(|_| Error::Invalid(flow.group.into()))?;
     let source = lab.addr("sender", "sender-r1", group.is_ipv6())?;
@@ -150,6 +151,15 @@ fn run_flow(lab: &mut Lab, flow: Flow, run_id: u64) -> Result<(u32, RecvReport)>
             size: 100,
         },
     )?;
+    println!("==== {}: {} ====", flow.name, flow.group);
+    for router in ROUTERS {
+        let request = Request::ShowMroute { source: None, group: Some(group) };
+        let response = query(&control_socket(lab, router)?, &request)?;
+        let text = response.to_string();
+        // The entries, without the table's title and flag legend.
+        let entries = text.split_once("\n\n").map_or(text.as_str(), |(_, rest)| rest);
+        println!("-- {router}: hatoctl show mroute {group}\n{}", entries.trim_end());
+    }
     let report = lab.finish_receiver(&receiver)?;
     Ok((sent.sent, report))
 }
@@ -194,11 +204,12 @@ fn demo(lab: &mut Lab) -> Result<String> {
         )?;
     }
     println!("PIM neighbours up on every router\n");
+    println!("Flags: J - PIM, F - registering, R - source tree (SPT), W - (*,G) (not installed: the kernel forwards per (S,G)), T - installed, P - no outgoing interface\n");
     let mut rows = Vec::new();
     for (run_id, flow) in (1u64..).zip(FLOWS) {
         let (sent, report) = run_flow(lab, flow, run_id)?;
         println!(
-            "{:<36} {:<12} sent {sent:>4}  received {:>4}  lost {:>3}  duplicated {:>3}  first after {} ms",
+            "=> {} {}: sent {sent}, received {}, lost {}, duplicated {}, first after {} ms\n",
             flow.name,
             flow.group,
             report.unique,
@@ -208,11 +219,7 @@ fn demo(lab: &mut Lab) -> Result<String> {
         );
         rows.push((flow, sent, report));
     }
-    for router in ROUTERS {
-        let socket = control_socket(lab, router)?;
-        let response = query(&socket, &Request::ShowMroute { source: None, group: None })?;
-        println!("\n==== {router}: hatoctl show mroute ====\n{response}");
-    }
+    println!();
     let mut summary =
         String::from("flow                                 group        sent  received  lost  duplicated\n");
     for (flow, sent, report) in &rows {

@@ -286,9 +286,5 @@ pub enum Output {
         oifs: Vec<IfIndex>,
         packet: Vec<u8>,
     },
-    /// Read the forwarding plane's counters soon and hand them in ([`Input::Counters4`] /
-    /// [`Input::Counters6`]): the RP waits for them to see its source tree deliver (the SPT bit,
-    /// RFC 7761 §4.2.2), until when it also forwards what it decapsulates from Registers.
-    RefreshCounters,
     Log(Event),
 }

@@ -60,6 +60,9 @@ pub(crate) enum Work<A: GmpFamily> {
     Rpf(RpfChanged<A, RpfWatcher>),
 }
 
+/// The shortest time between two counter reads for Registers at the RP.
+const COUNTER_READ_INTERVAL: hato_core::Duration = hato_core::Duration::from_millis(1);
+
 /// Most work items drained per call: a safety bound, far above what one input causes.
 const MAX_WORK_PER_RUN: usize = 100_000;
 
@@ -91,6 +94,8 @@ pub struct Protocols<A: GmpFamily> {
     pim_watches: BTreeSet<A::Addr>,
     bsr_watches: BTreeSet<A::Addr>,
     pub(crate) work: VecDeque<Work<A>>,
+    /// When the RP last read the plane's counters for a Register.
+    counters_read: Option<Instant>,
 }
 
 /// The socket PIM of family `A` uses.
@@ -288,6 +293,7 @@ impl<A: GmpFamily> Protocols<A> {
             pim_watches: BTreeSet::new(),
             bsr_watches: BTreeSet::new(),
             work: VecDeque::new(),
+            counters_read: None,
         }
     }
 
@@ -627,16 +633,38 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
         self.protocols.work.push_back(Work::Pim(input));
     }
 
-    /// Queues `TrafficSeen` for every PIM (S,G) entry whose packet count grew since the last dump.
+    /// Queues `TrafficSeen` for every PIM (S,G) entry that forwarded packets arriving on its incoming
+    /// interface since the last dump (the kernel counts wrong-interface arrivals as packets too).
     pub(crate) fn traffic_to_pim(&mut self, dump: &BTreeMap<SgKey<A>, hato_core::MfcCounters>) {
+        let native = |c: &hato_core::MfcCounters| c.packets.saturating_sub(c.wrong_if);
         for (key, counters) in dump {
             let Some(source) = key.source else { continue };
             let Some(entry) = self.mroutes.get(key) else { continue };
-            if entry.intents.contains_key(&IntentOrigin::Pim) && counters.packets > entry.counters.packets {
+            if entry.intents.contains_key(&IntentOrigin::Pim) && native(counters) > native(&entry.counters) {
                 let input = hato_pim::Input::TrafficSeen { source, group: key.group };
                 self.protocols.work.push_back(Work::Pim(input));
             }
         }
+    }
+
+    /// Whether the installed (S,G) of `key` has forwarded packets that arrived on its incoming
+    /// interface: then the RP's source tree delivers and a Register's copy would be a duplicate
+    /// (RFC 7761 §4.4.2 forwards decapsulated packets only until the SPT bit is set, which this
+    /// also brings about through `TrafficSeen`). Reads the plane's counters, at most once per
+    /// [`COUNTER_READ_INTERVAL`].
+    fn source_tree_delivers(&mut self, now: Instant, key: SgKey<A>) -> bool {
+        if self.mroutes.get(&key).and_then(|entry| entry.installed()).is_none() {
+            return false;
+        }
+        let due = self.protocols.counters_read.map_or(true, |at| now >= at + COUNTER_READ_INTERVAL);
+        if due {
+            self.protocols.counters_read = Some(now);
+            if let Ok(dump) = self.plane.counters() {
+                self.traffic_to_pim(&dump);
+                self.mroutes.update_counters(&dump);
+            }
+        }
+        self.mroutes.get(&key).is_some_and(|entry| entry.counters.packets > entry.counters.wrong_if)
     }
 
     /// Queues RPF changes for their watchers.
@@ -915,8 +943,9 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                 O::MrouteRemove(key) => self.mroutes.set_intent(now, key, IntentOrigin::Pim, None),
                 O::ForwardDecapsulated { key, packet, oifs } => {
                     counters.bump_event("pim-register-decapsulated");
-                    if self.mroutes.get(&key).is_some_and(|entry| entry.installed().is_some()) {
-                        out.push(Output::RefreshCounters);
+                    if self.source_tree_delivers(now, key) {
+                        counters.bump_event("pim-register-copy-dropped");
+                        continue;
                     }
                     if let Some(packet) = decrement_hop_limit(packet) {
                         out.push(Output::Forward { key: key.to_string(), oifs, packet });

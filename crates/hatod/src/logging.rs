@@ -278,8 +278,8 @@ pub fn output(output: &Output) {
                 packet.len()
             );
         }
-        // Logged by `router_event` as the shell carries it out; a counter refresh is routine.
-        Output::Log(_) | Output::RefreshCounters => {}
+        // Logged by `router_event` as the shell carries it out.
+        Output::Log(_) => {}
     }
 }
 

@@ -38,8 +38,6 @@ const STARTUP_DUMP_DEADLINE: Duration = Duration::from_secs(10);
 /// How often the forwarding cache counters are read: they tell PIM which (S,G) entries forward
 /// (keepalive timers, and the SPT bit at the RP, whose Register-Stop waits for it).
 const COUNTERS_INTERVAL: Duration = Duration::from_secs(1);
-/// How soon counters are read when the router asks for them.
-const COUNTERS_REFRESH: Duration = Duration::from_millis(20);
 /// Messages read from one socket per loop turn, so that no source starves the others.
 const READS_PER_TURN: usize = 256;
 /// The longest poll timeout.
@@ -344,9 +342,6 @@ impl Daemon {
             crate::logging::output(&output);
             match output {
                 Output::Log(event) => crate::logging::router_event(&event),
-                Output::RefreshCounters => {
-                    self.next_counters = self.next_counters.min(self.clock.now() + COUNTERS_REFRESH);
-                }
                 Output::Join { socket, group, ifindex } => {
                     if let Some(Err(e)) = self.membership(socket, group, ifindex, true) {
                         tracing::warn!("join {group} on {ifindex} ({socket:?}): {e}");

@@ -224,11 +224,14 @@ fn flow(lab: &Lab, group: IpAddr, ssm: bool, run_id: u64) {
     let last_hop = mroutes(lab, "r3", group);
     let sg = last_hop.iter().find(|e| e["source"] == source.to_string()).unwrap();
     // Exactly one copy of each packet crossed the chain: the RP forwarded what it decapsulated
-    // from Registers only until the source's tree delivered.
+    // from Registers only until its source tree delivered.
     let delivered = snmp_udp_in(lab) - udp_before;
+    // The few packets that crossed inside Registers carry the sender's partial UDP checksum (its
+    // veth offloads checksums, and the register path hands the bytes to user space): the
+    // receiver's kernel counts them as InCsumErrors. Real NICs complete checksums on the wire.
     eprintln!("{group}: r3 forwarded {} packets, the receiver's kernel took {delivered}", sg["packets"]);
     assert_eq!(delivered, got.received, "{got:?}");
-    assert!(sg["packets"].as_u64().unwrap() <= u64::from(sent.sent) * 21 / 20, "{sg}\n{}", report(lab));
+    assert!(sg["packets"].as_u64().unwrap() <= u64::from(sent.sent), "{sg}\n{}", report(lab));
     assert_eq!(sg["incoming"], "eth0", "{sg}");
     assert_eq!(sg["outgoing"][0]["interface"], "eth1", "{sg}");
     assert_eq!(sg["outgoing"][0]["reasons"][0], "pim-local", "{sg}");
