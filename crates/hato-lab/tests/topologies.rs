@@ -93,12 +93,31 @@ fn cleanup_subcommand_removes_leftovers() {
     let status = Command::new("ip").args(["netns", "add", &ns]).status().unwrap();
     assert!(status.success());
     let mut sleeper = Command::new("ip").args(["netns", "exec", &ns, "sleep", "300"]).spawn().unwrap();
+    // Cleanup can only find the process once `ip netns exec` has entered the namespace.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while Command::new("ip").args(["netns", "pids", &ns]).output().unwrap().stdout.is_empty() {
+        if std::time::Instant::now() > deadline {
+            let _ = sleeper.kill();
+            panic!("the process never entered {ns}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let output =
         Command::new(env!("CARGO_BIN_EXE_hato-lab")).args(["cleanup", "--prefix", &prefix]).output().unwrap();
     assert!(output.status.success(), "{output:?}");
     let removed: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(removed, vec![ns]);
     assert_eq!(namespaces_with_prefix(&prefix).unwrap(), Vec::<String>::new());
-    let status = sleeper.wait().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = sleeper.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = sleeper.kill();
+            panic!("cleanup left the process in {ns} running");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
     assert!(!status.success(), "the process inside was killed");
 }
