@@ -217,6 +217,9 @@ pub struct CountersView {
     pub plane: BTreeMap<String, u64>,
     /// Everything else (reloads, netlink resyncs, control requests ...).
     pub events: BTreeMap<String, u64>,
+    /// The RPF engines per family: changes received, recomputations (after backoff), periodic checks.
+    #[serde(default)]
+    pub rpf: BTreeMap<String, u64>,
 }
 
 fn section(f: &mut fmt::Formatter<'_>, title: &str, counters: &BTreeMap<String, u64>) -> fmt::Result {
@@ -236,6 +239,7 @@ impl fmt::Display for CountersView {
         section(f, "Packets received", &self.received)?;
         section(f, "Decode failures", &self.decode_failures)?;
         section(f, "Forwarding plane", &self.plane)?;
+        section(f, "RPF", &self.rpf)?;
         section(f, "Events", &self.events)
     }
 }

@@ -106,7 +106,7 @@ fn cleanup_subcommand_removes_leftovers() {
         Command::new(env!("CARGO_BIN_EXE_hato-lab")).args(["cleanup", "--prefix", &prefix]).output().unwrap();
     assert!(output.status.success(), "{output:?}");
     let removed: Vec<String> = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(removed, vec![ns]);
+    assert_eq!(removed, vec![ns.clone()]);
     assert_eq!(namespaces_with_prefix(&prefix).unwrap(), Vec::<String>::new());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let status = loop {

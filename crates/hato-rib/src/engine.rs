@@ -55,6 +55,8 @@ pub struct RpfChanged<A: Afi, K> {
 /// Counters, for `hatoctl show rpf` and tests.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct RpfStats {
+    /// Unicast route, address, link and static mroute changes received.
+    pub changes: u64,
     /// Recomputations triggered by changes (each may cover many answers).
     pub recomputations: u64,
     /// Periodic re-checks of every watched answer.
@@ -299,6 +301,7 @@ impl<A: Afi, K: Ord + Clone + Debug> RpfEngine<A, K> {
     }
 
     fn changed(&mut self, now: Instant, out: &mut Vec<RpfChanged<A, K>>) {
+        self.stats.changes += 1;
         if self.damper.on_change(now) == Verdict::Recompute {
             self.run_recomputation(out);
         }

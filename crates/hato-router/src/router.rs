@@ -555,7 +555,17 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
                 }
                 Response::Mroute(MrouteView { entries })
             }
-            Request::ShowCounters => Response::Counters(self.counters.view().clone()),
+            Request::ShowCounters => {
+                let mut view = self.counters.view().clone();
+                let v4 = self.v4.as_ref().map(|f| ("rpf4", f.rpf().stats()));
+                let v6 = self.v6.as_ref().map(|f| ("rpf6", f.rpf().stats()));
+                for (family, stats) in v4.into_iter().chain(v6) {
+                    view.rpf.insert(format!("{family}-changes"), stats.changes);
+                    view.rpf.insert(format!("{family}-recomputations"), stats.recomputations);
+                    view.rpf.insert(format!("{family}-periodic-checks"), stats.periodic_checks);
+                }
+                Response::Counters(view)
+            }
             Request::Status => Response::Status(StatusView {
                 uptime_secs: now.saturating_since(self.started).as_secs(),
                 ipv4: self.v4.is_some(),

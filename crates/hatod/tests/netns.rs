@@ -260,6 +260,58 @@ fn rpf_follows_routes_and_static_mroutes_win() {
     assert!(json["explanation"].as_str().unwrap().contains("Mroute"), "{json}");
 }
 
+/// The RPF engine's counters from `show counters --json`.
+fn rpf_counter(lab: &Lab, name: &str) -> u64 {
+    let (json, code) = hatoctl_json(lab, &Request::ShowCounters);
+    assert_eq!(code, 0, "{json}");
+    json["rpf"][name].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn a_burst_of_route_flaps_is_damped() {
+    let mut lab = chain();
+    lab.start_router("r1", RouterKind::Hatod, &RouterConfig::default()).unwrap();
+    let receiver = addr(&lab, "receiver", "r1-receiver", false).to_string();
+    let sender = addr(&lab, "sender", "sender-r1", false).to_string();
+    wait_rpf(&lab, &sender, |j| j["interface"] == "eth0");
+    let before = (rpf_counter(&lab, "rpf4-changes"), rpf_counter(&lab, "rpf4-recomputations"));
+
+    // 100 route changes in one burst (50 adds, 50 deletes), as one `ip -batch` run.
+    let batch = lab.workdir().join("flaps.batch");
+    let lines: String = (0..50)
+        .map(|_| format!("route add 198.18.202.0/24 via {receiver}\nroute del 198.18.202.0/24\n"))
+        .collect();
+    std::fs::write(&batch, lines).unwrap();
+    lab.exec("r1", &["ip", "-batch", batch.to_str().unwrap()]).unwrap();
+
+    // Every change reaches the engine ...
+    let changes = poll_until("100 route changes seen", DEADLINE, Duration::from_millis(50), || {
+        let changes = rpf_counter(&lab, "rpf4-changes") - before.0;
+        if changes >= 100 {
+            Probe::Done(changes)
+        } else {
+            Probe::Pending(format!("{changes} changes"))
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", report(&lab)));
+    assert!((100..=110).contains(&changes), "{changes} changes");
+    // ... and once the backoff (500 ms, doubling to 5 s) has run out, they were handled in a few
+    // recomputations, not one per change.
+    let recomputations = poll_until("the damped recomputation", DEADLINE, Duration::from_millis(100), || {
+        let done = rpf_counter(&lab, "rpf4-recomputations") - before.1;
+        if done >= 1 {
+            Probe::Done(done)
+        } else {
+            Probe::Pending(format!("{done} recomputations"))
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", report(&lab)));
+    assert!(recomputations <= 5, "{recomputations} recomputations for 100 changes");
+    // The burst ended with the route removed: the answer is back on the connected sender side.
+    let json = wait_rpf(&lab, "198.18.202.1", |j| j["interface"] != "eth1");
+    assert_ne!(json["interface"], "eth1", "{json}");
+}
+
 fn reloads(lab: &Lab) -> u64 {
     let (json, _) = hatoctl_json(lab, &Request::Status);
     json["reloads"].as_u64().unwrap_or(0)

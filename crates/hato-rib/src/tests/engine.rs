@@ -206,6 +206,7 @@ fn flap_storm(backoff: Option<Backoff>) -> (crate::RpfStats, Vec<RpfChanged<V4, 
     advance(&mut e, now + Duration::from_secs(60), &mut out);
     let end = e.stats();
     let stats = crate::RpfStats {
+        changes: end.changes - start.changes,
         recomputations: end.recomputations - start.recomputations,
         periodic_checks: end.periodic_checks - start.periodic_checks,
         answers_recomputed: end.answers_recomputed - start.answers_recomputed,
@@ -219,6 +220,7 @@ fn a_burst_of_100_flaps_is_damped_to_two_recomputations() {
     let (stats, out, e) = flap_storm(Some(Backoff::default()));
     // The first flap schedules one 500 ms later (the storm doubles the delay to 1 s meanwhile);
     // flaps right after it schedule the second 2 s later, past the end of the 1 s burst.
+    assert_eq!(stats.changes, 100, "{stats:?}");
     assert_eq!(stats.recomputations, 2, "{stats:?}");
     assert!(out.len() <= 2, "{out:?}");
     // The burst ended with the better route withdrawn: the watch ends on the original answer.
