@@ -130,7 +130,9 @@ mod tests {
         subcommands(&Cli::command(), "hatod", &mut all);
         assert!(!all.is_empty());
         for name in all {
-            assert!(page.contains(&format!("\\fB{name}\\fR")), "{name} missing:\n{page}");
+            // roff escapes hyphens: `rp-set` is written `rp\-set`.
+            let roff = name.replace('-', "\\-");
+            assert!(page.contains(&format!("\\fB{roff}\\fR")), "{name} missing:\n{page}");
         }
         for arg in Cli::command().get_arguments().filter_map(|a| a.get_long()) {
             if arg != "help" && arg != "version" {
