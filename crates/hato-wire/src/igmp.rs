@@ -239,7 +239,7 @@ mod tests {
     use crate::ip::Ipv4Header;
     use crate::testutil::{assert_checksum_flips_detected, group_record, hex, query_v3};
 
-    /// Parses an IPv4 packet captured in /work/shared/testdata and returns its IGMP payload.
+    /// Parses an IPv4 packet from the captures in testdata/captures and returns its IGMP payload.
     fn igmp_payload(packet: &[u8]) -> Vec<u8> {
         let (header, payload) = Ipv4Header::parse(packet).unwrap();
         assert_eq!(header.protocol, crate::ip::PROTO_IGMP);
