@@ -213,6 +213,40 @@ fn argument_label(arg: &Arg) -> Vec<clap_mangen::roff::Inline> {
     label
 }
 
+/// Writes `artifact` for `command` to standard output; on failure prints `program: error` and exits 1.
+pub fn print(artifact: Artifact, command: Command, page: &Page, program: &str) -> std::process::ExitCode {
+    let mut out = Vec::new();
+    match generate(artifact, command, page, &mut out).and_then(|()| io::stdout().write_all(&out)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+/// `artifact` for `command` as a string (for tests).
+pub fn render(artifact: Artifact, command: Command, page: &Page) -> io::Result<String> {
+    let mut out = Vec::new();
+    generate(artifact, command, page, &mut out)?;
+    String::from_utf8(out).map_err(io::Error::other)
+}
+
+/// Every subcommand path of `command` at every depth, each prefixed by `program` (`hatoctl show
+/// mroute` ...), in definition order.
+pub fn subcommand_paths(command: &Command, program: &str) -> Vec<String> {
+    fn walk(command: &Command, path: &str, all: &mut Vec<String>) {
+        for sub in command.get_subcommands() {
+            let name = format!("{path} {}", sub.get_name());
+            all.push(name.clone());
+            walk(sub, &name, all);
+        }
+    }
+    let mut all = Vec::new();
+    walk(command, program, &mut all);
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,6 @@
 //! `hatoctl --generate man|bash|zsh|fish`: hatoctl(8) and the shell completions, from the command
 //! line definition plus the sections below.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::CommandFactory;
@@ -37,16 +36,7 @@ const PAGE: Page = Page {
 
 /// Writes `artifact` to standard output.
 pub fn generate(artifact: Artifact) -> ExitCode {
-    let mut out = Vec::new();
-    let written = hato_manual::generate(artifact, Cli::command(), &PAGE, &mut out)
-        .and_then(|()| std::io::stdout().write_all(&out));
-    match written {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("hatoctl: {e}");
-            ExitCode::from(1)
-        }
-    }
+    hato_manual::print(artifact, Cli::command(), &PAGE, "hatoctl")
 }
 
 #[cfg(test)]
@@ -54,25 +44,14 @@ mod tests {
     use super::*;
 
     fn render(artifact: Artifact) -> String {
-        let mut out = Vec::new();
-        hato_manual::generate(artifact, Cli::command(), &PAGE, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    fn subcommands(command: &clap::Command, path: &str, all: &mut Vec<String>) {
-        for sub in command.get_subcommands() {
-            let name = format!("{path} {}", sub.get_name());
-            all.push(name.clone());
-            subcommands(sub, &name, all);
-        }
+        hato_manual::render(artifact, Cli::command(), &PAGE).unwrap()
     }
 
     #[test]
     fn manual_mentions_every_subcommand() {
         let page = render(Artifact::Man);
         assert!(page.contains(".TH hatoctl 8"), "{page}");
-        let mut all = Vec::new();
-        subcommands(&Cli::command(), "hatoctl", &mut all);
+        let all = hato_manual::subcommand_paths(&Cli::command(), "hatoctl");
         assert!(all.len() >= 9, "{all:?}");
         for name in all {
             // roff escapes hyphens: `rp-set` is written `rp\-set`.
