@@ -7,6 +7,7 @@
 //!   protocol-neutral [`RouterConfig`].
 //! - [`traffic`]: the sender and the ASM/SSM receiver behind `hato-lab send|recv`, with loss,
 //!   duplicate and reordering counts; [`Lab::send`] / [`Lab::start_receiver`] run them in nodes.
+//! - [`matrix`]: interop scenario results appended to `$HATO_INTEROP_MATRIX` and printed as a table.
 //! - [`poll`]: waits on the kernel MFC, FRR's JSON and any JSON command, returning the last
 //!   observation on timeout.
 //!
@@ -18,6 +19,7 @@ pub mod error;
 pub mod exec;
 mod flow;
 pub mod lab;
+pub mod matrix;
 pub mod poll;
 pub mod router;
 pub mod topology;

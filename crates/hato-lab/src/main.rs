@@ -1,5 +1,5 @@
 //! `hato-lab`: multicast traffic inside lab namespaces (`send`, `recv`), a lab for manual
-//! exploration (`up`), the hatod demo (`demo`) and removal of leftover namespaces (`cleanup`). Run `send` / `recv` with `ip netns exec <ns> hato-lab ...`.
+//! exploration (`up`), the hatod demo (`demo`), the interop matrix table (`matrix`) and removal of leftover namespaces (`cleanup`). Run `send` / `recv` with `ip netns exec <ns> hato-lab ...`.
 
 use std::net::IpAddr;
 use std::process::ExitCode;
@@ -88,6 +88,9 @@ enum Command {
     /// router's `show mroute` and what the receivers got, then removes the lab. Needs root:
     /// `sudo cargo run --release -p hato-lab -- demo` (builds hatod with the same profile).
     Demo,
+    /// Print an interop matrix file (written by the interop tests when `$HATO_INTEROP_MATRIX` names
+    /// it) as a table; exits non-zero when a scenario failed.
+    Matrix { file: std::path::PathBuf },
     /// Delete every namespace whose name starts with the prefix, killing what runs inside.
     Cleanup {
         #[arg(long)]
@@ -193,6 +196,14 @@ fn run(command: Command) -> Result<String, Box<dyn std::error::Error>> {
             up(topology, routers, router, rp, Duration::from_secs(hold_secs))
         }
         Command::Demo => hato_lab::demo::run().map_err(Into::into),
+        Command::Matrix { file } => {
+            let results = hato_lab::matrix::parse(&std::fs::read_to_string(&file)?)?;
+            let table = hato_lab::matrix::render(&results);
+            if results.iter().any(|r| !r.passed) {
+                return Err(format!("a scenario failed\n{table}").into());
+            }
+            Ok(table.trim_end().to_string())
+        }
         Command::Cleanup { prefix } => Ok(serde_json::to_string(&hato_lab::cleanup_prefix(&prefix)?)?),
     }
 }
