@@ -130,3 +130,15 @@ fn unknown_statements_are_warnings_with_lines() {
     assert!(warned(&imported, 2, "frobnicate"), "{:?}", imported.warnings);
     assert!(warned(&imported, 3, "no cand_rp"), "{:?}", imported.warnings);
 }
+
+#[test]
+fn repeated_switch_data_threshold_keeps_the_last() {
+    let twice =
+        import_pim6sd("switch_data_threshold rate 50000 interval 20;\nswitch_data_threshold rate 80000;\n");
+    assert_eq!(twice.config.pim.spt.len(), 1, "{:?}", twice.config.pim.spt);
+    assert_eq!(twice.config.pim.spt[0].threshold_kbps, 80);
+    assert_eq!(twice.config.pim.spt_check_interval, 20);
+    let then_zero = import_pimd("switch_data_threshold rate 50000\nswitch_data_threshold rate 0\n");
+    assert!(then_zero.config.pim.spt.is_empty(), "{:?}", then_zero.config.pim.spt);
+    assert_eq!(then_zero.config.pim.spt_switch, hato_config::model::SptSwitch::Immediate);
+}

@@ -17,7 +17,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::model::{CandidateBsr, CandidateRp, Config, Family, Interface, SptSwitch};
+use crate::model::{CandidateBsr, CandidateRp, Config, Family, Interface, SptRule, SptSwitch};
 use crate::render::render_commented;
 
 pub use mrouted::import_mrouted;
@@ -265,20 +265,20 @@ impl<'a> Args<'a> {
         CandidateBsr { address, interface, family, priority: 0, hash_mask_length: None }
     }
 
-    /// `switch_data_threshold rate <bits/s> interval <s>` of pimd (before 2.2) and pim6sd: sets
-    /// the check interval, and switching at the first packet for a zero or absent rate; returns a
-    /// non-zero rate in kbit/s for the caller's threshold rule.
-    pub fn switch_data_threshold(&mut self, keyword: &str, config: &mut Config) -> Option<u32> {
+    /// `switch_data_threshold rate <bits/s> interval <s>` of pimd (before 2.2) and pim6sd: sets the
+    /// check interval, and for the family's whole range (`all_groups`) a threshold rule, or switching at
+    /// the first packet for a zero or absent rate. The last statement wins, as in those daemons.
+    pub fn switch_data_threshold(&mut self, keyword: &str, all_groups: &str, config: &mut Config) {
         let (rate, interval) = self.rate_and_interval(keyword);
         if let Some(interval) = interval {
             config.pim.spt_check_interval = interval;
         }
         match rate {
             Some(0) | None => {
+                config.pim.spt.retain(|rule| rule.groups.to_string() != all_groups);
                 config.pim.spt_switch = SptSwitch::Immediate;
-                None
             }
-            Some(bits) => Some(bits.div_ceil(1000)),
+            Some(bits) => set_threshold(config, all_groups, bits.div_ceil(1000)),
         }
     }
 
@@ -300,6 +300,14 @@ impl<'a> Args<'a> {
         }
         (rate, interval)
     }
+}
+
+/// Switches every group of `all_groups` (a family's whole multicast range) to the SPT at `kbps`. A
+/// later statement replaces an earlier one, as the source daemons' parsers overwrite the setting.
+pub(crate) fn set_threshold(config: &mut Config, all_groups: &str, kbps: u32) {
+    let Ok(all) = IpNet::from_str(all_groups) else { return };
+    config.pim.spt.retain(|rule| rule.groups != all);
+    config.pim.spt.push(SptRule { groups: all, switch: SptSwitch::Threshold, threshold_kbps: kbps });
 }
 
 /// The `[[interface]]` a `phyint` statement names, by one of its addresses or by its name.

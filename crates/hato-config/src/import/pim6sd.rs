@@ -4,10 +4,8 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use ipnet::IpNet;
-
 use super::{split_by_semicolon, tokenize, Args, ImportWarning, Imported};
-use crate::model::{Config, Family, Interface, LogLevel, SptRule, SptSwitch, StaticRp};
+use crate::model::{Config, Family, Interface, LogLevel, StaticRp};
 
 /// Imports a `pim6sd.conf`: IPv6 only.
 pub fn import_pim6sd(text: &str) -> Imported {
@@ -64,16 +62,7 @@ pub fn import_pim6sd(text: &str) -> Imported {
                     group_prefixes.push((prefix, statement.keyword.line));
                 }
             }
-            "switch_data_threshold" => {
-                let kbps = args.switch_data_threshold(keyword, &mut config);
-                if let (Some(threshold_kbps), Ok(all)) = (kbps, IpNet::from_str("ff00::/8")) {
-                    config.pim.spt.push(SptRule {
-                        groups: all,
-                        switch: SptSwitch::Threshold,
-                        threshold_kbps,
-                    });
-                }
-            }
+            "switch_data_threshold" => args.switch_data_threshold(keyword, "ff00::/8", &mut config),
             "switch_register_threshold" => args.switch_register_threshold(keyword),
             "default_source_metric"
             | "default_metric"

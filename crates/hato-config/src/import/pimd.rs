@@ -6,8 +6,8 @@ use std::str::FromStr;
 
 use ipnet::IpNet;
 
-use super::{interface_named, split_by_keyword, tokenize, Args, Imported};
-use crate::model::{Boundary, Config, SptRule, SptSwitch, StaticRp};
+use super::{interface_named, set_threshold, split_by_keyword, tokenize, Args, Imported};
+use crate::model::{Boundary, Config, SptSwitch, StaticRp};
 
 const KEYWORDS: &[&str] = &[
     "default-route-distance",
@@ -116,11 +116,7 @@ pub fn import_pimd(text: &str) -> Imported {
             }
             "rp-address" | "rp_address" => rp_address(&mut args, &mut config),
             "spt-threshold" | "spt_threshold" => spt_threshold(&mut args, &mut config),
-            "switch_data_threshold" => {
-                if let Some(kbps) = args.switch_data_threshold(keyword, &mut config) {
-                    set_threshold(&mut config, kbps);
-                }
-            }
+            "switch_data_threshold" => args.switch_data_threshold(keyword, "224.0.0.0/4", &mut config),
             "switch_register_threshold" => args.switch_register_threshold(keyword),
             other => args.unknown_statement(other),
         }
@@ -188,7 +184,7 @@ fn spt_threshold(args: &mut Args<'_>, config: &mut Config) {
             "infinity" => config.pim.spt_switch = SptSwitch::Never,
             "rate" => {
                 if let Some(kbps) = args.number::<u32>("spt-threshold rate") {
-                    set_threshold(config, kbps);
+                    set_threshold(config, "224.0.0.0/4", kbps);
                 }
             }
             "packets" => match args.number::<u32>("spt-threshold packets") {
@@ -205,10 +201,4 @@ fn spt_threshold(args: &mut Args<'_>, config: &mut Config) {
             other => args.warn(format!("spt-threshold: unknown option {other:?}; ignored")),
         }
     }
-}
-
-fn set_threshold(config: &mut Config, kbps: u32) {
-    let Ok(all) = IpNet::from_str("224.0.0.0/4") else { return };
-    config.pim.spt.retain(|rule| rule.groups != all);
-    config.pim.spt.push(SptRule { groups: all, switch: SptSwitch::Threshold, threshold_kbps: kbps });
 }
