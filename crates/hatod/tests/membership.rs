@@ -19,14 +19,14 @@
 //! Timers are shortened so that everything runs in seconds. Requires root.
 
 use std::fs::File;
-use std::io::Read as _;
+use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hato_control::Request;
 use hato_lab::matrix::Scenario;
@@ -36,6 +36,8 @@ use hato_lab::router::StaticRp;
 use hato_lab::topology::Prefix;
 use hato_lab::traffic::{self, SendOptions};
 use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
+use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
+use nix::sys::time::TimeSpec;
 use serde_json::Value;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -49,6 +51,8 @@ const GMP_TIMERS: &str = "[gmp]\nquery-interval = 2\nquery-response-interval-ms 
                           last-member-query-interval-ms = 200\nlast-member-query-count = 2\n";
 /// Group Membership Interval: RV × QI + QRI (RFC 3376 §8.4).
 const GMI: Duration = Duration::from_millis(5000);
+/// Last Member Query Count (RFC 3376 §8.9).
+const LMQC: usize = 2;
 /// Last Member Query Time: LMQC × LMQI (RFC 3376 §8.10).
 const LMQT: Duration = Duration::from_millis(400);
 /// Other Querier Present Interval: RV × QI + QRI / 2 (RFC 3376 §8.5).
@@ -288,14 +292,25 @@ impl Capture {
             let protocol = Protocol::from(i32::from(ETH_P_ALL.to_be()));
             let socket = Socket::new(Domain::PACKET, Type::DGRAM, Some(protocol)).unwrap();
             socket.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+            setsockopt(&socket, sockopt::ReceiveTimestampns, &true).unwrap();
             ready_tx.send(()).unwrap();
-            let mut socket = socket;
             let mut buffer = vec![0u8; 65536];
+            let mut control = nix::cmsg_space!(TimeSpec);
             let deadline = Instant::now() + Duration::from_secs(120);
             while !flag.load(Ordering::Relaxed) && Instant::now() < deadline {
-                let Ok(len) = socket.read(&mut buffer) else { continue };
+                let mut iov = [IoSliceMut::new(&mut buffer)];
+                let received =
+                    recvmsg::<()>(socket.as_raw_fd(), &mut iov, Some(&mut control), MsgFlags::empty());
+                let Ok(message) = received else { continue };
+                let len = message.bytes;
+                let stamp = message.cmsgs().ok().and_then(|mut cmsgs| {
+                    cmsgs.find_map(|c| match c {
+                        ControlMessageOwned::ScmTimestampns(stamp) => Some(stamp),
+                        _ => None,
+                    })
+                });
                 if let Some((source, kind)) = classify(&buffer[..len]) {
-                    list.lock().unwrap().push(Captured { at: Instant::now(), source, kind });
+                    list.lock().unwrap().push(Captured { at: arrival(stamp), source, kind });
                 }
             }
         });
@@ -305,6 +320,20 @@ impl Capture {
 
     fn packets(&self) -> Vec<Captured> {
         self.packets.lock().unwrap().clone()
+    }
+}
+
+/// The moment the kernel timestamped a packet (`SO_TIMESTAMPNS`, wall clock) as an [`Instant`],
+/// so that the capture thread's scheduling delays do not shift the times compared.
+fn arrival(stamp: Option<TimeSpec>) -> Instant {
+    let now = Instant::now();
+    let Some(stamp) = stamp else { return now };
+    let secs = u64::try_from(stamp.tv_sec()).unwrap_or(0);
+    let nanos = u32::try_from(stamp.tv_nsec()).unwrap_or(0);
+    let kernel = UNIX_EPOCH + Duration::new(secs, nanos);
+    match SystemTime::now().duration_since(kernel) {
+        Ok(age) => now.checked_sub(age).unwrap_or(now),
+        Err(_) => now,
     }
 }
 
@@ -403,8 +432,9 @@ fn join_case(lab: &Lab, case: &Case) -> (HostSocket, Value) {
     (socket, group_view(&json, R1_TO_HOST, case.group).unwrap())
 }
 
-/// Closes the socket and checks how and when the group goes; returns the time it took.
-fn leave_case(lab: &Lab, capture: &Capture, case: &Case, socket: HostSocket) -> Duration {
+/// Closes the socket and checks how and when the group goes; returns the time it took and the
+/// number of group-specific queries r1 sent meanwhile.
+fn leave_case(lab: &Lab, capture: &Capture, case: &Case, socket: HostSocket) -> (Duration, usize) {
     let v6 = case.group.is_ipv6();
     let r1 = if v6 {
         // MLD queries come from r1's link-local address.
@@ -437,6 +467,12 @@ fn leave_case(lab: &Lab, capture: &Capture, case: &Case, socket: HostSocket) -> 
                  (the group membership interval is {GMI:?})\n{gone_json}",
                 case.group
             );
+            // RFC 2236 §3, RFC 2710 §4: a leave / done is answered by [Last Member Query
+            // Count] group-specific queries. IGMPv3 and MLDv2 hosts repeat their state change
+            // reports, which may add queries (RFC 3376 §6.6.3).
+            if matches!(case.compatibility, "IGMPv2" | "MLDv1") {
+                assert_eq!(specific_queries, LMQC, "{}: group-specific queries after the leave", case.group);
+            }
             assert!(
                 specific_queries >= 1,
                 "{}: no group-specific query from r1 ({r1}) while it left\n{:#?}",
@@ -462,7 +498,7 @@ fn leave_case(lab: &Lab, capture: &Capture, case: &Case, socket: HostSocket) -> 
             assert_eq!(specific_queries, 0, "{}: IGMPv1 hosts cannot leave, yet r1 queried", case.group);
         }
     }
-    took
+    (took, specific_queries)
 }
 
 /// Sends from s1 and s2 to `group` at once and counts what reaches the host's link (a capture)
@@ -577,9 +613,10 @@ fn membership(v6: bool) {
     };
     for case in &cases {
         let (socket, view) = join_case(&lab, case);
-        let took = leave_case(&lab, &capture, case, socket);
+        let (took, queries) = leave_case(&lab, &capture, case, socket);
         eprintln!(
-            "{} {}: joined as {view}; gone {took:?} after the socket closed",
+            "{} {}: joined as {view}; gone {took:?} after the socket closed, \
+             {queries} specific queries",
             case.compatibility, case.group
         );
     }
@@ -711,22 +748,37 @@ fn general_queries(capture: &Capture, source: IpAddr) -> Vec<Instant> {
     capture.packets().iter().filter(|p| p.source == source && p.is_general_query()).map(|p| p.at).collect()
 }
 
-/// After the election: only the winner's general queries reach the LAN for two query intervals.
+/// After the election: for two query intervals only the winner's general queries reach the LAN.
+/// The loser's are looked for after the winner's second query since the election was seen, in
+/// capture order, so that a query the loser sent before it heard the winner cannot count.
 fn only_winner_queries(lab: &Lab, capture: &Capture, winner: &str, loser: &str, v6: bool) {
     let (w, l) = (lan_address(lab, winner, v6), lan_address(lab, loser, v6));
     let since = Instant::now();
-    poll_until("two general queries from the querier", DEADLINE, POLL, || {
-        let count = general_queries(capture, w).iter().filter(|t| **t > since).count();
-        if count >= 2 {
-            Probe::Done(())
+    let from_winner = |p: &Captured| p.source == w && p.is_general_query() && p.at > since;
+    let packets = poll_until("three general queries from the querier", DEADLINE, POLL, || {
+        let packets = capture.packets();
+        let count = packets.iter().filter(|p| from_winner(p)).count();
+        if count >= 3 {
+            Probe::Done(packets)
         } else {
             Probe::Pending(format!("{count} from {w}"))
         }
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", lab.report()));
-    let from_loser = general_queries(capture, l).into_iter().filter(|t| *t > since).count();
+    let second = packets.iter().enumerate().filter(|(_, p)| from_winner(p)).nth(1).map(|(i, _)| i).unwrap();
+    let from_loser = packets[second..].iter().filter(|p| p.source == l && p.is_general_query()).count();
     assert_eq!(from_loser, 0, "{loser} ({l}) still sends general queries after losing the election");
     assert_eq!(querier_state(lab, loser, v6).map(|s| s.0), Some(false), "{loser} claims to be the querier");
+    // hatod shows the Other Querier Present timer while it listens, and none while it queries.
+    for (node, listening) in [(winner, false), (loser, true)] {
+        if lab.router(node).unwrap().kind != RouterKind::Hatod {
+            continue;
+        }
+        let json = hatoctl_json(lab, node, &groups_request(v6));
+        let timer = interface_view(&json, "eth0").unwrap()["other_querier_expires_ms"].as_u64();
+        let plausible = timer.is_some_and(|ms| ms > 0 && Duration::from_millis(ms) <= OQPI);
+        assert_eq!(plausible, listening, "{node}: other querier present timer {timer:?}\n{json}");
+    }
 }
 
 /// Stops the router process on `node` that runs IGMP (hatod, or FRR's pimd), by PID.
@@ -809,6 +861,11 @@ fn election_with_frr(hatod_lower: bool) {
     let lab = election_lab(kinds);
     let capture = Capture::start(&lab, "h");
     wait_elected(&lab, "ra", "rb", false);
+    let frr_node = if hatod_lower { "rb" } else { "ra" };
+    let running = frr::vtysh(&lab, frr_node, "show running-config").unwrap();
+    for line in [" ip igmp query-max-response-time 10", " ip igmp query-interval 2"] {
+        assert!(running.contains(line), "FRR did not take `{line}`\n{running}");
+    }
     only_winner_queries(&lab, &capture, "ra", "rb", false);
     let stopped = Instant::now();
     stop_router(&lab, "ra");
