@@ -15,6 +15,8 @@
 //! with the lower address queries, the other reports the querier and stops querying (seen in a
 //! capture on the LAN), and when the querier stops the other takes over after the Other Querier
 //! Present Interval.
+//! (d) hatod configured for IGMPv2 / MLDv1 turns hosts that follow the querier to that version
+//! (RFC 3376 §7.2.1, RFC 3810 §8.2.1), and their Leave / Done is answered as in (a).
 //!
 //! Timers are shortened so that everything runs in seconds. Requires root.
 
