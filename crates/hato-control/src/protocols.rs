@@ -35,6 +35,10 @@ pub struct GmpInterfaceView {
     pub querier: IpAddr,
     /// Whether this router is the querier.
     pub is_querier: bool,
+    /// Milliseconds left on the Other Querier Present timer while another router queries
+    /// (RFC 3376 §6.6.2, RFC 3810 §7.6.2).
+    #[serde(default)]
+    pub other_querier_expires_ms: Option<u64>,
     pub groups: Vec<GmpGroupView>,
 }
 
@@ -88,7 +92,7 @@ impl fmt::Display for GroupsView {
         }
         for interface in &self.interfaces {
             let role = if interface.is_querier { "querier" } else { "non-querier" };
-            writeln!(
+            write!(
                 f,
                 "{} {} on {}: {} {}, querier {}",
                 self.protocol,
@@ -98,6 +102,10 @@ impl fmt::Display for GroupsView {
                 role,
                 interface.querier
             )?;
+            match interface.other_querier_expires_ms {
+                Some(ms) => writeln!(f, " (present for {}.{} s)", ms / 1000, ms % 1000 / 100)?,
+                None => writeln!(f)?,
+            }
         }
         Ok(())
     }

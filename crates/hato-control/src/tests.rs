@@ -88,3 +88,33 @@ fn debug_subsystem_names_round_trip() {
     let error = "frobnicator".parse::<DebugSubsystem>().unwrap_err();
     assert!(error.contains("igmp, mld, pim"), "{error}");
 }
+
+#[test]
+fn groups_render_the_querier_and_its_present_timer() {
+    let interface = |is_querier: bool, other_querier_expires_ms: Option<u64>| GmpInterfaceView {
+        interface: "eth0".into(),
+        address: "198.18.0.2".parse().unwrap(),
+        version: "IGMPv3".into(),
+        querier: "198.18.0.1".parse().unwrap(),
+        is_querier,
+        other_querier_expires_ms,
+        groups: Vec::new(),
+    };
+    let view = GroupsView {
+        protocol: "IGMP".into(),
+        interfaces: vec![interface(false, Some(4_250)), interface(true, None)],
+    };
+    let text = view.to_string();
+    assert!(
+        text.contains(
+            "IGMP IGMPv3 on eth0: 198.18.0.2 non-querier, querier 198.18.0.1 (present for 4.2 s)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("198.18.0.2 querier, querier 198.18.0.1\n"), "{text}");
+    // Answers without the timer (older daemons) still decode.
+    let json =
+        serde_json::to_value(&view).unwrap().to_string().replace(",\"other_querier_expires_ms\":null", "");
+    let decoded: GroupsView = serde_json::from_str(&json).unwrap();
+    assert_eq!(decoded.interfaces[1], view.interfaces[1]);
+}

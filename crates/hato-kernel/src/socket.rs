@@ -512,6 +512,24 @@ pub fn join_source_group(
     group: IpAddr,
     source: IpAddr,
 ) -> io::Result<()> {
+    group_source_request(socket, libc::MCAST_JOIN_SOURCE_GROUP, ifindex, group, source)
+}
+
+/// Stops receiving `group` from `source` on a socket that joined the group for any source
+/// (`MCAST_BLOCK_SOURCE`, RFC 3678 §5.2.2): the host's interface state becomes EXCLUDE mode with
+/// `source` in its list (RFC 3376 §3.2, RFC 3810 §4.2).
+pub fn block_source(socket: BorrowedFd<'_>, ifindex: u32, group: IpAddr, source: IpAddr) -> io::Result<()> {
+    group_source_request(socket, libc::MCAST_BLOCK_SOURCE, ifindex, group, source)
+}
+
+/// One `struct group_source_req` socket option at the level of the addresses' family.
+fn group_source_request(
+    socket: BorrowedFd<'_>,
+    name: libc::c_int,
+    ifindex: u32,
+    group: IpAddr,
+    source: IpAddr,
+) -> io::Result<()> {
     let level = match (group, source) {
         (IpAddr::V4(_), IpAddr::V4(_)) => libc::IPPROTO_IP,
         (IpAddr::V6(_), IpAddr::V6(_)) => libc::IPPROTO_IPV6,
@@ -522,7 +540,7 @@ pub fn join_source_group(
         group: crate::sys::SockaddrStorage::from_ip(group),
         source: crate::sys::SockaddrStorage::from_ip(source),
     };
-    crate::sys::setsockopt(socket, level, libc::MCAST_JOIN_SOURCE_GROUP, &request)
+    crate::sys::setsockopt(socket, level, name, &request)
 }
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub fn gmp_interfaces<A: GmpFamily, P: ForwardingPlane<A>>(
             version: i.version.to_string(),
             querier: i.querier.into(),
             is_querier: i.querier_state == QuerierState::Querier,
+            other_querier_expires_ms: i.other_querier_present_timer_ms,
             groups: i
                 .groups
                 .into_iter()
