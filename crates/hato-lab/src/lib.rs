@@ -7,6 +7,8 @@
 //!   protocol-neutral [`RouterConfig`].
 //! - [`traffic`]: the sender and the ASM/SSM receiver behind `hato-lab send|recv`, with loss,
 //!   duplicate and reordering counts; [`Lab::send`] / [`Lab::start_receiver`] run them in nodes.
+//! - [`capture`]: opt-in `dumpcap` captures of every segment and the tshark check of the packets
+//!   hatod sent.
 //! - [`matrix`]: interop scenario results appended to `$HATO_INTEROP_MATRIX` and printed as a table.
 //! - [`poll`]: waits on the kernel MFC, FRR's JSON and any JSON command, returning the last
 //!   observation on timeout.
@@ -14,6 +16,7 @@
 //! Everything runs only inside namespaces the lab creates, with addresses from 198.18.0.0/15 and
 //! fd00::/8. Root is required.
 
+pub mod capture;
 pub mod demo;
 pub mod error;
 pub mod exec;
