@@ -1,5 +1,6 @@
 //! Captures of every lab link, and the check that every protocol packet hatod sent decodes cleanly in
-//! an independent dissector (Wireshark's `tshark`).
+//! an independent dissector (Wireshark's `tshark`). The same check can be pointed at other routers'
+//! packets ([`Lab::check_captures_of`](crate::Lab::check_captures_of)).
 //!
 //! [`Lab::capture_links`](crate::Lab::capture_links) starts one `dumpcap` per segment before any
 //! router: on one end of a point-to-point veth (which sees both directions), or on every port of a
@@ -7,7 +8,7 @@
 //! `<workdir>/captures/`, kept with the work directory when a test fails.
 //! [`Lab::check_captures`](crate::Lab::check_captures) stops them and checks each file:
 //!
-//! 1. [`select_hato_packets`] keeps the packets that a hatod router sent: the IP source is an address
+//! 1. [`select_protocol_packets`] keeps the packets that a hatod router sent: the IP source is an address
 //!    of a node running hatod (every address `ip addr` lists there, link-local ones included), and the
 //!    packet is PIM (IPv4 protocol 103 / IPv6 next header 103), IGMP (IPv4 protocol 2, which also
 //!    carries DVMRP), or MLD (ICMPv6 types 130, 131, 132 and 143, after any IPv6 extension headers).
@@ -72,7 +73,7 @@ pub(crate) fn dumpcap_argv(interfaces: &[String], file: &Path) -> Vec<String> {
 
 /// Whether a network-layer packet is a protocol packet sent from one of `sources` (see the module
 /// documentation for exactly what is kept).
-pub fn is_hato_protocol_packet(network: &Network<'_>, sources: &BTreeSet<IpAddr>) -> bool {
+pub fn is_protocol_packet_from(network: &Network<'_>, sources: &BTreeSet<IpAddr>) -> bool {
     match *network {
         Network::Ipv4(packet) => {
             let Some(source) = packet.get(12..16).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
@@ -116,9 +117,9 @@ fn ipv6_upper_layer(packet: &[u8]) -> Option<(u8, usize)> {
     (offset <= packet.len()).then_some((next, offset))
 }
 
-/// Writes the packets of `capture` that [`is_hato_protocol_packet`] keeps to `output` as raw IP;
+/// Writes the packets of `capture` that [`is_protocol_packet_from`] keeps to `output` as raw IP;
 /// returns their 1-based frame numbers in `capture`, and the damage that ended reading early, if any.
-pub fn select_hato_packets(
+pub fn select_protocol_packets(
     capture: &Path,
     sources: &BTreeSet<IpAddr>,
     output: &Path,
@@ -131,7 +132,7 @@ pub fn select_hato_packets(
     let mut selected = Vec::new();
     for (index, frame) in frames.iter().enumerate() {
         let Ok(network) = frame.network() else { continue };
-        if !is_hato_protocol_packet(&network, sources) {
+        if !is_protocol_packet_from(&network, sources) {
             continue;
         }
         let (Network::Ipv4(packet) | Network::Ipv6(packet)) = network else { continue };
@@ -144,7 +145,7 @@ pub fn select_hato_packets(
     Ok((selected, damage.map(|d| d.to_string())))
 }
 
-/// A packet hatod sent that tshark found fault with.
+/// A checked packet that tshark found fault with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// The frame number in the original capture.
@@ -157,9 +158,9 @@ pub struct Finding {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CaptureCheck {
     pub capture: PathBuf,
-    /// The packets hatod sent, as given to tshark.
+    /// The selected packets, as given to tshark.
     pub selected: PathBuf,
-    /// How many packets hatod sent in this capture.
+    /// How many packets were selected and checked.
     pub checked: usize,
     /// Damage that ended reading the capture early (a cut-off last record).
     pub damage: Option<String>,
@@ -173,10 +174,10 @@ impl CaptureCheck {
     }
 }
 
-/// Selects hatod's packets in `capture` (see [`select_hato_packets`]) and runs tshark over them.
+/// Selects the protocol packets of `sources` in `capture` (see [`select_protocol_packets`]) and runs tshark over them.
 pub fn check_capture(capture: &Path, sources: &BTreeSet<IpAddr>) -> Result<CaptureCheck> {
     let selected_path = capture.with_extension("hato.pcap");
-    let (selected, damage) = select_hato_packets(capture, sources, &selected_path)?;
+    let (selected, damage) = select_protocol_packets(capture, sources, &selected_path)?;
     let report = check_with_tshark(&selected_path)
         .map_err(|e| Error::Invalid(format!("tshark over {}: {e}", selected_path.display())))?;
     if report.packets.len() != selected.len() {
@@ -206,7 +207,7 @@ pub fn check_capture(capture: &Path, sources: &BTreeSet<IpAddr>) -> Result<Captu
 /// The checks of every capture of a lab.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CaptureVerdict {
-    /// The addresses whose packets were checked (those of the nodes running hatod).
+    /// The addresses whose packets were checked (those of the nodes running the checked routers).
     pub sources: BTreeSet<IpAddr>,
     pub captures: Vec<CaptureCheck>,
 }
@@ -217,13 +218,13 @@ impl CaptureVerdict {
         self.captures.iter().all(CaptureCheck::is_clean)
     }
 
-    /// How many packets hatod sent, over all captures.
+    /// How many packets were checked, over all captures.
     pub fn checked(&self) -> usize {
         self.captures.iter().map(|c| c.checked).sum()
     }
 
-    /// Panics with the verdict unless it is clean and at least one hatod packet was checked (a lab
-    /// without hatod, or captures that missed everything, would otherwise pass vacuously).
+    /// Panics with the verdict unless it is clean and at least one packet was checked (a lab without
+    /// the checked routers, or captures that missed everything, would otherwise pass vacuously).
     pub fn assert_clean(&self) {
         assert!(self.is_clean() && self.checked() > 0, "{self}");
     }
@@ -233,9 +234,9 @@ impl fmt::Display for CaptureVerdict {
     /// One line per capture, then one per finding.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let problems: usize = self.captures.iter().map(|c| c.findings.len()).sum();
-        writeln!(f, "tshark: {} packets sent by hatod checked, {problems} with problems", self.checked())?;
+        writeln!(f, "tshark: {} protocol packets checked, {problems} with problems", self.checked())?;
         for capture in &self.captures {
-            writeln!(f, "-- {}: {} packets of hatod", capture.capture.display(), capture.checked)?;
+            writeln!(f, "-- {}: {} packets checked", capture.capture.display(), capture.checked)?;
             if let Some(damage) = &capture.damage {
                 writeln!(f, "   capture damaged: {damage}")?;
             }
@@ -333,7 +334,7 @@ mod tests {
         let group = Ipv4Addr::new(239, 1, 2, 3);
         let keep = |packet: &[u8]| {
             let network = hato_pcap::network_layer(LinkType::RAW, packet).unwrap();
-            is_hato_protocol_packet(&network, &sources())
+            is_protocol_packet_from(&network, &sources())
         };
         assert!(keep(&ipv4(HATOD, all_pim, PROTOCOL_PIM, &pim_hello())));
         assert!(keep(&ipv4(HATOD, all_pim, PROTOCOL_IGMP, &[0x11, 0, 0, 0, 0, 0, 0, 0])));
@@ -375,7 +376,7 @@ mod tests {
         let verdict = CaptureVerdict { sources: sources(), captures: vec![check] };
         assert!(!verdict.is_clean());
         let text = verdict.to_string();
-        assert!(text.starts_with("tshark: 3 packets sent by hatod checked, 1 with problems\n"), "{text}");
+        assert!(text.starts_with("tshark: 3 protocol packets checked, 1 with problems\n"), "{text}");
         assert!(text.contains("frame 4 of the capture"), "{text}");
         let panicked = std::panic::catch_unwind(|| verdict.assert_clean());
         assert!(panicked.is_err());

@@ -381,10 +381,10 @@ impl Lab {
         &self.captures
     }
 
-    /// Every address (link-local ones included) of the nodes that run hatod.
-    pub fn hatod_addresses(&self) -> Result<BTreeSet<IpAddr>> {
+    /// Every address (link-local ones included) of the nodes whose router is one of `kinds`.
+    pub fn router_addresses(&self, kinds: &[RouterKind]) -> Result<BTreeSet<IpAddr>> {
         let mut addresses = BTreeSet::new();
-        for router in self.routers.iter().filter(|r| r.kind == RouterKind::Hatod) {
+        for router in self.routers.iter().filter(|r| kinds.contains(&r.kind)) {
             let text = self.exec(&router.node, &["ip", "-j", "addr", "show"])?;
             let json: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| Error::parse("ip -j addr show", e))?;
@@ -399,18 +399,21 @@ impl Lab {
         Ok(addresses)
     }
 
-    /// Stops the captures and checks each with tshark (see [`crate::capture`]); the verdict lists
-    /// every packet sent by a hatod router that tshark finds malformed, with a bad checksum, or
-    /// with a warning. Call it at the end of a test, while the routers still run.
+    /// Stops the captures and checks the protocol packets the hatod routers sent with tshark (see
+    /// [`crate::capture`]): the verdict lists every one tshark finds malformed, with a bad checksum,
+    /// or with a warning. Call it at the end of a test, while the routers still run.
     pub fn check_captures(&mut self) -> Result<CaptureVerdict> {
+        self.check_captures_of(&[RouterKind::Hatod])
+    }
+
+    /// Like [`Lab::check_captures`] for the packets of the routers of `kinds`.
+    pub fn check_captures_of(&mut self, kinds: &[RouterKind]) -> Result<CaptureVerdict> {
         if self.captures.is_empty() {
             return Err(Error::Invalid("check_captures: no captures (call capture_links first)".into()));
         }
-        let sources = self.hatod_addresses()?;
+        let sources = self.router_addresses(kinds)?;
         let pids: Vec<u32> = self.captures.iter().map(|c| c.pid).collect();
-        let capturing: Vec<&mut Process> =
-            self.processes.iter_mut().filter(|p| pids.contains(&p.pid)).collect();
-        stop_processes(capturing);
+        stop_processes(self.processes.iter_mut().filter(|p| pids.contains(&p.pid)).collect());
         let mut checks = Vec::new();
         for capture in &self.captures {
             checks.push(capture::check_capture(&capture.file, &sources)?);

@@ -10,6 +10,8 @@
 //! - [`capture`]: opt-in `dumpcap` captures of every segment and the tshark check of the packets
 //!   hatod sent.
 //! - [`matrix`]: interop scenario results appended to `$HATO_INTEROP_MATRIX` and printed as a table.
+//! - [`harness`]: helpers for test bodies: a chain of routers of any kind, `hatoctl --json` and
+//!   waits on hatod, traffic on threads inside nodes, the capture assertion.
 //! - [`poll`]: waits on the kernel MFC, FRR's JSON and any JSON command, returning the last
 //!   observation on timeout.
 //!
@@ -21,6 +23,7 @@ pub mod demo;
 pub mod error;
 pub mod exec;
 mod flow;
+pub mod harness;
 pub mod lab;
 pub mod matrix;
 pub mod poll;

@@ -1,9 +1,13 @@
-//! The other peers on the real kernel: troglobit pimd forwarding ASM in a chain, smcroute forwarding
-//! static IPv4 and IPv6 routes. Requires root and network access for the first `apt-get download`.
+//! The other peers on the real kernel: troglobit pimd forwarding ASM in a chain (tshark finds every
+//! protocol packet pimd sent clean), smcroute forwarding static IPv4 and IPv6 routes (uncaptured:
+//! smcroute sends no protocol packets). Requires root and network access for the first
+//! `apt-get download`.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
+use hato_lab::harness::{assert_captures_clean, require_root, Chain};
+use hato_lab::matrix::Scenario;
 use hato_lab::poll::{kernel_mroutes, poll_until, wait_kernel_sg, Probe};
 use hato_lab::router::StaticMroute;
 use hato_lab::traffic::{RecvOptions, RecvReport, SendOptions};
@@ -11,14 +15,12 @@ use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
 
 const RUN: u64 = 7;
 
-fn lab(topology: Topology) -> Lab {
-    assert!(nix::unistd::geteuid().is_root(), "the namespace lab needs root");
-    let options = LabOptions {
+fn options() -> LabOptions {
+    LabOptions {
         traffic_binary: Some(env!("CARGO_BIN_EXE_hato-lab").into()),
         keep_workdir: false,
         hatod_binary: None,
-    };
-    Lab::start_with(topology, options).unwrap()
+    }
 }
 
 fn recv_options(group: IpAddr, timeout: Duration) -> RecvOptions {
@@ -54,11 +56,15 @@ fn assert_delivered(report: &RecvReport, sent: u32) {
 
 #[test]
 fn pimd_chain_forwards_asm() {
-    let mut lab = lab(Topology::chain(3).unwrap());
-    let rp = lab.topology().primary_addr("r2", false).unwrap();
-    for router in ["r1", "r2", "r3"] {
-        lab.start_router(router, RouterKind::Pimd, &RouterConfig::with_rp(rp)).unwrap();
-    }
+    let peers = ["pimd", "pimd", "pimd"];
+    let scenario = Scenario::new("PIM-SM chain, RP on pimd, IPv4 ASM", &peers);
+    // The RP is r2's loopback, fixed by the addressing plan.
+    let rp = Topology::chain(3).unwrap().primary_addr("r2", false).unwrap();
+    let mut lab = Chain::new(&[RouterKind::Pimd; 3])
+        .config(RouterConfig::with_rp(rp))
+        .options(options())
+        .capture()
+        .start();
     let group: IpAddr = "239.2.3.4".parse().unwrap();
     let source = lab.topology().primary_addr("sender", false).unwrap();
     // Each pimd has its own /run; its control socket answers there.
@@ -88,11 +94,16 @@ fn pimd_chain_forwards_asm() {
     for router in ["r1", "r2", "r3"] {
         wait_kernel_sg(&lab, router, source, group, Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
     }
+    drop(scenario);
+    let _tshark = Scenario::new("PIM-SM chain, RP on pimd, tshark: pimd's packets clean", &peers);
+    assert_captures_clean(&mut lab, &[RouterKind::Pimd]);
 }
 
 #[test]
 fn smcroute_forwards_static_ipv4_and_ipv6() {
-    let mut lab = lab(Topology::chain(1).unwrap());
+    let _scenario = Scenario::new("static (*,G) routes, IPv4 and IPv6", &["smcroute"]);
+    require_root();
+    let mut lab = Lab::start_with(Topology::chain(1).unwrap(), options()).unwrap();
     let v4: IpAddr = "239.3.4.5".parse().unwrap();
     let v6: IpAddr = "ff0e::3:4:5".parse().unwrap();
     let routes = [v4, v6]
