@@ -15,6 +15,7 @@ use hato_control::Request;
 use hatoctl::control::Outcome;
 use serde_json::Value;
 
+use crate::matrix::Scenario;
 use crate::poll::{poll_until, wait_frr_mroute, wait_frr_pim_neighbors, Probe};
 use crate::traffic::{self, RecvOptions, RecvReport, SendOptions, SendReport};
 use crate::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
@@ -99,6 +100,28 @@ impl Chain {
         }
         lab
     }
+}
+
+/// The address of `node` on `segment` in a chain of `routers` routers, known before the lab is
+/// built (an RP address for the configuration, say).
+pub fn chain_addr(routers: usize, node: &str, segment: &str, v6: bool) -> IpAddr {
+    let plan = Topology::chain(routers).unwrap_or_else(|e| panic!("{e}"));
+    let n = plan.node(node).unwrap_or_else(|| panic!("no node {node}"));
+    let s =
+        plan.segments.iter().find(|s| s.name == segment).unwrap_or_else(|| panic!("no segment {segment}"));
+    if v6 {
+        plan.v6(n, s).into()
+    } else {
+        plan.v4(n, s).into()
+    }
+}
+
+/// An interop matrix entry for `name` with routers of `kinds` in their positions, named as
+/// `RouterKind`'s variants in lower case ("frr", "hatod", "pimd").
+pub fn scenario(name: impl Into<String>, kinds: &[RouterKind]) -> Scenario {
+    let peers: Vec<String> = kinds.iter().map(|kind| format!("{kind:?}").to_lowercase()).collect();
+    let peers: Vec<&str> = peers.iter().map(String::as_str).collect();
+    Scenario::new(name, &peers)
 }
 
 /// The router names of a chain of `count` routers: `r1..rN`.

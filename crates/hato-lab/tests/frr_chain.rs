@@ -6,15 +6,14 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use hato_lab::harness::{assert_captures_clean, chain_routers, Chain};
+use hato_lab::harness::{assert_captures_clean, chain_routers, scenario, Chain};
 use hato_lab::lab::namespaces_with_prefix;
-use hato_lab::matrix::Scenario;
 use hato_lab::poll::{wait_frr_mroute, wait_kernel_sg, wait_vtysh_json};
 use hato_lab::traffic::{RecvOptions, SendOptions};
 use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
 
 const COUNT: u32 = 300;
-const PEERS: [&str; 3] = ["frr", "frr", "frr"];
+const FRR: [RouterKind; 3] = [RouterKind::Frr; 3];
 
 fn flow(lab: &mut Lab, group: IpAddr, ssm_source: Option<IpAddr>, run_id: u64) {
     let sender_addr = lab.addr("sender", "sender-r1", false).unwrap();
@@ -69,7 +68,7 @@ fn flow(lab: &mut Lab, group: IpAddr, ssm_source: Option<IpAddr>, run_id: u64) {
 
 #[test]
 fn frr_chain_forwards_asm_and_ssm() {
-    let asm = Scenario::new("PIM-SM chain, RP on frr, IPv4 ASM", &PEERS);
+    let asm = scenario("PIM-SM chain, RP on frr, IPv4 ASM", &FRR);
     let options = LabOptions {
         traffic_binary: Some(env!("CARGO_BIN_EXE_hato-lab").into()),
         keep_workdir: false,
@@ -78,7 +77,7 @@ fn frr_chain_forwards_asm_and_ssm() {
     // The RP is r2's loopback, fixed by the addressing plan.
     let rp = Topology::chain(3).unwrap().primary_addr("r2", false).unwrap();
     let config = RouterConfig { igmp_version: Some(3), ..RouterConfig::with_rp(rp) };
-    let mut lab = Chain::new(&[RouterKind::Frr; 3]).config(config).options(options).capture().start();
+    let mut lab = Chain::new(&FRR).config(config).options(options).capture().start();
     let prefix = lab.prefix().to_string();
     for router in chain_routers(3) {
         wait_vtysh_json(&lab, &router, "show ip pim rp-info json", Duration::from_secs(10), |json| {
@@ -89,11 +88,11 @@ fn frr_chain_forwards_asm_and_ssm() {
 
     flow(&mut lab, "239.1.2.3".parse().unwrap(), None, 1);
     drop(asm);
-    let ssm = Scenario::new("PIM-SM chain, RP on frr, IPv4 SSM", &PEERS);
+    let ssm = scenario("PIM-SM chain, RP on frr, IPv4 SSM", &FRR);
     let source = lab.addr("sender", "sender-r1", false).unwrap();
     flow(&mut lab, "232.1.2.3".parse().unwrap(), Some(source), 2);
     drop(ssm);
-    let tshark = Scenario::new("PIM-SM chain, RP on frr, tshark: FRR's packets clean", &PEERS);
+    let tshark = scenario("PIM-SM chain, RP on frr, tshark: FRR's packets clean", &FRR);
     assert_captures_clean(&mut lab, &[RouterKind::Frr]);
     drop(tshark);
 

@@ -6,8 +6,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use hato_lab::harness::{assert_captures_clean, require_root, Chain};
-use hato_lab::matrix::Scenario;
+use hato_lab::harness::{assert_captures_clean, require_root, scenario, Chain};
 use hato_lab::poll::{kernel_mroutes, poll_until, wait_kernel_sg, Probe};
 use hato_lab::router::StaticMroute;
 use hato_lab::traffic::{RecvOptions, RecvReport, SendOptions};
@@ -56,15 +55,11 @@ fn assert_delivered(report: &RecvReport, sent: u32) {
 
 #[test]
 fn pimd_chain_forwards_asm() {
-    let peers = ["pimd", "pimd", "pimd"];
-    let scenario = Scenario::new("PIM-SM chain, RP on pimd, IPv4 ASM", &peers);
+    let pimds = [RouterKind::Pimd; 3];
+    let asm = scenario("PIM-SM chain, RP on pimd, IPv4 ASM", &pimds);
     // The RP is r2's loopback, fixed by the addressing plan.
     let rp = Topology::chain(3).unwrap().primary_addr("r2", false).unwrap();
-    let mut lab = Chain::new(&[RouterKind::Pimd; 3])
-        .config(RouterConfig::with_rp(rp))
-        .options(options())
-        .capture()
-        .start();
+    let mut lab = Chain::new(&pimds).config(RouterConfig::with_rp(rp)).options(options()).capture().start();
     let group: IpAddr = "239.2.3.4".parse().unwrap();
     let source = lab.topology().primary_addr("sender", false).unwrap();
     // Each pimd has its own /run; its control socket answers there.
@@ -94,14 +89,14 @@ fn pimd_chain_forwards_asm() {
     for router in ["r1", "r2", "r3"] {
         wait_kernel_sg(&lab, router, source, group, Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
     }
-    drop(scenario);
-    let _tshark = Scenario::new("PIM-SM chain, RP on pimd, tshark: pimd's packets clean", &peers);
+    drop(asm);
+    let _tshark = scenario("PIM-SM chain, RP on pimd, tshark: pimd's packets clean", &pimds);
     assert_captures_clean(&mut lab, &[RouterKind::Pimd]);
 }
 
 #[test]
 fn smcroute_forwards_static_ipv4_and_ipv6() {
-    let _scenario = Scenario::new("static (*,G) routes, IPv4 and IPv6", &["smcroute"]);
+    let _scenario = scenario("static (*,G) routes, IPv4 and IPv6", &[RouterKind::Smcroute]);
     require_root();
     let mut lab = Lab::start_with(Topology::chain(1).unwrap(), options()).unwrap();
     let v4: IpAddr = "239.3.4.5".parse().unwrap();

@@ -10,10 +10,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use hato_lab::harness::{
-    assert_captures_clean, chain_routers, receive, recv_options, report, send, send_options, wait_join,
-    Chain, DEADLINE,
+    assert_captures_clean, chain_addr, chain_routers, receive, recv_options, report, scenario, send,
+    send_options, wait_join, Chain, DEADLINE,
 };
-use hato_lab::matrix::Scenario;
 use hato_lab::poll::{poll_until, wait_kernel_sg, Probe};
 use hato_lab::router::StaticRp;
 use hato_lab::topology::Prefix;
@@ -24,10 +23,7 @@ use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind};
 fn chain(kinds: [RouterKind; 3], capture: bool) -> Lab {
     let options =
         LabOptions { hatod_binary: Some(env!("CARGO_BIN_EXE_hatod").into()), ..LabOptions::default() };
-    // The RP's address is fixed by the addressing plan: r2 on segment r1-r2.
-    let plan = hato_lab::Topology::chain(3).unwrap();
-    let (r2, segment) = (plan.node("r2").unwrap(), plan.segments.iter().find(|s| s.name == "r1-r2").unwrap());
-    let rp: IpAddr = plan.v4(r2, segment).into();
+    let rp = chain_addr(3, "r2", "r1-r2", false);
     let config = RouterConfig {
         static_rps: vec![StaticRp { rp, groups: Prefix { addr: "224.0.0.0".parse().unwrap(), len: 4 } }],
         igmp_version: Some(3),
@@ -43,16 +39,6 @@ fn chain(kinds: [RouterKind; 3], capture: bool) -> Lab {
 
 fn sender_addr(lab: &Lab) -> IpAddr {
     lab.addr("sender", "sender-r1", false).unwrap()
-}
-
-/// The peers of a chain in positions, as the interop matrix names them.
-fn peers(kinds: [RouterKind; 3]) -> [&'static str; 3] {
-    kinds.map(|kind| match kind {
-        RouterKind::Frr => "frr",
-        RouterKind::Hatod => "hatod",
-        RouterKind::Pimd => "pimd",
-        RouterKind::Smcroute => "smcroute",
-    })
 }
 
 /// A flow of 300 packets, 10 ms apart, delivered (90 %) exactly once, and each router's kernel
@@ -80,15 +66,14 @@ fn flow(lab: &Lab, group: IpAddr, ssm: bool, run_id: u64) {
 /// An ASM and an SSM flow through the chain, then the tshark check of every packet hatod sent;
 /// each is one scenario of the interop matrix (the first one includes building the chain).
 fn flows(kinds: [RouterKind; 3], rp: &str) {
-    let peers = peers(kinds);
-    let asm = Scenario::new(format!("PIM-SM chain, RP on {rp}, IPv4 ASM"), &peers);
+    let asm = scenario(format!("PIM-SM chain, RP on {rp}, IPv4 ASM"), &kinds);
     let mut lab = chain(kinds, true);
     flow(&lab, "239.2.3.4".parse().unwrap(), false, 1);
     drop(asm);
-    let ssm = Scenario::new(format!("PIM-SM chain, RP on {rp}, IPv4 SSM"), &peers);
+    let ssm = scenario(format!("PIM-SM chain, RP on {rp}, IPv4 SSM"), &kinds);
     flow(&lab, "232.2.3.4".parse().unwrap(), true, 2);
     drop(ssm);
-    let _tshark = Scenario::new(format!("PIM-SM chain, RP on {rp}, tshark: hatod's packets clean"), &peers);
+    let _tshark = scenario(format!("PIM-SM chain, RP on {rp}, tshark: hatod's packets clean"), &kinds);
     assert_captures_clean(&mut lab, &[RouterKind::Hatod]);
 }
 
@@ -146,8 +131,7 @@ fn median(mut samples: Vec<u128>) -> u128 {
 #[test]
 fn join_to_first_packet_latency_hatod_and_frr() {
     for kind in [RouterKind::Hatod, RouterKind::Frr] {
-        let peers = peers([kind; 3]);
-        let _scenario = Scenario::new("PIM-SM chain, join to first packet under 2 s, IPv4 ASM", &peers);
+        let _scenario = scenario("PIM-SM chain, join to first packet under 2 s, IPv4 ASM", &[kind; 3]);
         // No captures: dumpcap would compete for the CPU with what is measured.
         let lab = chain([kind; 3], false);
         let samples = latencies(&lab, 5);

@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use hato_control::Request;
 use hato_lab::harness::{
-    assert_captures_clean, chain_routers, hatoctl, receive, recv_options, report, send, send_options,
-    udp_in_datagrams, wait_hatod, Chain,
+    assert_captures_clean, chain_addr, chain_routers, hatoctl, receive, recv_options, report, scenario, send,
+    send_options, udp_in_datagrams, wait_hatod, Chain,
 };
-use hato_lab::matrix::Scenario;
 use hato_lab::poll::{kernel_mroutes, poll_until, Probe};
 use hato_lab::router::StaticRp;
 use hato_lab::topology::Prefix;
@@ -25,16 +24,14 @@ use serde_json::Value;
 /// The chain with hatod on every router, the RP on r2 (its address towards r1) for every ASM
 /// group of both families; IPv4 and IPv6 adjacencies up, every link captured.
 fn chain() -> Lab {
-    let plan = hato_lab::Topology::chain(3).unwrap();
-    let (r2, segment) = (plan.node("r2").unwrap(), plan.segments.iter().find(|s| s.name == "r1-r2").unwrap());
     let config = RouterConfig {
         static_rps: vec![
             StaticRp {
-                rp: plan.v4(r2, segment).into(),
+                rp: chain_addr(3, "r2", "r1-r2", false),
                 groups: Prefix { addr: "224.0.0.0".parse().unwrap(), len: 4 },
             },
             StaticRp {
-                rp: plan.v6(r2, segment).into(),
+                rp: chain_addr(3, "r2", "r1-r2", true),
                 groups: Prefix { addr: "ff00::".parse().unwrap(), len: 8 },
             },
         ],
@@ -162,11 +159,11 @@ fn leave_stops_forwarding(lab: &Lab, group: IpAddr, run_id: u64) {
     streaming.join().unwrap();
 }
 
-const PEERS: [&str; 3] = ["hatod", "hatod", "hatod"];
+const HATOD: [RouterKind; 3] = [RouterKind::Hatod; 3];
 
 #[test]
 fn ipv4_asm_and_ssm_through_three_hatod() {
-    let igmpv3 = Scenario::new("PIM-SM chain, RP on hatod, IPv4 ASM (IGMPv3 join and leave)", &PEERS);
+    let igmpv3 = scenario("PIM-SM chain, RP on hatod, IPv4 ASM (IGMPv3 join and leave)", &HATOD);
     let mut lab = chain();
     let asm: IpAddr = "239.1.2.3".parse().unwrap();
     flow(&lab, asm, false, 1);
@@ -174,7 +171,7 @@ fn ipv4_asm_and_ssm_through_three_hatod() {
     drop(igmpv3);
 
     // The same with IGMPv2 (its leave goes to ALL-ROUTERS).
-    let igmpv2 = Scenario::new("PIM-SM chain, RP on hatod, IPv4 ASM (IGMPv2 join and leave)", &PEERS);
+    let igmpv2 = scenario("PIM-SM chain, RP on hatod, IPv4 ASM (IGMPv2 join and leave)", &HATOD);
     lab.exec("receiver", &["sysctl", "-qw", "net.ipv4.conf.eth0.force_igmp_version=2"]).unwrap();
     let asm2: IpAddr = "239.1.2.4".parse().unwrap();
     flow(&lab, asm2, false, 3);
@@ -182,19 +179,19 @@ fn ipv4_asm_and_ssm_through_three_hatod() {
     lab.exec("receiver", &["sysctl", "-qw", "net.ipv4.conf.eth0.force_igmp_version=0"]).unwrap();
     drop(igmpv2);
 
-    let ssm_scenario = Scenario::new("PIM-SM chain, RP on hatod, IPv4 SSM", &PEERS);
+    let ssm_scenario = scenario("PIM-SM chain, RP on hatod, IPv4 SSM", &HATOD);
     let ssm: IpAddr = "232.1.2.3".parse().unwrap();
     flow(&lab, ssm, true, 5);
     leave_stops_forwarding(&lab, ssm, 6);
     drop(ssm_scenario);
 
-    let _tshark = Scenario::new("PIM-SM chain, IPv4, tshark: hatod's packets clean", &PEERS);
+    let _tshark = scenario("PIM-SM chain, IPv4, tshark: hatod's packets clean", &HATOD);
     assert_captures_clean(&mut lab, &[RouterKind::Hatod]);
 }
 
 #[test]
 fn ipv6_asm_and_ssm_through_three_hatod() {
-    let asm_scenario = Scenario::new("PIM-SM chain, RP on hatod, IPv6 ASM (MLDv2 join and leave)", &PEERS);
+    let asm_scenario = scenario("PIM-SM chain, RP on hatod, IPv6 ASM (MLDv2 join and leave)", &HATOD);
     let mut lab = chain();
     // ff3x::/32 is SSM by default (RFC 4607 §1): ASM uses ff0e::/16.
     let asm: IpAddr = "ff0e::1:2:3".parse().unwrap();
@@ -202,12 +199,12 @@ fn ipv6_asm_and_ssm_through_three_hatod() {
     leave_stops_forwarding(&lab, asm, 12);
     drop(asm_scenario);
 
-    let ssm_scenario = Scenario::new("PIM-SM chain, RP on hatod, IPv6 SSM", &PEERS);
+    let ssm_scenario = scenario("PIM-SM chain, RP on hatod, IPv6 SSM", &HATOD);
     let ssm: IpAddr = "ff3e::1:2:3".parse().unwrap();
     flow(&lab, ssm, true, 13);
     leave_stops_forwarding(&lab, ssm, 14);
     drop(ssm_scenario);
 
-    let _tshark = Scenario::new("PIM-SM chain, IPv6, tshark: hatod's packets clean", &PEERS);
+    let _tshark = scenario("PIM-SM chain, IPv6, tshark: hatod's packets clean", &HATOD);
     assert_captures_clean(&mut lab, &[RouterKind::Hatod]);
 }
