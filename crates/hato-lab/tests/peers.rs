@@ -1,16 +1,17 @@
 //! The other peers on the real kernel: troglobit pimd forwarding ASM in a chain (tshark finds every
-//! protocol packet pimd sent clean), smcroute forwarding static IPv4 and IPv6 routes (uncaptured:
+//! protocol packet pimd sent clean but for its IGMPv3 query checksum quirk), smcroute forwarding static IPv4 and IPv6 routes (uncaptured:
 //! smcroute sends no protocol packets). Requires root and network access for the first
 //! `apt-get download`.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use hato_lab::harness::{assert_captures_clean, require_root, scenario, Chain};
+use hato_lab::harness::{require_root, scenario, Chain};
 use hato_lab::poll::{kernel_mroutes, poll_until, wait_kernel_sg, Probe};
 use hato_lab::router::StaticMroute;
 use hato_lab::traffic::{RecvOptions, RecvReport, SendOptions};
 use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
+use hato_pcap::tshark::{ChecksumLayer, ExpertGroup};
 
 const RUN: u64 = 7;
 
@@ -90,8 +91,21 @@ fn pimd_chain_forwards_asm() {
         wait_kernel_sg(&lab, router, source, group, Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
     }
     drop(asm);
-    let _tshark = scenario("PIM-SM chain, RP on pimd, tshark: pimd's packets clean", &pimds);
-    assert_captures_clean(&mut lab, &[RouterKind::Pimd]);
+    let _tshark =
+        scenario("PIM-SM chain, RP on pimd, tshark: pimd's packets clean but for its quirk", &pimds);
+    let verdict = lab.check_captures_of(&[RouterKind::Pimd]).unwrap();
+    eprintln!("{verdict}");
+    assert!(verdict.checked() > 0, "{verdict}");
+    // pimd 2.3.2's quirk: some IGMPv3 general queries (often its first on an interface) carry a
+    // checksum computed without the QRV and QQIC octets (off by exactly those two bytes).
+    for finding in verdict.captures.iter().flat_map(|c| &c.findings) {
+        let packet = &finding.packet;
+        let quirk = !packet.malformed
+            && packet.bad_checksums == [ChecksumLayer::Igmp]
+            && packet.summary.contains("Membership Query")
+            && packet.problems().all(|item| item.group == ExpertGroup::Checksum);
+        assert!(quirk, "a problem other than pimd's query checksum: {packet}");
+    }
 }
 
 #[test]
