@@ -8,7 +8,12 @@
 //! [`Lab`] (also while a test panics) kills every process it started, by PID, then every process still
 //! inside one of its namespaces, then deletes the namespaces; while panicking it prints the tail of
 //! every log and keeps the work directory.
+//!
+//! Opt-in captures ([`Lab::capture_links`], before any router starts) record every segment with
+//! `dumpcap`; [`Lab::check_captures`] stops them and has tshark check what hatod sent (see
+//! [`crate::capture`]).
 
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::fs;
 use std::net::IpAddr;
@@ -21,13 +26,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
+use crate::capture::{self, CaptureVerdict, LinkCapture, CAPTURING_MARKER};
 use crate::error::{Error, Result};
 use crate::exec::{self, display_argv};
+use crate::poll::{poll_until, Probe};
 use crate::router::{RouterConfig, RouterHandle, RouterKind};
 use crate::topology::{Role, Topology};
 
 /// How long stopped processes get to exit after SIGTERM before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// How long `dumpcap` may take to open its interfaces.
+const CAPTURE_START_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Lines of each log shown in a failure report.
 const REPORT_TAIL_LINES: usize = 40;
@@ -70,6 +80,8 @@ pub struct Lab {
     namespaces: Vec<String>,
     processes: Vec<Process>,
     routers: Vec<RouterHandle>,
+    /// Running link captures ([`Lab::capture_links`]).
+    captures: Vec<LinkCapture>,
     /// Directories outside the work directory that belong to this run (FRR pathspaces).
     owned_dirs: Vec<PathBuf>,
     torn_down: bool,
@@ -114,6 +126,7 @@ impl Lab {
             namespaces: Vec::new(),
             processes: Vec::new(),
             routers: Vec::new(),
+            captures: Vec::new(),
             owned_dirs: Vec::new(),
             torn_down: false,
         };
@@ -180,11 +193,22 @@ impl Lab {
     pub fn spawn<S: AsRef<str>>(&mut self, node: &str, name: &str, argv: &[S]) -> Result<u32> {
         self.node_checked(node)?;
         let log = self.node_dir(node)?.join(format!("{name}.log"));
+        self.spawn_in(&self.netns(node), node, name, argv, log)
+    }
+
+    /// Starts `argv` in the namespace `netns` with its output in `log`; `node` names it in reports.
+    fn spawn_in<S: AsRef<str>>(
+        &mut self,
+        netns: &str,
+        node: &str,
+        name: &str,
+        argv: &[S],
+        log: PathBuf,
+    ) -> Result<u32> {
         let out = fs::File::create(&log).map_err(|e| Error::io(format!("create {}", log.display()), e))?;
         let err = out.try_clone().map_err(|e| Error::io("clone log handle", e))?;
-        let netns = self.netns(node);
         let mut command = Command::new("ip");
-        command.args(["netns", "exec", &netns]).args(argv.iter().map(AsRef::as_ref));
+        command.args(["netns", "exec", netns]).args(argv.iter().map(AsRef::as_ref));
         let child = command
             .stdin(Stdio::null())
             .stdout(out)
@@ -302,6 +326,101 @@ impl Lab {
         report
     }
 
+    /// Starts capturing every segment (see [`crate::capture`]): `dumpcap` on one end of each
+    /// point-to-point link and on every bridge port of each switched segment, writing
+    /// `<workdir>/captures/<segment>.pcapng`. Call it before starting routers; returns once every
+    /// capture is open.
+    pub fn capture_links(&mut self) -> Result<()> {
+        if !self.routers.is_empty() || !self.captures.is_empty() {
+            return Err(Error::Invalid("capture_links: call it once, before any router starts".into()));
+        }
+        let dir = self.workdir.join("captures");
+        fs::create_dir_all(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
+        let topology = self.topology.clone();
+        for segment in &topology.segments {
+            let (netns, interfaces) = if segment.switched {
+                let ports = segment
+                    .members
+                    .iter()
+                    .map(|m| format!("p{}", topology.node(&m.node).map(|n| n.id).unwrap_or_default()))
+                    .collect();
+                (format!("{}-sw{}", self.prefix, segment.index), ports)
+            } else {
+                let end = segment.members.first().ok_or_else(|| Error::Invalid(segment.name.clone()))?;
+                (self.netns(&end.node), vec![end.iface.clone()])
+            };
+            let file = dir.join(format!("{}.pcapng", segment.name));
+            let log = dir.join(format!("{}.log", segment.name));
+            let argv = capture::dumpcap_argv(&interfaces, &file);
+            let name = format!("dumpcap-{}", segment.name);
+            let pid = self.spawn_in(&netns, &netns, &name, &argv, log.clone())?;
+            self.captures.push(LinkCapture { segment: segment.name.clone(), netns, interfaces, file, pid });
+            let what = format!("dumpcap on segment {} opens", segment.name);
+            poll_until(&what, CAPTURE_START_TIMEOUT, Duration::from_millis(10), || {
+                let text = fs::read_to_string(&log).unwrap_or_default();
+                match self.try_wait(pid) {
+                    Ok(Some(status)) => Probe::Done(Err(Error::Command {
+                        command: display_argv(&argv),
+                        status: status.to_string(),
+                        stderr: text,
+                    })),
+                    _ if text.contains(CAPTURING_MARKER) => Probe::Done(Ok(())),
+                    _ => Probe::Pending(text),
+                }
+            })
+            .map_err(|e| Error::Timeout {
+                what: e.to_string(),
+                after_ms: CAPTURE_START_TIMEOUT.as_millis(),
+            })??;
+        }
+        Ok(())
+    }
+
+    /// The running captures.
+    pub fn captures(&self) -> &[LinkCapture] {
+        &self.captures
+    }
+
+    /// Every address (link-local ones included) of the nodes whose router is one of `kinds`.
+    pub fn router_addresses(&self, kinds: &[RouterKind]) -> Result<BTreeSet<IpAddr>> {
+        let mut addresses = BTreeSet::new();
+        for router in self.routers.iter().filter(|r| kinds.contains(&r.kind)) {
+            let text = self.exec(&router.node, &["ip", "-j", "addr", "show"])?;
+            let json: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| Error::parse("ip -j addr show", e))?;
+            let locals = json
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|link| link["addr_info"].as_array().into_iter().flatten())
+                .filter_map(|info| info["local"].as_str()?.parse::<IpAddr>().ok());
+            addresses.extend(locals);
+        }
+        Ok(addresses)
+    }
+
+    /// Stops the captures and checks the protocol packets the hatod routers sent with tshark (see
+    /// [`crate::capture`]): the verdict lists every one tshark finds malformed, with a bad checksum,
+    /// or with a warning. Call it at the end of a test, while the routers still run.
+    pub fn check_captures(&mut self) -> Result<CaptureVerdict> {
+        self.check_captures_of(&[RouterKind::Hatod])
+    }
+
+    /// Like [`Lab::check_captures`] for the packets of the routers of `kinds`.
+    pub fn check_captures_of(&mut self, kinds: &[RouterKind]) -> Result<CaptureVerdict> {
+        if self.captures.is_empty() {
+            return Err(Error::Invalid("check_captures: no captures (call capture_links first)".into()));
+        }
+        let sources = self.router_addresses(kinds)?;
+        let pids: Vec<u32> = self.captures.iter().map(|c| c.pid).collect();
+        stop_processes(self.processes.iter_mut().filter(|p| pids.contains(&p.pid)).collect());
+        let mut checks = Vec::new();
+        for capture in &self.captures {
+            checks.push(capture::check_capture(&capture.file, &sources)?);
+        }
+        Ok(CaptureVerdict { sources, captures: checks })
+    }
+
     /// Stops every process and removes every namespace; returns what could not be cleaned up.
     /// Idempotent; also run by `Drop`.
     pub fn teardown(&mut self) -> Vec<String> {
@@ -310,7 +429,7 @@ impl Lab {
         }
         self.torn_down = true;
         let mut problems = Vec::new();
-        stop_processes(&mut self.processes);
+        stop_processes(self.processes.iter_mut().collect());
         for ns in self.namespaces.iter().rev() {
             if let Err(e) = remove_namespace(ns) {
                 problems.push(e.to_string());
@@ -486,7 +605,12 @@ fn signal(pid: u32, sig: Signal) {
 }
 
 /// SIGTERM to every process, a bounded wait, SIGKILL to survivors; children are reaped.
-fn stop_processes(processes: &mut [Process]) {
+/// Processes that already exited and were reaped are left alone: their PID may be reused.
+fn stop_processes(mut processes: Vec<&mut Process>) {
+    processes.retain_mut(|process| match process.child.as_mut() {
+        Some(child) => matches!(child.try_wait(), Ok(None)),
+        None => true,
+    });
     for process in processes.iter() {
         signal(process.pid, Signal::SIGTERM);
     }

@@ -4,7 +4,10 @@
 //! The manual page is a single page per binary (the way ip(8) documents `ip link`, `ip route`, …):
 //! clap_mangen's title, name, synopsis, description and options, then a COMMANDS section listing
 //! every subcommand at every depth with its usage, description and arguments, then the binary's
-//! own sections (signals, files, environment, …). Completions come from clap_complete.
+//! own sections (signals, files, environment, …). Completions come from clap_complete. [`check`]
+//! holds the checks both binaries' tests run on what they generate.
+
+pub mod check;
 
 use std::io::{self, Write};
 

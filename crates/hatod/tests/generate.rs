@@ -1,60 +1,38 @@
 //! `hatod --generate`: the manual page is clean roff and the bash completion parses.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-fn generate(what: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_hatod")).args(["--generate", what]).output().unwrap();
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout).unwrap()
-}
+use hato_manual::check::{self, Expected};
 
-/// Runs `argv` with `input` on standard input; its status and standard error.
-fn check(argv: &[&str], input: &str) -> (bool, String) {
-    let mut child = Command::new(argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    let output = child.wait_with_output().unwrap();
-    (output.status.success(), String::from_utf8_lossy(&output.stderr).into_owned())
+const EXPECTED: Expected = Expected {
+    program: "hatod",
+    section: "8",
+    page_mentions: "\\fBhatod import\\fR",
+    bash_mentions: "--check-config",
+};
+
+fn hatod() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_hatod"))
 }
 
 #[test]
 fn manual_page_renders_without_warnings() {
-    let page = generate("man");
-    assert!(page.contains(".TH hatod 8") && page.contains("\\fBhatod import\\fR"), "{page}");
-    if std::path::Path::new("/usr/bin/groff").exists() {
-        let (ok, stderr) = check(&["groff", "-man", "-Tutf8", "-ww", "-z"], &page);
-        assert!(ok && stderr.is_empty(), "{stderr}");
-    }
+    check::manual_page(hatod(), &EXPECTED);
 }
 
 #[test]
 fn completions_are_generated_and_bash_parses_its_script() {
-    let bash = generate("bash");
-    assert!(bash.contains("complete") && bash.contains("--check-config"), "{bash}");
-    let (ok, stderr) = check(&["bash", "-n"], &bash);
-    assert!(ok, "{stderr}");
-    assert!(generate("zsh").starts_with("#compdef hatod"));
-    assert!(generate("fish").contains("complete -c hatod"));
+    check::completions(hatod(), &EXPECTED);
 }
 
 #[test]
 fn generate_takes_no_other_arguments() {
-    let output =
-        Command::new(env!("CARGO_BIN_EXE_hatod")).args(["--generate", "man", "-d", "2"]).output().unwrap();
+    let output = check::run(hatod(), &["--generate", "man", "-d", "2"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
 
 #[test]
 fn generate_takes_no_command() {
-    let output = Command::new(env!("CARGO_BIN_EXE_hatod"))
-        .args(["--generate", "man", "import", "mrouted", "/dev/null"])
-        .output()
-        .unwrap();
+    let output = check::run(hatod(), &["--generate", "man", "import", "mrouted", "/dev/null"]);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }

@@ -6,26 +6,20 @@
 //! configuration is refused with its file and line and the running one stays; hatod refuses to
 //! start with fewer than two usable interfaces. Requires root.
 
-use std::fs::File;
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hato_control::Request;
+use hato_lab::harness::{self, receive, recv_options, require_root, send, send_options};
 use hato_lab::poll::{kernel_mroutes, poll_until, wait_kernel_sg, Probe};
 use hato_lab::router::hatod;
 use hato_lab::router::StaticMroute;
-use hato_lab::traffic::{self, RecvOptions, RecvReport, SendOptions, SendReport};
+use hato_lab::traffic::{RecvReport, SendReport};
 use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
 use serde_json::Value;
+use std::thread::JoinHandle;
 
 const DEADLINE: Duration = Duration::from_secs(20);
-const PORT: u16 = 5001;
-
-fn require_root() {
-    assert!(nix::unistd::geteuid().is_root(), "namespace tests need root (CI runs as root)");
-}
 
 fn chain() -> Lab {
     require_root();
@@ -47,67 +41,31 @@ fn flow(lab: &Lab, group: &str, v6: bool) -> StaticMroute {
     }
 }
 
-fn socket(lab: &Lab) -> PathBuf {
-    lab.router("r1").and_then(|r| r.control_socket.clone()).unwrap()
-}
-
-/// `hatoctl [-s SOCKET] ... --json` through hatoctl's own code; the JSON and the exit code.
+/// `hatoctl ... --json` against r1: the JSON and the exit code.
 fn hatoctl_json(lab: &Lab, request: &Request) -> (Value, u8) {
-    let outcome = hatoctl::control::execute(&socket(lab), request, true);
+    let outcome = harness::hatoctl(lab, "r1", request, true);
     (serde_json::from_str(&outcome.stdout).unwrap_or(Value::Null), outcome.code)
 }
 
-/// Runs `f` on a thread inside `node`'s network namespace.
-fn in_node<T: Send + 'static>(
-    lab: &Lab,
-    node: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = PathBuf::from("/run/netns").join(lab.netns(node));
-    std::thread::spawn(move || {
-        let ns = File::open(&path).unwrap();
-        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        f()
-    })
-}
-
 /// Starts a receiver on the receiver node and waits until its socket has joined the group.
-fn receive(lab: &Lab, group: IpAddr, run_id: u64, timeout: Duration) -> JoinHandle<RecvReport> {
-    let options = RecvOptions {
-        group,
-        port: PORT,
-        source: None,
-        iface: Some("eth0".into()),
-        timeout,
-        idle: Some(Duration::from_secs(3)),
-        run_id: Some(run_id),
-    };
-    let handle = in_node(lab, "receiver", move || traffic::receive(&options).unwrap());
-    let family = if group.is_ipv6() { "-6" } else { "-4" };
-    poll_until(&format!("receiver joins {group}"), DEADLINE, Duration::from_millis(10), || {
-        match lab.exec("receiver", &["ip", family, "maddr", "show", "dev", "eth0"]) {
-            Ok(text) if text.contains(&group.to_string()) => Probe::Done(()),
-            Ok(text) => Probe::Pending(text),
-            Err(e) => Probe::Pending(e.to_string()),
-        }
-    })
-    .unwrap();
-    handle
+fn receive_group(lab: &Lab, group: IpAddr, run_id: u64, timeout: Duration) -> JoinHandle<RecvReport> {
+    let options = recv_options(group, None, run_id);
+    receive(
+        lab,
+        "receiver",
+        hato_lab::traffic::RecvOptions { timeout, idle: Some(Duration::from_secs(3)), ..options },
+    )
 }
 
-fn send(lab: &Lab, group: IpAddr, run_id: u64, count: u32, interval: Duration) -> JoinHandle<SendReport> {
-    let options = SendOptions {
-        group,
-        port: PORT,
-        source: Some(addr(lab, "sender", "sender-r1", group.is_ipv6())),
-        iface: Some("eth0".into()),
-        count,
-        interval,
-        ttl: 16,
-        run_id,
-        size: 100,
-    };
-    in_node(lab, "sender", move || traffic::send(&options).unwrap())
+fn send_group(
+    lab: &Lab,
+    group: IpAddr,
+    run_id: u64,
+    count: u32,
+    interval: Duration,
+) -> JoinHandle<SendReport> {
+    let source = addr(lab, "sender", "sender-r1", group.is_ipv6());
+    send(lab, "sender", send_options(source, group, run_id, count, interval))
 }
 
 /// Sends single probe datagrams until r1's entry for (source, group) counts one: right after
@@ -115,7 +73,7 @@ fn send(lab: &Lab, group: IpAddr, run_id: u64, count: u32, interval: Duration) -
 fn wait_forwarding(lab: &Lab, source: IpAddr, group: IpAddr) {
     let request = Request::ShowMroute { source: Some(source), group: Some(group) };
     poll_until(&format!("r1 forwards ({source}, {group})"), DEADLINE, Duration::from_millis(100), || {
-        send(lab, group, 0, 1, Duration::ZERO).join().unwrap();
+        send_group(lab, group, 0, 1, Duration::ZERO).join().unwrap();
         let (json, _) = hatoctl_json(lab, &request);
         match json["entries"][0]["packets"].as_u64() {
             Some(packets) if packets > 0 => Probe::Done(()),
@@ -126,7 +84,7 @@ fn wait_forwarding(lab: &Lab, source: IpAddr, group: IpAddr) {
 }
 
 fn report(lab: &Lab) -> String {
-    let mut text = lab.report();
+    let mut text = harness::report(lab);
     for (node, argv) in [
         ("r1", vec!["ip", "-6", "-s", "mroute", "show"]),
         ("r1", vec!["ip", "-s", "mroute", "show"]),
@@ -155,8 +113,8 @@ fn static_flows_forward_both_families() {
 
         let run_id = u64::from(v6) + 100;
         wait_forwarding(&lab, source, group);
-        let receiver = receive(&lab, group, run_id, DEADLINE);
-        let sent = send(&lab, group, run_id, 50, Duration::from_millis(5)).join().unwrap();
+        let receiver = receive_group(&lab, group, run_id, DEADLINE);
+        let sent = send_group(&lab, group, run_id, 50, Duration::from_millis(5)).join().unwrap();
         assert_eq!(sent.sent, 50);
         let got = receiver.join().unwrap();
         assert_eq!(got.unique, 50, "{got:?}\n{}", report(&lab));
@@ -348,8 +306,8 @@ fn reloads_do_not_disturb_a_streaming_flow() {
 
     const COUNT: u32 = 1500;
     wait_forwarding(&lab, source, group);
-    let receiver = receive(&lab, group, 7, Duration::from_secs(60));
-    let sender = send(&lab, group, 7, COUNT, Duration::from_millis(3));
+    let receiver = receive_group(&lab, group, 7, Duration::from_secs(60));
+    let sender = send_group(&lab, group, 7, COUNT, Duration::from_millis(3));
     for round in 0..10u64 {
         let text = if round % 2 == 0 { &changed } else { &original };
         std::fs::write(&conf_path, text).unwrap();
@@ -393,7 +351,7 @@ fn bad_configuration_is_refused_and_the_old_one_stays() {
     let line = original.lines().count() + 3;
     let expected = format!("hato.toml:{line}:16: pim.hello-period = 2: must be 5..=3600");
 
-    let outcome = hatoctl::control::execute(&socket(&lab), &Request::Reload, false);
+    let outcome = harness::hatoctl(&lab, "r1", &Request::Reload, false);
     assert_eq!(outcome.code, 1, "{outcome:?}");
     assert!(outcome.stderr.contains("reload refused") && outcome.stderr.contains(&expected), "{outcome:?}");
 

@@ -4,28 +4,25 @@
 //! forwards and reloads; `hatoctl debug netlink on|off` switches that subsystem's log at run time. Requires
 //! root.
 
-use std::fs::File;
 use std::net::IpAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use hato_control::{DebugRequest, DebugSubsystem, Request};
+use hato_lab::harness::{receive, recv_options, require_root, send, send_options};
 use hato_lab::poll::{poll_until, wait_kernel_sg, Probe};
 use hato_lab::router::{hatod, RouterConfig, StaticMroute};
-use hato_lab::traffic::{self, RecvOptions, SendOptions};
 use hato_lab::{Lab, LabOptions, Topology};
 use serde_json::Value;
 
 const DEADLINE: Duration = Duration::from_secs(20);
-const PORT: u16 = 5002;
 /// CAP_NET_ADMIN (12) and CAP_NET_RAW (13), as `/proc/PID/status` prints capability sets.
 const NET_ADMIN_AND_RAW: &str = "0000000000003000";
 
 fn chain() -> Lab {
-    assert!(nix::unistd::geteuid().is_root(), "namespace tests need root (CI runs as root)");
+    require_root();
     let options =
         LabOptions { hatod_binary: Some(env!("CARGO_BIN_EXE_hatod").into()), ..LabOptions::default() };
     Lab::start_with(Topology::chain(1).unwrap(), options).unwrap()
@@ -75,53 +72,11 @@ fn debug(socket: &Path, subsystems: Vec<DebugSubsystem>, enable: bool) -> Value 
     hatoctl_json(socket, &Request::Debug(DebugRequest { subsystems, enable }))
 }
 
-/// Runs `f` on a thread inside `node`'s network namespace.
-fn in_node<T: Send + 'static>(
-    lab: &Lab,
-    node: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = PathBuf::from("/run/netns").join(lab.netns(node));
-    std::thread::spawn(move || {
-        let ns = File::open(&path).unwrap();
-        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        f()
-    })
-}
-
 /// Streams `count` datagrams from the sender to `group` and returns how many the receiver got.
 fn forwarded(lab: &Lab, source: IpAddr, group: IpAddr, run_id: u64, count: u32) -> u64 {
-    let options = RecvOptions {
-        group,
-        port: PORT,
-        source: None,
-        iface: Some("eth0".into()),
-        timeout: DEADLINE,
-        idle: Some(Duration::from_secs(2)),
-        run_id: Some(run_id),
-    };
-    let receiver = in_node(lab, "receiver", move || traffic::receive(&options).unwrap());
-    poll_until(&format!("receiver joins {group}"), DEADLINE, Duration::from_millis(10), || {
-        match lab.exec("receiver", &["ip", "maddr", "show", "dev", "eth0"]) {
-            Ok(text) if text.contains(&group.to_string()) => Probe::Done(()),
-            Ok(text) => Probe::Pending(text),
-            Err(e) => Probe::Pending(e.to_string()),
-        }
-    })
-    .unwrap();
-    let options = SendOptions {
-        group,
-        port: PORT,
-        source: Some(source),
-        iface: Some("eth0".into()),
-        count,
-        interval: Duration::from_millis(5),
-        ttl: 16,
-        run_id,
-        size: 100,
-    };
-    let sent = in_node(lab, "sender", move || traffic::send(&options).unwrap()).join().unwrap();
-    assert_eq!(sent.sent, count);
+    let receiver = receive(lab, "receiver", recv_options(group, None, run_id));
+    let sent = send(lab, "sender", send_options(source, group, run_id, count, Duration::from_millis(5)));
+    assert_eq!(sent.join().unwrap().sent, count);
     receiver.join().unwrap().unique
 }
 
