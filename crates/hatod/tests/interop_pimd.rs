@@ -1,0 +1,294 @@
+//! hatod with troglobit pimd 2.3.2 on the real kernel (IPv4 only: pimd has no IPv6).
+//!
+//! `sender - r1 - r2 - r3 - receiver` with hatod in each position of the chain and pimd in the two
+//! others. Every lab carries two static RPs, one on hatod and one on a pimd, for two group ranges,
+//! so one lab shows both RP placements. In each lab, five flows (RFC 7761 PIM-SM and RFC 4607
+//! PIM-SSM): ASM joined with IGMPv3 and with IGMPv2 for each RP, and SSM with a source-specific
+//! IGMPv3 join. Each flow is delivered once per packet (no duplicates, at most 10 % loss) and stops
+//! reaching the receiver after it leaves. Requires root and the unpacked Debian `pimd`.
+//!
+//! pimd installs static RPs about 15 s after start and sends triggered Join/Prune from a 5 s tick,
+//! so the tests first send short bursts of another run until the last hop forwards, then measure.
+
+use std::fs::File;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use hato_lab::matrix::Scenario;
+use hato_lab::poll::{kernel_mroutes, poll_until, Probe};
+use hato_lab::router::StaticRp;
+use hato_lab::topology::Prefix;
+use hato_lab::traffic::{self, RecvOptions, RecvReport, SendOptions, SendReport};
+use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
+
+/// Long enough for pimd's 15 s RP delay plus a few 5 s Join/Prune ticks.
+const SETUP_DEADLINE: Duration = Duration::from_secs(75);
+const LEAVE_DEADLINE: Duration = Duration::from_secs(40);
+const PORT: u16 = 5003;
+const ROUTERS: [&str; 3] = ["r1", "r2", "r3"];
+/// r3's interface towards the receiver.
+const RECEIVER_IFACE: &str = "eth1";
+/// Packets of a measured flow, 10 ms apart.
+const FLOW_PACKETS: u32 = 300;
+/// Packets sent after the receiver left; at most a few unrelated packets (IGMP queries) may reach it.
+const AFTER_LEAVE_PACKETS: u32 = 100;
+
+/// Where the RP of a group range sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RpOn {
+    Hatod,
+    Pimd,
+}
+
+/// How the receiver joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Join {
+    AsmIgmpV3(RpOn),
+    AsmIgmpV2(RpOn),
+    SsmIgmpV3,
+}
+
+impl Join {
+    fn group(self) -> IpAddr {
+        match self {
+            Join::AsmIgmpV3(RpOn::Hatod) => "239.1.0.3",
+            Join::AsmIgmpV2(RpOn::Hatod) => "239.1.0.2",
+            Join::AsmIgmpV3(RpOn::Pimd) => "239.2.0.3",
+            Join::AsmIgmpV2(RpOn::Pimd) => "239.2.0.2",
+            Join::SsmIgmpV3 => "232.1.0.3",
+        }
+        .parse()
+        .unwrap()
+    }
+
+    fn scenario(self) -> String {
+        let rp = |rp| match rp {
+            RpOn::Hatod => "RP on hatod",
+            RpOn::Pimd => "RP on pimd",
+        };
+        match self {
+            Join::AsmIgmpV3(on) => format!("PIM-SM chain, {}, IPv4 ASM, IGMPv3", rp(on)),
+            Join::AsmIgmpV2(on) => format!("PIM-SM chain, {}, IPv4 ASM, IGMPv2", rp(on)),
+            Join::SsmIgmpV3 => "PIM-SSM chain, IPv4 SSM, IGMPv3".to_string(),
+        }
+    }
+
+    fn igmp_version(self) -> u8 {
+        match self {
+            Join::AsmIgmpV2(_) => 2,
+            _ => 3,
+        }
+    }
+}
+
+fn require_root() {
+    assert!(nix::unistd::geteuid().is_root(), "namespace tests need root (CI runs as root)");
+}
+
+/// The RP address of a router: its address towards r1's side (r1 uses its sender-facing one).
+fn rp_address(lab: &Lab, router: &str) -> IpAddr {
+    let segment = match router {
+        "r1" => "r1-r2",
+        "r2" => "r1-r2",
+        _ => "r2-r3",
+    };
+    lab.addr(router, segment, false).unwrap()
+}
+
+/// The chain with hatod at `hatod_at` and pimd elsewhere; 239.1/16 has its RP on hatod and
+/// 239.2/16 on the pimd at `pimd_rp`.
+fn chain(hatod_at: &str, pimd_rp: &str) -> Lab {
+    require_root();
+    let options = LabOptions {
+        hatod_binary: Some(env!("CARGO_BIN_EXE_hatod").into()),
+        traffic_binary: None,
+        keep_workdir: false,
+    };
+    let mut lab = Lab::start_with(Topology::chain(3).unwrap(), options).unwrap();
+    let range = |second: u8| Prefix { addr: IpAddr::from([239, second, 0, 0]), len: 16 };
+    let config = RouterConfig {
+        static_rps: vec![
+            StaticRp { rp: rp_address(&lab, hatod_at), groups: range(1) },
+            StaticRp { rp: rp_address(&lab, pimd_rp), groups: range(2) },
+        ],
+        igmp_version: Some(3),
+        ..RouterConfig::default()
+    };
+    for router in ROUTERS {
+        let kind = if router == hatod_at { RouterKind::Hatod } else { RouterKind::Pimd };
+        lab.start_router(router, kind, &config).unwrap();
+    }
+    lab
+}
+
+fn peers(lab: &Lab) -> Vec<&'static str> {
+    ROUTERS
+        .iter()
+        .map(|r| match lab.router(r).map(|h| h.kind) {
+            Some(RouterKind::Hatod) => "hatod",
+            _ => "pimd",
+        })
+        .collect()
+}
+
+fn report(lab: &Lab) -> String {
+    let mut text = lab.report();
+    for router in ROUTERS {
+        let routes = kernel_mroutes(lab, router, false).map(|r| format!("{r:#?}")).unwrap_or_default();
+        text.push_str(&format!("-- {router} kernel MFC\n{routes}\n"));
+    }
+    text
+}
+
+fn in_node<T: Send + 'static>(
+    lab: &Lab,
+    node: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> JoinHandle<T> {
+    let path = PathBuf::from("/run/netns").join(lab.netns(node));
+    std::thread::spawn(move || {
+        let ns = File::open(&path).unwrap();
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        f()
+    })
+}
+
+fn sender_addr(lab: &Lab) -> IpAddr {
+    lab.addr("sender", "sender-r1", false).unwrap()
+}
+
+fn send_options(lab: &Lab, group: IpAddr, run_id: u64, count: u32) -> SendOptions {
+    SendOptions {
+        group,
+        port: PORT,
+        source: Some(sender_addr(lab)),
+        iface: Some("eth0".into()),
+        count,
+        interval: Duration::from_millis(10),
+        ttl: 16,
+        run_id,
+        size: 100,
+    }
+}
+
+fn send(lab: &Lab, options: SendOptions) -> SendReport {
+    in_node(lab, "sender", move || traffic::send(&options).unwrap()).join().unwrap()
+}
+
+/// Starts a receiver of run `run_id` and waits until the receiver's kernel holds the membership.
+fn receive(lab: &Lab, join: Join, run_id: u64) -> JoinHandle<RecvReport> {
+    let group = join.group();
+    let version = format!("net.ipv4.conf.eth0.force_igmp_version={}", join.igmp_version());
+    lab.exec("receiver", &["sysctl", "-qw", &version]).unwrap();
+    let options = RecvOptions {
+        group,
+        port: PORT,
+        source: (join == Join::SsmIgmpV3).then(|| sender_addr(lab)),
+        iface: Some("eth0".into()),
+        timeout: SETUP_DEADLINE + Duration::from_secs(20),
+        idle: Some(Duration::from_secs(2)),
+        run_id: Some(run_id),
+    };
+    let handle = in_node(lab, "receiver", move || traffic::receive(&options).unwrap());
+    poll_until(&format!("receiver joins {group}"), Duration::from_secs(10), Duration::from_millis(5), || {
+        match lab.exec("receiver", &["ip", "-4", "maddr", "show", "dev", "eth0"]) {
+            Ok(text) if text.contains(&group.to_string()) => Probe::Done(()),
+            Ok(text) => Probe::Pending(text),
+            Err(e) => Probe::Pending(e.to_string()),
+        }
+    })
+    .unwrap();
+    handle
+}
+
+/// Whether r3's kernel forwards (sender, group) to the receiver.
+fn last_hop_forwards(lab: &Lab, group: IpAddr) -> Result<bool, String> {
+    let source = sender_addr(lab);
+    let routes = kernel_mroutes(lab, "r3", false).map_err(|e| e.to_string())?;
+    Ok(routes
+        .iter()
+        .any(|r| r.source == Some(source) && r.group == group && r.oifs.iter().any(|o| o == RECEIVER_IFACE)))
+}
+
+/// The receiver's count of received frames on eth0.
+fn receiver_rx_packets(lab: &Lab) -> u64 {
+    let text = lab.exec("receiver", &["cat", "/sys/class/net/eth0/statistics/rx_packets"]).unwrap();
+    text.trim().parse().unwrap()
+}
+
+/// One flow: join, wait until the last hop forwards (bursts of a foreign run keep the sources
+/// known), send the measured run, check it arrived once per packet, leave, and check that nothing
+/// reaches the receiver any more.
+fn flow(lab: &Lab, join: Join, run_id: u64) {
+    let _scenario = Scenario::new(join.scenario(), &peers(lab));
+    let group = join.group();
+    let receiver = receive(lab, join, run_id);
+    let burst = send_options(lab, group, run_id + 1000, 20);
+    poll_until(
+        &format!("r3 forwards {group} to the receiver"),
+        SETUP_DEADLINE,
+        Duration::from_millis(1),
+        || {
+            send(lab, burst.clone());
+            match last_hop_forwards(lab, group) {
+                Ok(true) => Probe::Done(()),
+                Ok(false) => Probe::Pending("not yet".into()),
+                Err(e) => Probe::Pending(e),
+            }
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", report(lab)));
+    let sent = send(lab, send_options(lab, group, run_id, FLOW_PACKETS));
+    let got = receiver.join().unwrap();
+    eprintln!("{}: {got:?}", join.scenario());
+    assert_eq!(sent.sent, FLOW_PACKETS, "{sent:?}");
+    assert!(got.unique * 10 >= u64::from(FLOW_PACKETS) * 9, "more than 10 % lost: {got:?}\n{}", report(lab));
+    assert_eq!(got.duplicates, 0, "{got:?}\n{}", report(lab));
+
+    // The receiver's socket is closed: the host leaves, and r3 stops forwarding.
+    poll_until(&format!("r3 stops forwarding {group}"), LEAVE_DEADLINE, Duration::from_millis(100), || {
+        match last_hop_forwards(lab, group) {
+            Ok(false) => Probe::Done(()),
+            Ok(true) => Probe::Pending("still forwarding".into()),
+            Err(e) => Probe::Pending(e),
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", report(lab)));
+    let before = receiver_rx_packets(lab);
+    send(lab, send_options(lab, group, run_id + 2000, AFTER_LEAVE_PACKETS));
+    let after = receiver_rx_packets(lab);
+    assert!(after - before <= 5, "{} frames reached the receiver after it left", after - before);
+}
+
+fn all_flows(lab: &Lab) {
+    let joins = [
+        Join::AsmIgmpV3(RpOn::Hatod),
+        Join::AsmIgmpV2(RpOn::Hatod),
+        Join::AsmIgmpV3(RpOn::Pimd),
+        Join::AsmIgmpV2(RpOn::Pimd),
+        Join::SsmIgmpV3,
+    ];
+    for (index, join) in joins.into_iter().enumerate() {
+        flow(lab, join, index as u64 + 1);
+    }
+}
+
+#[test]
+fn hatod_first_hop_between_pimd() {
+    let lab = chain("r1", "r2");
+    all_flows(&lab);
+}
+
+#[test]
+fn hatod_in_the_middle_between_pimd() {
+    let lab = chain("r2", "r1");
+    all_flows(&lab);
+}
+
+#[test]
+fn hatod_last_hop_after_pimd() {
+    let lab = chain("r3", "r2");
+    all_flows(&lab);
+}
