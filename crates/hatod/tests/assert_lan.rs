@@ -1,22 +1,25 @@
 //! PIM Assert (RFC 7761 §4.6) on a shared LAN between hatod and FRR, troglobit pimd or another
-//! hatod, on the real kernel (IPv4).
+//! hatod, on the real kernel (IPv4, SSM).
 //!
 //! ```text
-//!   sender ── r0 ──┬── ra (hatod) ──┬── LAN ── receiver
-//!                  └── rb (peer) ───┤
-//!                                   └── rd ── receiver2
+//!   sender ── r0 ──┬── ra ──┬── LAN ── receiver
+//!                  └── rb ──┤
+//!                           └── rd ── receiver2
 //! ```
 //!
-//! rb has the highest address on the LAN, so it is the DR and forwards for `receiver`; rd's route to
-//! the source points at ra, so ra forwards for rd's Join. Each forwarded packet reaches the other
-//! upstream router on an outgoing interface (a WRONGVIF upcall), both send Asserts and one is
-//! elected (§4.6.1: lower metric preference, then lower route metric, then higher address). The
-//! winner is steered through the unicast route to the source on ra or rb: a worse metric (hatod and
-//! FRR advertise the route's distance 0 and its kernel metric), or for hatod against pimd (which
-//! advertises a fixed preference 101) an OSPF-made route (distance 110). After the loser has removed
-//! the LAN from its kernel entry, a flow at 200 packets/s reaches both receivers exactly once.
-//! `hatoctl show pim assert` must name the winner on ra (and on rd, which tracks it as RPF'); FRR
-//! 8.4.4 has no JSON for `show ip pim assert`, so its text table is read.
+//! hatod runs on r0, rd and one of ra / rb; the peer on the other. rb has the highest address on the
+//! LAN, so it is the DR and forwards for `receiver`; rd's route to the source points at ra, so ra
+//! forwards for rd's Join. Each forwarded packet reaches the other upstream router on an outgoing
+//! interface (a WRONGVIF upcall), both send Asserts and one is elected (§4.6.1: lower metric
+//! preference, then lower route metric, then higher address). The winner is steered through the
+//! unicast route to the source: a worse metric on the loser (hatod and FRR advertise the route's
+//! distance, 0 for these routes, and its kernel metric), for hatod against pimd (which advertises a
+//! fixed preference 101) an OSPF-made route (distance 110) on hatod, or equal metrics and the
+//! address. Duplicates are counted only after the loser has removed the LAN from its kernel entry:
+//! then a flow at 200 packets/s must reach both receivers exactly once. `hatoctl show pim assert`
+//! must show the result on hatod's upstream router and on rd, which tracks the winner as its RPF';
+//! FRR 8.4.4 has no JSON for `show ip pim assert`, so its text table is read, and pimd's state
+//! comes from `pimd -r`.
 
 use std::fs::File;
 use std::net::IpAddr;
@@ -47,15 +50,6 @@ const MEASURED_PACKETS: u32 = 1000;
 const MEASURED_RUN: u64 = 1;
 const WARM_UP_RUN: u64 = 2;
 
-/// Which upstream router is to win the Assert.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Winner {
-    /// ra (hatod).
-    Ra,
-    /// rb (the peer, and the DR).
-    Rb,
-}
-
 /// How the election is steered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Steer {
@@ -63,10 +57,39 @@ enum Steer {
     AddressTieBreak,
     /// The loser's route to the source gets metric 10 instead of 1.
     LoserMetric,
-    /// ra's route to the source is made by OSPF (distance 110, worse than pimd's 101).
-    RaDistance,
+    /// hatod's route to the source is made by OSPF (distance 110, worse than pimd's 101).
+    HatodDistance,
     /// Routes as the lab made them: hatod's (distance 0) beats pimd's fixed preference 101.
     PimdPreference,
+}
+
+/// One Assert scenario: the peer and its node (the other of ra and rb runs hatod), the node that
+/// is to win, and how the election is steered.
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    peer: RouterKind,
+    peer_on: &'static str,
+    winner: &'static str,
+    steer: Steer,
+}
+
+impl Case {
+    fn hatod_on(&self) -> &'static str {
+        other(self.peer_on)
+    }
+
+    fn loser(&self) -> &'static str {
+        other(self.winner)
+    }
+}
+
+/// The other one of ra and rb.
+fn other(node: &str) -> &'static str {
+    if node == "ra" {
+        "rb"
+    } else {
+        "ra"
+    }
 }
 
 fn require_root() {
@@ -109,8 +132,9 @@ fn set_source_route(lab: &Lab, router: &str, metric: u32, protocol: &str) {
     lab.exec(router, &argv).unwrap();
 }
 
-/// The Assert LAN with hatod on r0, ra and rd, `peer` on rb, and the routes steered.
-fn assert_lab(peer: RouterKind, winner: Winner, steer: Steer) -> Lab {
+/// The Assert LAN with the peer on its node, hatod on r0, rd and the other upstream node, and the
+/// routes steered.
+fn assert_lab(case: Case) -> Lab {
     require_root();
     let options = LabOptions {
         hatod_binary: Some(env!("CARGO_BIN_EXE_hatod").into()),
@@ -118,23 +142,23 @@ fn assert_lab(peer: RouterKind, winner: Winner, steer: Steer) -> Lab {
         keep_workdir: false,
     };
     let mut lab = Lab::start_with(Topology::assert_lan().unwrap(), options).unwrap();
-    let loser = match winner {
-        Winner::Ra => "rb",
-        Winner::Rb => "ra",
-    };
-    match steer {
-        Steer::AddressTieBreak => assert_eq!(winner, Winner::Rb, "rb has the higher address"),
-        Steer::PimdPreference => assert_eq!(winner, Winner::Ra, "hatod's distance 0 wins"),
-        Steer::LoserMetric => set_source_route(&lab, loser, 10, "boot"),
-        Steer::RaDistance => {
-            assert_eq!(winner, Winner::Rb, "a worse distance makes ra lose");
-            set_source_route(&lab, "ra", 1, "ospf");
+    match case.steer {
+        Steer::AddressTieBreak => assert_eq!(case.winner, "rb", "rb has the higher address"),
+        Steer::PimdPreference => assert_eq!(case.winner, case.hatod_on(), "hatod's distance 0 wins"),
+        Steer::LoserMetric => set_source_route(&lab, case.loser(), 10, "boot"),
+        Steer::HatodDistance => {
+            assert_eq!(case.winner, case.peer_on, "a worse distance makes hatod lose");
+            set_source_route(&lab, case.hatod_on(), 1, "ospf");
         }
     }
     let config = RouterConfig { igmp_version: Some(3), ..RouterConfig::default() };
-    for (router, kind) in
-        [("r0", RouterKind::Hatod), ("ra", RouterKind::Hatod), ("rb", peer), ("rd", RouterKind::Hatod)]
-    {
+    let routers = [
+        ("r0", RouterKind::Hatod),
+        (case.hatod_on(), RouterKind::Hatod),
+        (case.peer_on, case.peer),
+        ("rd", RouterKind::Hatod),
+    ];
+    for (router, kind) in routers {
         lab.start_router(router, kind, &config).unwrap();
     }
     lab
@@ -322,27 +346,27 @@ fn dr_seen_by(lab: &Lab, node: &str) -> Option<IpAddr> {
 }
 
 /// Runs one Assert scenario: warm-up bursts until the Assert has settled (the winner forwards onto
-/// the LAN, the loser does not, hatod on ra holds the expected state), then the measured flow.
-fn run(peer: RouterKind, winner: Winner, steer: Steer) {
-    let role = match winner {
-        Winner::Ra => "hatod wins",
-        Winner::Rb if peer == RouterKind::Hatod => "the other hatod wins",
-        Winner::Rb => "hatod loses",
+/// the LAN, the loser does not, hatod holds the expected state), then the measured flow, then the
+/// state every router shows.
+fn run(case: Case) {
+    let hatod_on = case.hatod_on();
+    let role = match case.peer {
+        RouterKind::Hatod => format!("hatod against hatod, {} wins", case.winner),
+        _ if case.winner == hatod_on => format!("hatod wins on {hatod_on}"),
+        _ => format!("hatod loses on {hatod_on}"),
     };
-    let how = match steer {
+    let how = match case.steer {
         Steer::AddressTieBreak => "address tie-break",
         Steer::LoserMetric => "route metric",
-        Steer::RaDistance | Steer::PimdPreference => "metric preference",
+        Steer::HatodDistance | Steer::PimdPreference => "metric preference",
     };
-    let _scenario =
-        Scenario::new(format!("Assert on a LAN, {role} ({how}), IPv4 SSM"), &["hatod", kind_name(peer)]);
-    let lab = assert_lab(peer, winner, steer);
-    let (winner_node, loser_node) = match winner {
-        Winner::Ra => ("ra", "rb"),
-        Winner::Rb => ("rb", "ra"),
-    };
-    let winner_addr = lan_addr(&lab, winner_node);
-    let expected_ra_state = if winner == Winner::Ra { "winner" } else { "loser" };
+    let positions = if case.peer_on == "ra" { ["peer", "hatod"] } else { ["hatod", "peer"] };
+    let peers = positions.map(|p| if p == "peer" { kind_name(case.peer) } else { "hatod" });
+    let _scenario = Scenario::new(format!("Assert on a LAN, {role} ({how}), IPv4 SSM"), &peers);
+    let lab = assert_lab(case);
+    let (winner, loser) = (case.winner, case.loser());
+    let winner_addr = lan_addr(&lab, winner);
+    let state_of = |node: &str| if node == winner { "winner" } else { "loser" };
     let receivers = [receive(&lab, "receiver"), receive(&lab, "receiver2")];
 
     // Both forward onto the LAN until the Assert: bursts keep the flow alive until it settles.
@@ -351,14 +375,14 @@ fn run(peer: RouterKind, winner: Winner, steer: Steer) {
         send(&lab, WARM_UP_RUN, 40);
         bursts += 1;
         let observed = (
-            forwards_onto_lan(&lab, winner_node),
-            forwards_onto_lan(&lab, loser_node),
-            hatod_assert(&lab, "ra"),
+            forwards_onto_lan(&lab, winner),
+            forwards_onto_lan(&lab, loser),
+            hatod_assert(&lab, hatod_on),
             forwards(&lab, "rd", RD_RECEIVER_IFACE),
         );
         match &observed {
-            (Ok(true), Ok(false), Some((state, winner)), Ok(true))
-                if state == expected_ra_state && *winner == winner_addr =>
+            (Ok(true), Ok(false), Some((state, elected)), Ok(true))
+                if state == state_of(hatod_on) && *elected == winner_addr =>
             {
                 Probe::Done(())
             }
@@ -366,7 +390,7 @@ fn run(peer: RouterKind, winner: Winner, steer: Steer) {
         }
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", report(&lab)));
-    eprintln!("{role} ({how}) against {peer:?}: settled after {bursts} bursts of 40 packets");
+    eprintln!("{role} ({how}) against {:?}: settled after {bursts} bursts of 40 packets", case.peer);
 
     // The measured window starts after the loser has pruned the LAN from its entry.
     let sent = send(&lab, MEASURED_RUN, MEASURED_PACKETS);
@@ -383,35 +407,31 @@ fn run(peer: RouterKind, winner: Winner, steer: Steer) {
     }
 
     // The results the routers show, after the flow.
-    assert_eq!(forwards_onto_lan(&lab, loser_node), Ok(false), "{}", report(&lab));
+    assert_eq!(forwards_onto_lan(&lab, loser), Ok(false), "{}", report(&lab));
     let rb = lan_addr(&lab, "rb");
-    for node in ["ra", "rd"] {
+    for node in [hatod_on, "rd"] {
         assert_eq!(dr_seen_by(&lab, node), Some(rb), "{node}: the DR is rb\n{}", report(&lab));
     }
-    let ra_state = hatod_assert(&lab, "ra");
-    assert_eq!(ra_state, Some((expected_ra_state.to_string(), winner_addr)), "{}", report(&lab));
+    let hatod_state = hatod_assert(&lab, hatod_on);
+    assert_eq!(hatod_state, Some((state_of(hatod_on).to_string(), winner_addr)), "{}", report(&lab));
     // rd's RPF interface is the LAN: it tracks the winner as a loser would (§4.6.1, AssertTrackingDesired).
     let rd_state = hatod_assert(&lab, "rd");
     assert_eq!(rd_state, Some(("loser".to_string(), winner_addr)), "rd\n{}", report(&lab));
-    match peer {
+    let peer_on = case.peer_on;
+    let peer_state = state_of(peer_on).to_string();
+    match case.peer {
         RouterKind::Frr => {
-            assert_eq!(dr_seen_by(&lab, "rb"), Some(rb), "FRR: the DR is rb\n{}", report(&lab));
-            let expected = if winner == Winner::Rb { "WINNER" } else { "LOSER" };
-            assert_eq!(frr_assert(&lab, "rb"), Some((expected.to_string(), winner_addr)), "{}", report(&lab));
+            assert_eq!(dr_seen_by(&lab, peer_on), Some(rb), "FRR: the DR is rb\n{}", report(&lab));
+            let expected = (peer_state.to_uppercase(), winner_addr);
+            assert_eq!(frr_assert(&lab, peer_on), Some(expected), "{}", report(&lab));
         }
         RouterKind::Hatod => {
-            let expected = if winner == Winner::Rb { "winner" } else { "loser" };
-            assert_eq!(
-                hatod_assert(&lab, "rb"),
-                Some((expected.to_string(), winner_addr)),
-                "{}",
-                report(&lab)
-            );
+            assert_eq!(hatod_assert(&lab, peer_on), Some((peer_state, winner_addr)), "{}", report(&lab));
         }
         RouterKind::Pimd => {
-            let pimd_wins = winner == Winner::Rb;
-            let expected = PimdLan { dr: true, asserted: !pimd_wins, outgoing: pimd_wins };
-            assert_eq!(pimd_lan(&lab, "rb"), Some(expected), "{}", report(&lab));
+            let pimd_wins = winner == peer_on;
+            let expected = PimdLan { dr: peer_on == "rb", asserted: !pimd_wins, outgoing: pimd_wins };
+            assert_eq!(pimd_lan(&lab, peer_on), Some(expected), "{}", report(&lab));
         }
         RouterKind::Smcroute => unreachable!("smcroute does not speak PIM"),
     }
@@ -419,25 +439,30 @@ fn run(peer: RouterKind, winner: Winner, steer: Steer) {
 
 #[test]
 fn hatod_wins_against_frr_on_metric() {
-    run(RouterKind::Frr, Winner::Ra, Steer::LoserMetric);
+    run(Case { peer: RouterKind::Frr, peer_on: "rb", winner: "ra", steer: Steer::LoserMetric });
 }
 
 #[test]
 fn hatod_loses_to_frr_on_metric() {
-    run(RouterKind::Frr, Winner::Rb, Steer::LoserMetric);
+    run(Case { peer: RouterKind::Frr, peer_on: "rb", winner: "rb", steer: Steer::LoserMetric });
+}
+
+#[test]
+fn hatod_wins_against_frr_on_address() {
+    run(Case { peer: RouterKind::Frr, peer_on: "ra", winner: "rb", steer: Steer::AddressTieBreak });
 }
 
 #[test]
 fn hatod_wins_against_pimd_on_preference() {
-    run(RouterKind::Pimd, Winner::Ra, Steer::PimdPreference);
+    run(Case { peer: RouterKind::Pimd, peer_on: "rb", winner: "ra", steer: Steer::PimdPreference });
 }
 
 #[test]
 fn hatod_loses_to_pimd_on_preference() {
-    run(RouterKind::Pimd, Winner::Rb, Steer::RaDistance);
+    run(Case { peer: RouterKind::Pimd, peer_on: "rb", winner: "rb", steer: Steer::HatodDistance });
 }
 
 #[test]
 fn hatod_against_hatod_on_address() {
-    run(RouterKind::Hatod, Winner::Rb, Steer::AddressTieBreak);
+    run(Case { peer: RouterKind::Hatod, peer_on: "rb", winner: "rb", steer: Steer::AddressTieBreak });
 }

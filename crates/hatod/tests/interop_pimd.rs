@@ -246,11 +246,8 @@ fn measure(lab: &Lab, join: Join, run_id: u64) {
     let forwarding_after = joined.elapsed();
     let sent = send(lab, send_options(lab, group, run_id, FLOW_PACKETS));
     let got = receiver.join().unwrap();
-    eprintln!(
-        "{}: forwarding {:.1} s after the join; {got:?}",
-        join.scenario(),
-        forwarding_after.as_secs_f64()
-    );
+    let after = forwarding_after.as_secs_f64();
+    eprintln!("{:?} {}: forwarding {after:.1} s after the join; {got:?}", peers(lab), join.scenario());
     assert_eq!(sent.sent, FLOW_PACKETS, "{sent:?}");
     assert!(got.unique * 10 >= u64::from(FLOW_PACKETS) * 9, "more than 10 % lost: {got:?}\n{}", report(lab));
     assert_eq!(got.duplicates, 0, "{got:?}\n{}", report(lab));
@@ -277,10 +274,11 @@ fn all_flows(lab: &Lab) {
     poll_until("r3 stops forwarding after the leaves", LEAVE_DEADLINE, Duration::from_millis(100), || {
         pending.retain(|(join, left)| match forwards_downstream(lab, "r3", join.group()) {
             Ok(false) => {
+                let after = left.elapsed().as_secs_f64();
                 eprintln!(
-                    "{}: r3 stopped {:.1} s after the leave",
-                    join.scenario(),
-                    left.elapsed().as_secs_f64()
+                    "{:?} {}: r3 no longer forwards {after:.1} s after the leave",
+                    peers(lab),
+                    join.scenario()
                 );
                 false
             }
