@@ -19,7 +19,8 @@
 //! then a flow at 200 packets/s must reach both receivers exactly once. `hatoctl show pim assert`
 //! must show the result on hatod's upstream router and on rd, which tracks the winner as its RPF';
 //! FRR 8.4.4 has no JSON for `show ip pim assert`, so its text table is read, and pimd's state
-//! comes from `pimd -r`.
+//! comes from `pimd -r`. FRR as the loser of an address tie-break (on ra, where its LAN oif comes
+//! from rd's Join, which rd then sends to the winner) removes the LAN from its kernel entry.
 
 use std::fs::File;
 use std::net::IpAddr;
