@@ -38,8 +38,8 @@ const ROUTERS: [&str; 3] = ["r1", "r2", "r3"];
 const DOWNSTREAM_IFACE: &str = "eth1";
 /// Packets of a measured flow, 10 ms apart.
 const FLOW_PACKETS: u32 = 300;
-/// Packets sent to each group after the receiver left; at most a few unrelated packets (IGMP
-/// queries) may reach it.
+/// Packets sent to each group after the receiver left; at most ten unrelated frames (IGMP, MLD,
+/// PIM Hellos) may reach it.
 const AFTER_LEAVE_PACKETS: u32 = 100;
 
 /// Where the RP of a group range sits.
@@ -300,7 +300,7 @@ fn all_flows(lab: &Lab) {
         send(lab, send_options(lab, join.group(), index as u64 + 2000, AFTER_LEAVE_PACKETS));
     }
     let after = receiver_rx_packets(lab);
-    assert!(after - before <= 5, "{} frames reached the receiver after it left", after - before);
+    assert!(after - before <= 10, "{} frames reached the receiver after it left", after - before);
 }
 
 #[test]
