@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 
 pub use debug::{DebugRequest, DebugSubsystem, DebugView};
 pub use protocols::{
-    GmpGroupView, GmpInterfaceView, GmpSourceView, GroupsView, PimBsrFamilyView, PimBsrView,
-    PimInterfaceView, PimInterfacesView, PimJoinStateView, PimJoinView, PimNeighborView, PimNeighborsView,
-    PimRpSetEntryView, PimRpSetView, PimRpView, PimUpstreamEntryView, PimUpstreamView,
+    GmpGroupView, GmpInterfaceView, GmpSourceView, GroupsView, PimAssertStateView, PimAssertView,
+    PimBsrFamilyView, PimBsrView, PimInterfaceView, PimInterfacesView, PimJoinStateView, PimJoinView,
+    PimNeighborView, PimNeighborsView, PimRpSetEntryView, PimRpSetView, PimRpView, PimUpstreamEntryView,
+    PimUpstreamView,
 };
 pub use views::{
     CountersView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, ReloadView, RpfView,
@@ -61,6 +62,8 @@ pub enum Request {
     ShowPimJoin,
     /// `show pim upstream`
     ShowPimUpstream,
+    /// `show pim assert`: Assert state per interface (RFC 7761 §4.6).
+    ShowPimAssert,
     /// `show pim rp GROUP`: the RP of a group and why.
     ShowPimRp { group: std::net::IpAddr },
     /// `show pim rp-set`
@@ -90,6 +93,7 @@ pub enum Response {
     PimInterfaces(PimInterfacesView),
     PimJoin(PimJoinView),
     PimUpstream(PimUpstreamView),
+    PimAssert(PimAssertView),
     PimRp(PimRpView),
     PimRpSet(PimRpSetView),
     PimBsr(PimBsrView),
@@ -122,6 +126,7 @@ impl fmt::Display for Response {
             Response::PimInterfaces(view) => view.fmt(f),
             Response::PimJoin(view) => view.fmt(f),
             Response::PimUpstream(view) => view.fmt(f),
+            Response::PimAssert(view) => view.fmt(f),
             Response::PimRp(view) => view.fmt(f),
             Response::PimRpSet(view) => view.fmt(f),
             Response::PimBsr(view) => view.fmt(f),

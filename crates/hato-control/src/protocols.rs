@@ -286,6 +286,56 @@ impl fmt::Display for PimUpstreamView {
     }
 }
 
+/// `show pim assert`: Assert state per interface (RFC 7761 §4.6), only where it is not NoInfo.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PimAssertView {
+    pub states: Vec<PimAssertStateView>,
+}
+
+/// The Assert state of one (S,G) or (*,G) on one interface (RFC 7761 §4.6.1, §4.6.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PimAssertStateView {
+    pub interface: String,
+    /// `None` for (*,G).
+    pub source: Option<IpAddr>,
+    pub group: IpAddr,
+    /// "winner" (this router forwards onto the interface) or "loser".
+    pub state: String,
+    /// The Assert winner: this router's address on the interface, or the winning neighbour.
+    pub winner: IpAddr,
+    /// The winner's metric: RPT bit, metric preference, route metric.
+    pub winner_rpt: bool,
+    pub winner_preference: u32,
+    pub winner_metric: u32,
+    pub expires_secs: Option<u64>,
+}
+
+impl fmt::Display for PimAssertView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<16} {:<40} {:<40} {:<7} {:<40} {:<16} {:>9}",
+            "Interface", "Source", "Group", "State", "Winner", "RPT/Pref/Metric", "Expires"
+        )?;
+        for s in &self.states {
+            let source = s.source.map_or_else(|| "*".to_string(), |a| a.to_string());
+            let metric = format!("{}/{}/{}", u8::from(s.winner_rpt), s.winner_preference, s.winner_metric);
+            writeln!(
+                f,
+                "{:<16} {:<40} {:<40} {:<7} {:<40} {:<16} {:>9}",
+                s.interface,
+                source,
+                s.group,
+                s.state,
+                s.winner,
+                metric,
+                opt_secs(s.expires_secs)
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// `show pim rp GROUP`: the RP of a group and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PimRpView {

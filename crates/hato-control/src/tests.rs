@@ -56,6 +56,33 @@ fn mroute_renders_like_a_router() {
 }
 
 #[test]
+fn assert_states_render_and_round_trip() {
+    let view = PimAssertView {
+        states: vec![PimAssertStateView {
+            interface: "eth1".into(),
+            source: Some("198.18.0.1".parse().unwrap()),
+            group: "232.4.4.4".parse().unwrap(),
+            state: "loser".into(),
+            winner: "198.18.3.5".parse().unwrap(),
+            winner_rpt: false,
+            winner_preference: 0,
+            winner_metric: 1,
+            expires_secs: Some(174),
+        }],
+    };
+    let text = view.to_string();
+    let row = text.lines().nth(1).unwrap_or_default();
+    for column in ["eth1", "198.18.0.1", "232.4.4.4", "loser", "198.18.3.5", "0/0/1", "00:02:54"] {
+        assert!(row.contains(column), "{column} in {text}");
+    }
+    let response = Response::PimAssert(view);
+    assert_eq!(decode_line::<Response>(&encode_line(&response)).unwrap(), response);
+    let request = encode_line(&Request::ShowPimAssert);
+    assert_eq!(request, "{\"request\":\"show-pim-assert\"}\n");
+    assert_eq!(decode_line::<Request>(&request).unwrap(), Request::ShowPimAssert);
+}
+
+#[test]
 fn durations() {
     assert_eq!(format_duration(0), "00:00:00");
     assert_eq!(format_duration(86_400 + 61), "1d00:01:01");

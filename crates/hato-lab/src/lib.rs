@@ -1,6 +1,7 @@
 //! The hato namespace lab: the harness every end-to-end and interop test uses.
 //!
-//! - [`topology`]: nodes, segments, the addressing plan and static routes (chain, shared LAN, diamond).
+//! - [`topology`]: nodes, segments, the addressing plan and static routes (chain, shared LAN, diamond,
+//!   Assert LAN).
 //! - [`Lab`]: builds a topology from network namespaces, veth pairs and bridges, starts processes and
 //!   routers in it, and tears everything down in `Drop`, even while a test panics.
 //! - [`router`]: [`RouterKind`] (FRR, troglobit pimd, smcroute; hatod later) started from a

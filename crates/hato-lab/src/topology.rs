@@ -142,6 +142,28 @@ impl Topology {
         Ok(t)
     }
 
+    /// Two parallel upstream routers on one LAN, for Assert (RFC 7761 §4.6): `sender - r0`, then
+    /// `r0 - ra` and `r0 - rb`, then a LAN on a bridge (`ra`, `rb`, `rd`, `receiver`) and
+    /// `rd - receiver2` behind the downstream router `rd`. `rb` has the highest address on the LAN
+    /// (the DR, which serves `receiver`), while `rd`'s route to the source points at `ra`: both
+    /// upstream routers forward onto the LAN until an Assert elects one.
+    pub fn assert_lan() -> Result<Self> {
+        let mut t = Self::new();
+        t.host("sender")?;
+        // Creation order sets the addresses: rd (id 4) below rb (id 5), so that rb is the DR.
+        for name in ["r0", "ra", "rd", "rb"] {
+            t.router(name)?;
+        }
+        t.host("receiver")?;
+        t.host("receiver2")?;
+        t.link("sender", "r0", 1)?;
+        t.link("r0", "ra", 1)?;
+        t.link("r0", "rb", 1)?;
+        t.lan("lan", &["ra", "rb", "rd", "receiver"], 1)?;
+        t.link("rd", "receiver2", 1)?;
+        Ok(t)
+    }
+
     /// Adds a host.
     pub fn host(&mut self, name: &str) -> Result<&mut Self> {
         self.add_node(name, Role::Host)
@@ -441,6 +463,20 @@ mod tests {
         assert_eq!(t.iface("r2", "rcvlan"), Some("eth1"));
         let receiver = t.routes("receiver").unwrap();
         assert_eq!(receiver[0].via.to_string(), "198.18.2.3", "lowest router id is the gateway");
+    }
+
+    #[test]
+    fn assert_lan_has_two_forwarders_for_the_lan() {
+        let t = Topology::assert_lan().unwrap();
+        let to_source = |node: &str| route(&t.routes(node).unwrap(), "198.18.0.0/24").first().map(|r| r.via);
+        assert_eq!(to_source("rd").unwrap().to_string(), "198.18.3.3", "rd's RPF neighbour is ra");
+        assert_eq!(to_source("ra").unwrap().to_string(), "198.18.1.2");
+        assert_eq!(to_source("rb").unwrap().to_string(), "198.18.2.2");
+        let lan = t.segments.iter().find(|s| s.name == "lan").unwrap();
+        let dr = lan.members.iter().filter_map(|m| t.node(&m.node)).filter(|n| n.role == Role::Router);
+        assert_eq!(dr.max_by_key(|n| n.id).unwrap().name, "rb", "rb has the highest address on the LAN");
+        assert_eq!(t.iface("ra", "lan"), Some("eth1"));
+        assert_eq!(t.iface("rb", "lan"), Some("eth1"));
     }
 
     #[test]

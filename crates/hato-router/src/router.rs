@@ -5,9 +5,9 @@ use std::net::IpAddr;
 
 use hato_config::{Config, ConfigDiff};
 use hato_control::{
-    GroupsView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, PimBsrView,
-    PimInterfacesView, PimJoinView, PimNeighborsView, PimRpSetView, PimUpstreamView, Request, Response,
-    RpfView, StatusView,
+    GroupsView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, PimAssertView,
+    PimBsrView, PimInterfacesView, PimJoinView, PimNeighborsView, PimRpSetView, PimUpstreamView, Request,
+    Response, RpfView, StatusView,
 };
 use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, V4, V6};
 use hato_gmp::GmpFamily;
@@ -609,6 +609,9 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
             Request::ShowPimUpstream => Response::PimUpstream(PimUpstreamView {
                 entries: self
                     .both(|f, i| show::pim_upstream(f, i, now), |f, i| show::pim_upstream(f, i, now)),
+            }),
+            Request::ShowPimAssert => Response::PimAssert(PimAssertView {
+                states: self.both(|f, i| show::pim_asserts(f, i, now), |f, i| show::pim_asserts(f, i, now)),
             }),
             Request::ShowPimRp { group } => match (group, &self.v4, &self.v6) {
                 (IpAddr::V4(g), Some(family), _) => Response::PimRp(show::pim_rp(family, *g)),

@@ -2,8 +2,8 @@
 //! instances' own typed views with interface names resolved.
 
 use hato_control::{
-    GmpGroupView, GmpInterfaceView, GmpSourceView, PimBsrFamilyView, PimInterfaceView, PimJoinStateView,
-    PimNeighborView, PimRpSetEntryView, PimRpView, PimUpstreamEntryView,
+    GmpGroupView, GmpInterfaceView, GmpSourceView, PimAssertStateView, PimBsrFamilyView, PimInterfaceView,
+    PimJoinStateView, PimNeighborView, PimRpSetEntryView, PimRpView, PimUpstreamEntryView,
 };
 use hato_core::{AddressFamily, Afi, ForwardingPlane, Instant};
 use hato_gmp::{FilterMode, GmpFamily, QuerierState};
@@ -130,6 +130,31 @@ pub fn pim_joins<A: GmpFamily, P: ForwardingPlane<A>>(
             kind: s.kind.to_string(),
             state: s.state,
             expires_secs: secs(s.expires_in),
+        })
+        .collect()
+}
+
+/// Assert states (RFC 7761 §4.6).
+pub fn pim_asserts<A: GmpFamily, P: ForwardingPlane<A>>(
+    family: &Family<A, P>,
+    interfaces: &InterfaceTable,
+    now: Instant,
+) -> Vec<PimAssertStateView> {
+    family
+        .protocols()
+        .pim
+        .asserts(now)
+        .into_iter()
+        .map(|a| PimAssertStateView {
+            interface: interfaces.name_of(a.ifindex),
+            source: a.key.source.map(Into::into),
+            group: a.key.group.into(),
+            state: format!("{:?}", a.state).to_lowercase(),
+            winner: a.winner.into(),
+            winner_rpt: a.winner_metric.rpt,
+            winner_preference: a.winner_metric.preference,
+            winner_metric: a.winner_metric.metric,
+            expires_secs: secs(a.expires_in),
         })
         .collect()
 }

@@ -142,6 +142,8 @@ enum ShowPim {
     Join,
     /// Upstream (*,G) and (S,G) state: RPF neighbour, SPT bit, register state.
     Upstream,
+    /// Assert winners and losers per interface and (S,G) or (*,G).
+    Assert,
     /// The RP of GROUP and why it was chosen.
     Rp { group: IpAddr },
     /// Static RPs and the BSR-learned RP-Set.
@@ -176,6 +178,7 @@ fn main() -> ExitCode {
                     ShowPim::Interfaces => Request::ShowPimInterfaces,
                     ShowPim::Join => Request::ShowPimJoin,
                     ShowPim::Upstream => Request::ShowPimUpstream,
+                    ShowPim::Assert => Request::ShowPimAssert,
                     ShowPim::Rp { group } => Request::ShowPimRp { group },
                     ShowPim::RpSet => Request::ShowPimRpSet,
                     ShowPim::Bsr => Request::ShowPimBsr,

@@ -121,6 +121,7 @@ fn protocol_views_map_to_their_requests() {
         (&["show", "mld", "groups"], Request::ShowMldGroups, Response::Groups(Default::default())),
         (&["show", "pim", "join"], Request::ShowPimJoin, Response::PimJoin(Default::default())),
         (&["show", "pim", "upstream"], Request::ShowPimUpstream, Response::PimUpstream(Default::default())),
+        (&["show", "pim", "assert"], Request::ShowPimAssert, Response::PimAssert(Default::default())),
         (&["show", "pim", "rp-set"], Request::ShowPimRpSet, Response::PimRpSet(Default::default())),
         (&["show", "pim", "bsr"], Request::ShowPimBsr, Response::PimBsr(Default::default())),
         (

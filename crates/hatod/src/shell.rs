@@ -641,6 +641,7 @@ impl Daemon {
             | Request::ShowPimInterfaces
             | Request::ShowPimJoin
             | Request::ShowPimUpstream
+            | Request::ShowPimAssert
             | Request::ShowPimRp { .. }
             | Request::ShowPimRpSet
             | Request::ShowPimBsr => self.router.query(self.clock.now(), request),
