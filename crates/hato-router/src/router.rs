@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use hato_config::{Config, ConfigDiff};
 use hato_control::{
-    GroupsView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, PimBsrView,
+    DumpView, GroupsView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, PimBsrView,
     PimInterfacesView, PimJoinView, PimNeighborsView, PimRpSetView, PimUpstreamView, Request, Response,
     RpfView, StatusView,
 };
@@ -620,6 +620,12 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
             }),
             Request::ShowPimBsr => Response::PimBsr(PimBsrView {
                 families: self.both(|f, _| vec![show::pim_bsr(f, now)], |f, _| vec![show::pim_bsr(f, now)]),
+            }),
+            Request::Dump => Response::Dump(DumpView {
+                families: self.both(
+                    |f, i| vec![show::dump_family(f, i, now)],
+                    |f, i| vec![show::dump_family(f, i, now)],
+                ),
             }),
             Request::Debug(_) => Response::error("logging is switched by the daemon, not the router"),
         }
