@@ -564,6 +564,12 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
                     view.rpf.insert(format!("{family}-recomputations"), stats.recomputations);
                     view.rpf.insert(format!("{family}-periodic-checks"), stats.periodic_checks);
                 }
+                if let Some(family) = &self.v4 {
+                    crate::counters::add_protocol_drops(&mut view, family);
+                }
+                if let Some(family) = &self.v6 {
+                    crate::counters::add_protocol_drops(&mut view, family);
+                }
                 Response::Counters(view)
             }
             Request::Status => Response::Status(StatusView {
