@@ -7,7 +7,8 @@ use hato_gmp::{GmpFamily, GmpMessage};
 use hato_wire::checksum::ChecksumContext;
 use hato_wire::gmp::{GroupRecord, RecordType, ReportV3};
 use hato_wire::pim::{
-    EncodedGroup, EncodedSource, Hello, HelloOption, JoinPrune, JoinPruneGroup, PimMessage, Register,
+    Bootstrap, EncodedGroup, EncodedSource, Hello, HelloOption, JoinPrune, JoinPruneGroup, PimMessage,
+    Register,
 };
 
 use super::*;
@@ -182,6 +183,15 @@ fn each_bad_input_moves_its_own_counter() {
         1,
         true,
     );
+    // RFC 5059 §3.3: a Bootstrap message from a router that is not a PIM neighbour.
+    let bootstrap = PimMessage::<V4>::Bootstrap(Bootstrap {
+        no_forward: false,
+        fragment_tag: 1,
+        hash_mask_len: 30,
+        bsr_priority: 1,
+        bsr_address: "198.18.5.5".parse().unwrap(),
+        group_ranges: Vec::new(),
+    });
     let cases: Vec<(&str, Input)> = vec![
         // PIM (RFC 7761 §4.5: Join/Prune only from neighbours).
         (
@@ -202,6 +212,7 @@ fn each_bad_input_moves_its_own_counter() {
         ("pim-register-not-rp", register("239.1.1.3")),
         ("decode pim-bad-checksum", bad_checksum),
         ("pim-unhandled", unknown_type),
+        ("pim-bootstrap-dropped", pim4(3, "198.18.1.3", "224.0.0.13", &bootstrap)),
         // IGMP / MLD (RFC 3376 §4, §9.1; RFC 3810 §5; group and source limits).
         ("igmp-bad-ttl", gmp4(3, "198.18.1.9", &report::<V4>("239.1.1.1", &[]), 2, true)),
         ("igmp-missing-router-alert", gmp4(3, "198.18.1.9", &report::<V4>("239.1.1.1", &[]), 1, false)),
