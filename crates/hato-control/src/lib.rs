@@ -7,6 +7,7 @@
 //! no I/O beyond the line framing helpers ([`encode_line`], [`decode_line`]).
 
 mod debug;
+mod dump;
 mod protocols;
 mod views;
 
@@ -16,6 +17,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 pub use debug::{DebugRequest, DebugSubsystem, DebugView};
+pub use dump::{
+    DumpAddressView, DumpBsrView, DumpCandidateRpView, DumpFamilyView, DumpGroupView, DumpInterfaceView,
+    DumpNeighborView, DumpQuerierView, DumpRouteView, DumpRpView, DumpSourceView, DumpView,
+};
 pub use protocols::{
     GmpGroupView, GmpInterfaceView, GmpSourceView, GroupsView, PimAssertStateView, PimAssertView,
     PimBsrFamilyView, PimBsrView, PimInterfaceView, PimInterfacesView, PimJoinStateView, PimJoinView,
@@ -70,6 +75,8 @@ pub enum Request {
     ShowPimRpSet,
     /// `show pim bsr`
     ShowPimBsr,
+    /// `dump`: every family's protocol state in pim6sd's dump layout.
+    Dump,
     /// `status`
     Status,
     /// `reload`: re-read the configuration file, as SIGHUP does.
@@ -97,6 +104,7 @@ pub enum Response {
     PimRp(PimRpView),
     PimRpSet(PimRpSetView),
     PimBsr(PimBsrView),
+    Dump(DumpView),
     /// The logging after a `debug` request.
     Debug(DebugView),
     /// The request failed; the message says why.
@@ -130,6 +138,7 @@ impl fmt::Display for Response {
             Response::PimRp(view) => view.fmt(f),
             Response::PimRpSet(view) => view.fmt(f),
             Response::PimBsr(view) => view.fmt(f),
+            Response::Dump(view) => view.fmt(f),
             Response::Debug(view) => view.fmt(f),
             Response::Error { message } => write!(f, "error: {message}"),
         }

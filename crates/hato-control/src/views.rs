@@ -220,6 +220,11 @@ pub struct CountersView {
     /// The RPF engines per family: changes received, recomputations (after backoff), periodic checks.
     #[serde(default)]
     pub rpf: BTreeMap<String, u64>,
+    /// Protocol input that decoded but was dropped, by protocol and reason (`pim-unknown-neighbor`,
+    /// `mld-source-not-link-local`, `igmp-querier-unspecified` ...). Codec errors are in
+    /// `decode_failures`.
+    #[serde(default)]
+    pub drops: BTreeMap<String, u64>,
 }
 
 fn section(f: &mut fmt::Formatter<'_>, title: &str, counters: &BTreeMap<String, u64>) -> fmt::Result {
@@ -238,6 +243,13 @@ impl fmt::Display for CountersView {
         section(f, "Upcalls", &self.upcalls)?;
         section(f, "Packets received", &self.received)?;
         section(f, "Decode failures", &self.decode_failures)?;
+        let drops: BTreeMap<String, u64> = self
+            .drops
+            .iter()
+            .filter(|(_, count)| **count > 0)
+            .map(|(name, count)| (name.clone(), *count))
+            .collect();
+        section(f, "Protocol drops", &drops)?;
         section(f, "Forwarding plane", &self.plane)?;
         section(f, "RPF", &self.rpf)?;
         section(f, "Events", &self.events)

@@ -1,9 +1,14 @@
-//! The router's counters, shown by `hatoctl show counters`.
+//! The router's counters, shown by `hatoctl show counters`, and the protocol instances' drop
+//! counters gathered per reason.
 
 use std::collections::BTreeMap;
 
 use hato_control::CountersView;
-use hato_core::AddressFamily;
+use hato_core::{AddressFamily, ForwardingPlane};
+use hato_gmp::GmpFamily;
+use serde::Serialize;
+
+use crate::family::Family;
 
 /// Counters by section and name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,4 +63,39 @@ impl Counters {
     pub fn view(&self) -> &CountersView {
         &self.view
     }
+}
+
+/// The kebab-case name a reason enum serializes to: stable, and a reason added to a protocol
+/// crate appears here without code.
+fn reason_name<T: Serialize + std::fmt::Debug>(reason: &T) -> String {
+    match serde_json::to_value(reason) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => format!("{reason:?}").to_lowercase(),
+    }
+}
+
+/// Adds the dropped-input counters of `family`'s protocol instances to `view.drops`: IGMP / MLD
+/// per reason (summed over interfaces, plus packets on interfaces without the protocol), PIM per
+/// reason, and the Bootstrap / C-RP-Advertisement drops of the BSR machinery.
+pub fn add_protocol_drops<A: GmpFamily, P: ForwardingPlane<A>>(
+    view: &mut CountersView,
+    family: &Family<A, P>,
+) {
+    let (gmp, pim) = match A::FAMILY {
+        AddressFamily::Ipv4 => ("igmp", "pim"),
+        AddressFamily::Ipv6 => ("mld", "pim6"),
+    };
+    let protocols = family.protocols();
+    for interface in protocols.gmp.interfaces() {
+        for (reason, count) in interface.drops() {
+            add(&mut view.drops, format!("{gmp}-{}", reason_name(reason)), *count);
+        }
+    }
+    add(&mut view.drops, format!("{gmp}-interface-disabled"), protocols.gmp.disabled_drops());
+    for counter in protocols.pim.counters() {
+        add(&mut view.drops, format!("{pim}-{}", reason_name(&counter.reason)), counter.count);
+    }
+    let bsr = protocols.bsr.counters();
+    add(&mut view.drops, format!("{pim}-bootstrap-dropped"), bsr.bootstrap_dropped);
+    add(&mut view.drops, format!("{pim}-crp-adv-dropped"), bsr.crp_adv_dropped);
 }

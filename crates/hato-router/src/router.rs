@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use hato_config::{Config, ConfigDiff};
 use hato_control::{
-    GroupsView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, PimAssertView,
+    DumpView, GroupsView, InterfaceView, InterfacesView, MrouteEntryView, MrouteView, OifView, PimAssertView,
     PimBsrView, PimInterfacesView, PimJoinView, PimNeighborsView, PimRpSetView, PimUpstreamView, Request,
     Response, RpfView, StatusView,
 };
@@ -564,6 +564,12 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
                     view.rpf.insert(format!("{family}-recomputations"), stats.recomputations);
                     view.rpf.insert(format!("{family}-periodic-checks"), stats.periodic_checks);
                 }
+                if let Some(family) = &self.v4 {
+                    crate::counters::add_protocol_drops(&mut view, family);
+                }
+                if let Some(family) = &self.v6 {
+                    crate::counters::add_protocol_drops(&mut view, family);
+                }
                 Response::Counters(view)
             }
             Request::Status => Response::Status(StatusView {
@@ -623,6 +629,12 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
             }),
             Request::ShowPimBsr => Response::PimBsr(PimBsrView {
                 families: self.both(|f, _| vec![show::pim_bsr(f, now)], |f, _| vec![show::pim_bsr(f, now)]),
+            }),
+            Request::Dump => Response::Dump(DumpView {
+                families: self.both(
+                    |f, i| vec![show::dump_family(f, i, now)],
+                    |f, i| vec![show::dump_family(f, i, now)],
+                ),
             }),
             Request::Debug(_) => Response::error("logging is switched by the daemon, not the router"),
         }

@@ -790,3 +790,6 @@ fn two_thousand_groups_join_and_forward_in_linear_time() {
     assert_eq!(installed, 2000);
     assert!(elapsed < std::time::Duration::from_secs(10), "2,000 groups took {elapsed:?}");
 }
+
+mod drops;
+mod dump;

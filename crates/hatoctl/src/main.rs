@@ -49,6 +49,14 @@ enum Command {
         #[arg(long, global = true)]
         json: bool,
     },
+    /// Every family's whole state in pim6sd's dump layout: interfaces, PIM neighbours, queriers,
+    /// reported groups, the routing table with its interface bitmaps and timers, the RP-Set and
+    /// the candidate BSR / RPs.
+    Dump {
+        /// The answer as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// hatod's version, uptime and table sizes.
     Status {
         /// The answer as JSON.
@@ -186,6 +194,7 @@ fn main() -> ExitCode {
             };
             (request, json)
         }
+        Command::Dump { json } => (Request::Dump, json),
         Command::Status { json } => (Request::Status, json),
         Command::Reload { json } => (Request::Reload, json),
         Command::Debug { subsystem, state, json } => {

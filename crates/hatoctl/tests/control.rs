@@ -124,6 +124,8 @@ fn protocol_views_map_to_their_requests() {
         (&["show", "pim", "assert"], Request::ShowPimAssert, Response::PimAssert(Default::default())),
         (&["show", "pim", "rp-set"], Request::ShowPimRpSet, Response::PimRpSet(Default::default())),
         (&["show", "pim", "bsr"], Request::ShowPimBsr, Response::PimBsr(Default::default())),
+        (&["dump"], Request::Dump, Response::Dump(Default::default())),
+        (&["dump", "--json"], Request::Dump, Response::Dump(Default::default())),
         (
             &["show", "pim", "interfaces"],
             Request::ShowPimInterfaces,

@@ -629,7 +629,7 @@ impl Daemon {
                 }),
                 other => other,
             },
-            Request::ShowMroute { .. } | Request::ShowCounters => {
+            Request::ShowMroute { .. } | Request::ShowCounters | Request::Dump => {
                 self.dump_counters();
                 self.router.query(self.clock.now(), request)
             }

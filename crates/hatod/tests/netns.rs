@@ -141,13 +141,31 @@ fn static_flows_forward_both_families() {
     assert_eq!(json["interfaces"][1]["vif4"], 0);
     assert_eq!(json["interfaces"][2]["vif6"], 1);
 
+    // `hatoctl dump`: pim6sd's state dump of both families, with the register VIF and the
+    // installed static flows (CACHE).
+    let (json, code) = hatoctl_json(&lab, &Request::Dump);
+    assert_eq!(code, 0, "{json}");
+    let families = json["families"].as_array().unwrap();
+    let names: Vec<&str> = families.iter().filter_map(|f| f["family"].as_str()).collect();
+    assert_eq!(names, ["ipv4", "ipv6"]);
+    for family in families {
+        let cached = family["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["flags"].as_array().unwrap().iter().any(|flag| flag == "CACHE"));
+        assert!(cached, "{family}");
+        let interfaces = family["interfaces"].as_array().unwrap();
+        assert!(interfaces.iter().any(|i| i["interface"] == "regist"), "{family}");
+    }
+
     // USR1 / USR2: the routing table and the forwarding cache in mrouted's layouts.
     let dir = hatod::runtime_dir(&lab, "r1").unwrap();
     for (signal, file, expected) in [
         (
             nix::sys::signal::Signal::SIGUSR1,
             "hatod.dump",
-            " 198.18.0.1                                 1   0      0 1*",
+            " 198.18.0.1                            -     -  0     1*",
         ),
         (nix::sys::signal::Signal::SIGUSR2, "hatod.cache", " >fd00:18::1"),
     ] {
