@@ -1,0 +1,187 @@
+//! Multi-router scenarios over simulated planes: full routers (IGMP / MLD, PIM-SM / SSM, RPF)
+//! wired by links and LANs on one virtual clock. Each scenario checks what receivers got and what
+//! the routers installed, and runs twice with one seed to check that the trace is the same.
+//!
+//! Addresses follow the network's plan: segment n (in creation order, from 1) is 198.18.n.0/24
+//! and fd00:0:0:n::/64, and a node's host part is its number (creation order, from 1).
+
+use std::net::IpAddr;
+
+use hato_core::{Duration, Instant};
+use hato_netsim::{Net, NodeId, SegmentId};
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+fn secs(s: u64) -> Instant {
+    Instant::from_secs(s)
+}
+
+/// The address family a scenario runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    /// An any-source group (an RP serves it).
+    fn asm_group(self) -> IpAddr {
+        match self {
+            Family::V4 => ip("239.1.2.3"),
+            Family::V6 => ip("ff0e::1:2:3"),
+        }
+    }
+
+    /// A group in the default SSM range.
+    fn ssm_group(self) -> IpAddr {
+        match self {
+            Family::V4 => ip("232.1.2.3"),
+            Family::V6 => ip("ff3e::1:2:3"),
+        }
+    }
+
+    fn addr(self, net: &Net, node: NodeId, segment: SegmentId) -> IpAddr {
+        match self {
+            Family::V4 => net.addr4(node, segment),
+            Family::V6 => net.addr6(node, segment),
+        }
+    }
+
+    fn pim(self, kind: &str) -> String {
+        match self {
+            Family::V4 => format!("pim-{kind}"),
+            Family::V6 => format!("pim6-{kind}"),
+        }
+    }
+}
+
+/// A router configuration: PIM and IGMP / MLD on every interface, `rp` the static RP of the
+/// family's ASM groups (both families' ranges point at it when it is of that family), then
+/// `extra` TOML.
+fn config(rp: Option<IpAddr>, extra: &str) -> String {
+    let mut text = String::from("[pim]\n");
+    text.push_str(extra);
+    if let Some(rp) = rp {
+        let range = if rp.is_ipv4() { "239.0.0.0/8" } else { "ff0e::/16" };
+        text.push_str(&format!("\n[[pim.static-rp]]\naddress = \"{rp}\"\ngroups = [\"{range}\"]\n"));
+    }
+    text
+}
+
+fn assert_mfc(net: &Net, node: NodeId, source: IpAddr, group: IpAddr, iif: &str, oifs: &[&str]) {
+    let entry = net.mfc(node, Some(source), group);
+    let found =
+        entry.as_ref().map(|e| (e.iif.as_str(), e.oifs.iter().map(String::as_str).collect::<Vec<_>>()));
+    assert_eq!(
+        found,
+        Some((iif, oifs.to_vec())),
+        "({source}, {group}) at {}\n{}",
+        net.name(node),
+        net.mfc_dump(node)
+    );
+}
+
+/// Runs `scenario` twice with `seed` and once with another seed: the same seed must give the
+/// same trace, another seed a different one (Generation IDs, jitter and host delays differ).
+fn deterministic(seed: u64, scenario: impl Fn(u64) -> Net) -> Net {
+    let first = scenario(seed);
+    let again = scenario(seed);
+    assert_eq!(first.trace_hash(), again.trace_hash(), "same seed, same trace ({} lines)", first.trace_len());
+    assert_eq!(first.trace_len(), again.trace_len());
+    let other = scenario(seed ^ 0x5eed);
+    assert_ne!(first.trace_hash(), other.trace_hash(), "the seed reaches the routers and hosts");
+    assert_eq!(first.undecodable(), 0, "every control message decodes");
+    first
+}
+
+/// The triangle: the source's first hop r1, the RP r2, the last hop r3 with a direct link to r1.
+///
+/// ```text
+///   src ── r1 ───── r2 (RP on r2r3)
+///           \       /
+///            \     /
+///             r3 ── rcv
+/// ```
+struct Triangle {
+    net: Net,
+    r1: NodeId,
+    r2: NodeId,
+    r3: NodeId,
+    src: NodeId,
+    rcv: NodeId,
+    src_lan: SegmentId,
+}
+
+fn triangle(seed: u64, family: Family) -> Triangle {
+    let mut net = Net::new(seed);
+    let r1 = net.add_router("r1", "");
+    let r2 = net.add_router("r2", "");
+    let r3 = net.add_router("r3", "");
+    let src = net.add_host("src");
+    let rcv = net.add_host("rcv");
+    let src_lan = net.connect("src", &[src, r1]);
+    net.connect("r1r2", &[r1, r2]);
+    let r2r3 = net.connect("r2r3", &[r2, r3]);
+    net.connect("r1r3", &[r1, r3]);
+    net.connect("rcv", &[r3, rcv]);
+    // The RP's address is on the r2-r3 link, so that r3's RPF towards it is r2 while its RPF
+    // towards the source is r1: the shared and the source tree differ.
+    let rp = family.addr(&net, r2, r2r3);
+    for router in [r1, r2, r3] {
+        net.apply_config(router, &config(Some(rp), ""));
+    }
+    Triangle { net, r1, r2, r3, src, rcv, src_lan }
+}
+
+/// RFC 7761 §4.2 / §4.4 / §4.5: the receiver's DR joins the shared tree; the source's DR
+/// registers; the RP forwards the decapsulated packets down the shared tree, joins towards the
+/// source and sends Register-Stop once native packets arrive; the last hop switches to the source
+/// tree at the first packet and prunes the source off the shared tree.
+fn shared_tree_then_spt(seed: u64, family: Family) -> Net {
+    let Triangle { mut net, r1, r2, r3, src, rcv, src_lan } = triangle(seed, family);
+    let group = family.asm_group();
+    let source = family.addr(&net, src, src_lan);
+    net.run_until(secs(10));
+    net.join(rcv, group);
+    net.run_until(secs(15));
+    // The last hop's (*,G) points at the RP.
+    let star = net.mroute(r3, None, group).expect("(*,G) at r3");
+    assert_eq!(star.incoming.as_deref(), Some("r2r3"), "{star:?}");
+    assert!(net.mroute(r2, None, group).is_some_and(|e| e.outgoing.iter().any(|o| o.interface == "r2r3")));
+
+    let stream = net.start_stream(src, group, Duration::from_millis(100), 300);
+    net.run_until(secs(20));
+    // The first packets crossed the RP inside Registers, then the RP stopped them.
+    assert!(net.sent_count(r1, &family.pim("register")) >= 1, "r1 registered");
+    assert!(net.sent_count(r2, &family.pim("register-stop")) >= 1, "the RP sent Register-Stop");
+    let registers = net.sent_count(r1, &family.pim("register"));
+    net.run_until(secs(50));
+    assert_eq!(net.sent_count(r1, &family.pim("register")), registers, "no data Registers after the stop");
+    assert_eq!(net.sent(stream), 300);
+
+    // The source tree r1 → r3 carries the flow; the RP is pruned off it.
+    assert_mfc(&net, r1, source, group, "src", &["r1r3"]);
+    assert_mfc(&net, r3, source, group, "r1r3", &["rcv"]);
+    let at_rp = net.mfc(r2, Some(source), group);
+    assert!(at_rp.as_ref().map_or(true, |e| e.oifs.is_empty()), "the RP still forwards: {at_rp:?}");
+    let flags = net.mroute(r3, Some(source), group).map(|e| e.flags).unwrap_or_default();
+    assert!(flags.contains('R'), "SPT bit at the last hop: {flags}");
+
+    let got = net.reception(rcv, source, group);
+    assert_eq!(got.duplicates, 0, "{got:?}");
+    assert!(got.unique() >= 298, "lost {} of 300 at the switch to the source tree", 300 - got.unique());
+    assert!(got.got(0), "the first packet arrives through the Register path");
+    net
+}
+
+#[test]
+fn shared_tree_register_stop_and_spt_switchover_ipv4() {
+    deterministic(1, |seed| shared_tree_then_spt(seed, Family::V4));
+}
+
+#[test]
+fn shared_tree_register_stop_and_spt_switchover_ipv6() {
+    deterministic(2, |seed| shared_tree_then_spt(seed, Family::V6));
+}
