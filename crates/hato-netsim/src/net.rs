@@ -292,6 +292,8 @@ pub struct Net {
     tail: VecDeque<String>,
     /// Control messages sent, by node and kind (`pim-register`, `igmp-v3-report`, ...).
     sent: BTreeMap<(NodeId, String), u64>,
+    /// Data packets put on each segment, by (segment, source, group).
+    data_frames: BTreeMap<(SegmentId, IpAddr, IpAddr), u64>,
 }
 
 impl Net {
@@ -311,6 +313,7 @@ impl Net {
             digest: TraceDigest::default(),
             tail: VecDeque::new(),
             sent: BTreeMap::new(),
+            data_frames: BTreeMap::new(),
         }
     }
 
@@ -512,6 +515,11 @@ impl Net {
         self.now
     }
 
+    /// The segment called `name`.
+    pub fn segment(&self, name: &str) -> SegmentId {
+        SegmentId(self.segments.iter().position(|s| s.name == name).expect("a segment of that name"))
+    }
+
     pub fn name(&self, node: NodeId) -> &str {
         &self.nodes[node.0].name
     }
@@ -585,6 +593,11 @@ impl Net {
     /// `pim-join-prune`, `igmp-v3-report`, ... as hato's counters name them) `node` has sent.
     pub fn sent_count(&self, node: NodeId, kind: &str) -> u64 {
         self.sent.get(&(node, kind.to_string())).copied().unwrap_or(0)
+    }
+
+    /// Data packets of (`source`, `group`) put on `segment` so far, by any node.
+    pub fn data_frames(&self, segment: SegmentId, source: IpAddr, group: IpAddr) -> u64 {
+        self.data_frames.get(&(segment, source, group)).copied().unwrap_or(0)
     }
 
     /// Control messages sent that do not decode, over every node.
@@ -1157,6 +1170,10 @@ impl Net {
         let Some(interface) = self.nodes[node.0].interface(ifindex) else { return };
         if !interface.up {
             return;
+        }
+        if let Frame::Data(packet) = frame {
+            let key = (interface.segment, packet.source(), packet.group());
+            *self.data_frames.entry(key).or_default() += 1;
         }
         let at = self.now + self.link_delay;
         let peers: Vec<(NodeId, IfIndex)> = self.segments[interface.segment.0]

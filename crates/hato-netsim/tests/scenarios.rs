@@ -112,6 +112,7 @@ struct Triangle {
     src: NodeId,
     rcv: NodeId,
     src_lan: SegmentId,
+    rcv_lan: SegmentId,
 }
 
 fn triangle(seed: u64, family: Family) -> Triangle {
@@ -125,14 +126,14 @@ fn triangle(seed: u64, family: Family) -> Triangle {
     net.connect("r1r2", &[r1, r2]);
     let r2r3 = net.connect("r2r3", &[r2, r3]);
     net.connect("r1r3", &[r1, r3]);
-    net.connect("rcv", &[r3, rcv]);
+    let rcv_lan = net.connect("rcv", &[r3, rcv]);
     // The RP's address is on the r2-r3 link, so that r3's RPF towards it is r2 while its RPF
     // towards the source is r1: the shared and the source tree differ.
     let rp = family.addr(&net, r2, r2r3);
     for router in [r1, r2, r3] {
         net.apply_config(router, &config(Some(rp), ""));
     }
-    Triangle { net, r1, r2, r3, src, rcv, src_lan }
+    Triangle { net, r1, r2, r3, src, rcv, src_lan, rcv_lan }
 }
 
 /// RFC 7761 §4.2 / §4.4 / §4.5: the receiver's DR joins the shared tree; the source's DR
@@ -140,7 +141,7 @@ fn triangle(seed: u64, family: Family) -> Triangle {
 /// source and sends Register-Stop once native packets arrive; the last hop switches to the source
 /// tree at the first packet and prunes the source off the shared tree.
 fn shared_tree_then_spt(seed: u64, family: Family) -> Net {
-    let Triangle { mut net, r1, r2, r3, src, rcv, src_lan } = triangle(seed, family);
+    let Triangle { mut net, r1, r2, r3, src, rcv, src_lan, .. } = triangle(seed, family);
     let group = family.asm_group();
     let source = family.addr(&net, src, src_lan);
     net.run_until(secs(10));
@@ -184,4 +185,110 @@ fn shared_tree_register_stop_and_spt_switchover_ipv4() {
 #[test]
 fn shared_tree_register_stop_and_spt_switchover_ipv6() {
     deterministic(2, |seed| shared_tree_then_spt(seed, Family::V6));
+}
+
+/// RFC 3376 §6.4 / RFC 7761 §4.5.7: the receiver leaves; the last hop forwards while its last
+/// member queries run, then stops and prunes, and the first hop stops sending the flow anywhere.
+fn prune_on_leave(seed: u64, family: Family) -> Net {
+    let Triangle { mut net, r1, r3, src, rcv, src_lan, rcv_lan, .. } = triangle(seed, family);
+    let group = family.asm_group();
+    let source = family.addr(&net, src, src_lan);
+    net.run_until(secs(10));
+    net.join(rcv, group);
+    net.run_until(secs(12));
+    let stream = net.start_stream(src, group, Duration::from_millis(100), 600);
+    net.run_until(secs(30));
+    assert_mfc(&net, r3, source, group, "r1r3", &["rcv"]);
+    net.leave(rcv, group);
+    // Last Member Query Count (2) × Last Member Query Interval (1 s).
+    net.run_until(secs(31) + Duration::from_millis(500));
+    assert_mfc(&net, r3, source, group, "r1r3", &["rcv"]);
+    net.run_until(secs(33));
+    assert_mfc(&net, r3, source, group, "r1r3", &[]);
+    let on_rcv_lan = net.data_frames(rcv_lan, source, group);
+    assert!((190..=212).contains(&on_rcv_lan), "{on_rcv_lan} packets on the receiver's LAN");
+    net.run_until(secs(35));
+    assert_mfc(&net, r1, source, group, "src", &[]);
+    let on_r1r3 = net.data_frames(net.segment("r1r3"), source, group);
+    net.run_until(secs(75));
+    assert_eq!(net.sent(stream), 600);
+    assert_eq!(net.data_frames(rcv_lan, source, group), on_rcv_lan, "the last hop forwards after the leave");
+    assert_eq!(net.data_frames(net.segment("r1r3"), source, group), on_r1r3, "the first hop forwards after the prune");
+    let got = net.reception(rcv, source, group);
+    assert_eq!(got.duplicates, 0);
+    net
+}
+
+#[test]
+fn prune_on_leave_stops_the_flow_ipv4() {
+    deterministic(3, |seed| prune_on_leave(seed, Family::V4));
+}
+
+#[test]
+fn prune_on_leave_stops_the_flow_ipv6() {
+    deterministic(4, |seed| prune_on_leave(seed, Family::V6));
+}
+
+/// A chain `src ── r1 ── r2 ── r3 ── rcv` with a second source on the source LAN.
+struct Chain {
+    net: Net,
+    routers: [NodeId; 3],
+    src: NodeId,
+    other: NodeId,
+    rcv: NodeId,
+    src_lan: SegmentId,
+}
+
+fn chain(seed: u64) -> Chain {
+    let mut net = Net::new(seed);
+    let r1 = net.add_router("r1", &config(None, ""));
+    let r2 = net.add_router("r2", &config(None, ""));
+    let r3 = net.add_router("r3", &config(None, ""));
+    let src = net.add_host("src");
+    let other = net.add_host("other");
+    let rcv = net.add_host("rcv");
+    let src_lan = net.connect("src", &[src, other, r1]);
+    net.connect("r1r2", &[r1, r2]);
+    net.connect("r2r3", &[r2, r3]);
+    net.connect("rcv", &[r3, rcv]);
+    Chain { net, routers: [r1, r2, r3], src, other, rcv, src_lan }
+}
+
+/// RFC 4607 / RFC 4604 / RFC 7761 §4.8: a source-specific join builds the source tree hop by
+/// hop with no RP, no Register and no (*,G); another source of the group is not forwarded.
+fn ssm_source_tree(seed: u64, family: Family) -> Net {
+    let Chain { mut net, routers: [r1, r2, r3], src, other, rcv, src_lan } = chain(seed);
+    let group = family.ssm_group();
+    let source = family.addr(&net, src, src_lan);
+    let unwanted = family.addr(&net, other, src_lan);
+    net.run_until(secs(10));
+    net.join_source(rcv, group, source);
+    net.run_until(secs(12));
+    net.start_stream(src, group, Duration::from_millis(100), 200);
+    net.start_stream(other, group, Duration::from_millis(100), 200);
+    net.run_until(secs(40));
+
+    assert_mfc(&net, r1, source, group, "src", &["r1r2"]);
+    assert_mfc(&net, r2, source, group, "r1r2", &["r2r3"]);
+    assert_mfc(&net, r3, source, group, "r2r3", &["rcv"]);
+    // The unwanted source ends in a negative-cache entry at its first hop.
+    assert_mfc(&net, r1, unwanted, group, "src", &[]);
+    for router in [r1, r2, r3] {
+        assert!(net.mroute(router, None, group).is_none(), "(*,G) in an SSM range at {}", net.name(router));
+        assert_eq!(net.sent_count(router, &family.pim("register")), 0);
+    }
+    let got = net.reception(rcv, source, group);
+    assert_eq!((got.unique(), got.duplicates), (200, 0), "{got:?}");
+    assert_eq!(net.reception(rcv, unwanted, group).packets, 0);
+    net
+}
+
+#[test]
+fn ssm_builds_only_the_source_tree_ipv4() {
+    deterministic(5, |seed| ssm_source_tree(seed, Family::V4));
+}
+
+#[test]
+fn ssm_builds_only_the_source_tree_ipv6() {
+    deterministic(6, |seed| ssm_source_tree(seed, Family::V6));
 }
