@@ -213,7 +213,11 @@ fn prune_on_leave(seed: u64, family: Family) -> Net {
     net.run_until(secs(75));
     assert_eq!(net.sent(stream), 600);
     assert_eq!(net.data_frames(rcv_lan, source, group), on_rcv_lan, "the last hop forwards after the leave");
-    assert_eq!(net.data_frames(net.segment("r1r3"), source, group), on_r1r3, "the first hop forwards after the prune");
+    assert_eq!(
+        net.data_frames(net.segment("r1r3"), source, group),
+        on_r1r3,
+        "the first hop forwards after the prune"
+    );
     let got = net.reception(rcv, source, group);
     assert_eq!(got.duplicates, 0);
     net
@@ -291,4 +295,145 @@ fn ssm_builds_only_the_source_tree_ipv4() {
 #[test]
 fn ssm_builds_only_the_source_tree_ipv6() {
     deterministic(6, |seed| ssm_source_tree(seed, Family::V6));
+}
+
+/// The diamond: two paths from the source's first hop r1 to the receiver's last hop r4.
+///
+/// ```text
+///             ┌── r2 ──┐
+///   src ── r1          r4 ── rcv
+///             └── r3 ──┘
+/// ```
+struct Diamond {
+    net: Net,
+    r1: NodeId,
+    r2: NodeId,
+    r3: NodeId,
+    r4: NodeId,
+    src: NodeId,
+    rcv: NodeId,
+    src_lan: SegmentId,
+}
+
+/// A diamond whose routers all run `router_config(rp via r2, rp via r3)`.
+fn diamond(seed: u64, family: Family, router_config: impl Fn(IpAddr, IpAddr) -> String) -> Diamond {
+    let mut net = Net::new(seed);
+    let r1 = net.add_router("r1", "");
+    let r2 = net.add_router("r2", "");
+    let r3 = net.add_router("r3", "");
+    let r4 = net.add_router("r4", "");
+    let src = net.add_host("src");
+    let rcv = net.add_host("rcv");
+    let src_lan = net.connect("src", &[src, r1]);
+    net.connect("r1r2", &[r1, r2]);
+    net.connect("r1r3", &[r1, r3]);
+    let r2r4 = net.connect("r2r4", &[r2, r4]);
+    let r3r4 = net.connect("r3r4", &[r3, r4]);
+    net.connect("rcv", &[r4, rcv]);
+    let (rp2, rp3) = (family.addr(&net, r2, r2r4), family.addr(&net, r3, r3r4));
+    for router in [r1, r2, r3, r4] {
+        net.apply_config(router, &router_config(rp2, rp3));
+    }
+    Diamond { net, r1, r2, r3, r4, src, rcv, src_lan }
+}
+
+/// RFC 7761 §4.5.7 (RPF'(S,G) changes): a unicast route change at the last hop moves its (S,G)
+/// to the other upstream; the old branch is pruned back to the first hop.
+fn rpf_change(seed: u64, family: Family) -> Net {
+    let Diamond { mut net, r1, r2, r3, r4, src, rcv, src_lan } =
+        diamond(seed, family, |_, _| config(None, ""));
+    let group = family.ssm_group();
+    let source = family.addr(&net, src, src_lan);
+    net.run_until(secs(10));
+    net.join_source(rcv, group, source);
+    net.run_until(secs(12));
+    net.start_stream(src, group, Duration::from_millis(100), 500);
+    net.run_until(secs(30));
+    assert_mfc(&net, r4, source, group, "r2r4", &["rcv"]);
+    assert_mfc(&net, r1, source, group, "src", &["r1r2"]);
+
+    net.set_route(r4, src_lan, r3);
+    net.run_until(secs(40));
+    assert_mfc(&net, r4, source, group, "r3r4", &["rcv"]);
+    assert_mfc(&net, r3, source, group, "r1r3", &["r3r4"]);
+    assert_mfc(&net, r1, source, group, "src", &["r1r3"]);
+    let old_branch = net.mfc(r2, Some(source), group);
+    assert!(old_branch.as_ref().map_or(true, |e| e.oifs.is_empty()), "r2 still forwards: {old_branch:?}");
+    net.run_until(secs(65));
+    let got = net.reception(rcv, source, group);
+    assert_eq!(got.duplicates, 0, "{got:?}");
+    assert!(got.unique() >= 498, "lost {} of 500 when the path moved", 500 - got.unique());
+    net
+}
+
+#[test]
+fn rpf_change_moves_the_source_tree_ipv4() {
+    deterministic(7, |seed| rpf_change(seed, Family::V4));
+}
+
+#[test]
+fn rpf_change_moves_the_source_tree_ipv6() {
+    deterministic(8, |seed| rpf_change(seed, Family::V6));
+}
+
+/// RFC 7761 §4.7 / §4.4.1 (a group's RP changes): the static RP is reconfigured on every
+/// router; the last hop's (*,G) follows it, the first hop registers with the new RP, which joins
+/// the source tree and stops the Registers, and the old RP's branch is pruned. The last hop stays
+/// on the shared tree (`spt-switch = "never"` there), so the flow crosses whichever RP serves.
+fn rp_change(seed: u64, family: Family) -> Net {
+    let Diamond { mut net, r1, r2, r3, r4, src, rcv, src_lan } =
+        diamond(seed, family, |rp2, _| config(Some(rp2), ""));
+    let rp2 = family.addr(&net, r2, net.segment("r2r4"));
+    let rp3 = family.addr(&net, r3, net.segment("r3r4"));
+    let shared_tree_only = "spt-switch = \"never\"\n";
+    net.apply_config(r4, &config(Some(rp2), shared_tree_only));
+    let group = family.asm_group();
+    let source = family.addr(&net, src, src_lan);
+    net.run_until(secs(10));
+    net.join(rcv, group);
+    net.run_until(secs(12));
+    net.start_stream(src, group, Duration::from_millis(100), 800);
+    net.run_until(secs(40));
+    let star = net.mroute(r4, None, group).expect("(*,G) at r4");
+    assert_eq!(star.incoming.as_deref(), Some("r2r4"));
+    assert_mfc(&net, r4, source, group, "r2r4", &["rcv"]);
+    assert_mfc(&net, r2, source, group, "r1r2", &["r2r4"]);
+    assert_mfc(&net, r1, source, group, "src", &["r1r2"]);
+    let registers = net.sent_count(r1, &family.pim("register"));
+
+    for router in [r1, r2, r3] {
+        net.apply_config(router, &config(Some(rp3), ""));
+    }
+    net.apply_config(r4, &config(Some(rp3), shared_tree_only));
+    net.run_until(secs(55));
+    let star = net.mroute(r4, None, group).expect("(*,G) at r4");
+    assert_eq!(star.incoming.as_deref(), Some("r3r4"), "{star:?}");
+    let at_new_rp = net.mroute(r3, None, group).expect("(*,G) at the new RP");
+    assert!(at_new_rp.outgoing.iter().any(|o| o.interface == "r3r4"), "{at_new_rp:?}");
+    let at_old_rp = net.mroute(r2, None, group);
+    assert!(at_old_rp.as_ref().map_or(true, |e| e.outgoing.is_empty()), "{at_old_rp:?}");
+    assert!(net.sent_count(r1, &family.pim("register")) > registers, "r1 registered with the new RP");
+    assert!(net.sent_count(r3, &family.pim("register-stop")) >= 1, "the new RP stopped the Registers");
+    assert_mfc(&net, r4, source, group, "r3r4", &["rcv"]);
+    assert_mfc(&net, r3, source, group, "r1r3", &["r3r4"]);
+    assert_mfc(&net, r1, source, group, "src", &["r1r3"]);
+    let old_branch = net.mfc(r2, Some(source), group);
+    assert!(old_branch.as_ref().map_or(true, |e| e.oifs.is_empty()), "r2 still forwards: {old_branch:?}");
+    net.run_until(secs(95));
+    let got = net.reception(rcv, source, group);
+    assert_eq!(got.duplicates, 0, "{got:?}");
+    // From 10 s after the change on, nothing is lost.
+    assert_eq!(got.unique_in(380..800), 420, "{got:?}");
+    assert!(got.unique() >= 790, "lost {} of 800 when the RP moved", 800 - got.unique());
+    net
+}
+
+#[test]
+fn rp_change_moves_the_shared_tree_ipv4() {
+    deterministic(9, |seed| rp_change(seed, Family::V4));
+}
+
+#[test]
+fn rp_change_moves_the_shared_tree_ipv6() {
+    deterministic(10, |seed| rp_change(seed, Family::V6));
 }
