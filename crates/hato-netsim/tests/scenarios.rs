@@ -501,3 +501,35 @@ fn dr_change_moves_forwarding_to_the_new_dr_ipv4() {
 fn dr_change_moves_forwarding_to_the_new_dr_ipv6() {
     deterministic(12, |seed| dr_change(seed, Family::V6));
 }
+
+/// Join latency on the virtual clock: with 5 ms links and a source sending every millisecond, the
+/// first packet reaches a new SSM receiver after its report and the joins climbed three links
+/// (15 ms) and the data crossed four (20 ms): hato adds no delay of its own to a triggered join.
+fn join_latency(seed: u64, family: Family) -> Net {
+    let Chain { mut net, src, rcv, src_lan, .. } = chain(seed);
+    net.set_link_delay(Duration::from_millis(5));
+    let group = family.ssm_group();
+    let source = family.addr(&net, src, src_lan);
+    net.run_until(secs(19));
+    net.start_stream(src, group, Duration::from_millis(1), 2_000);
+    net.run_until(secs(20));
+    net.join_source(rcv, group, source);
+    net.run_until(secs(21));
+    let first = net.reception(rcv, source, group).first.expect("the flow arrives");
+    let latency = first.saturating_since(secs(20));
+    assert!(
+        (Duration::from_millis(30)..=Duration::from_millis(32)).contains(&latency),
+        "join to first packet: {latency:?}"
+    );
+    net
+}
+
+#[test]
+fn join_latency_is_the_path_delay_ipv4() {
+    deterministic(13, |seed| join_latency(seed, Family::V4));
+}
+
+#[test]
+fn join_latency_is_the_path_delay_ipv6() {
+    deterministic(14, |seed| join_latency(seed, Family::V6));
+}
