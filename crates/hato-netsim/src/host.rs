@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use hato_core::Instant;
+use hato_core::{Duration, Instant};
 use hato_gmp::{GmpFamily, GmpMessage};
 use hato_wire::gmp::{GroupRecord, RecordType, ReportV3};
 
@@ -64,18 +64,20 @@ pub(crate) fn report_payload<A: GmpFamily>(records: &[Record], src: A::Addr) -> 
     A::to_bytes(&GmpMessage::ReportV3(ReportV3 { records }), src, A::ALL_V3_ROUTERS).ok()
 }
 
-/// The group a query asks about: `None` for a general query, `Some(group)` for a group- (and
-/// source-) specific one; `None` as well for messages that are not queries (`is_query` false).
-pub(crate) fn query_scope<A: GmpFamily>(message: &GmpMessage<A>) -> (bool, Option<IpAddr>) {
-    let group = match message {
-        GmpMessage::QueryV1 { group } | GmpMessage::QueryV2 { group, .. } => *group,
-        GmpMessage::QueryV3(query) => query.group,
+/// A query as a host answers it: the group asked about (`None`: a general query) and the
+/// longest the answer may wait (RFC 3376 §5.2, RFC 3810 §6.2; IGMPv1: 10 s). `None` for other
+/// messages.
+pub(crate) fn query<A: GmpFamily>(message: &GmpMessage<A>) -> Option<(Option<IpAddr>, Duration)> {
+    let (group, max_resp) = match message {
+        GmpMessage::QueryV1 { group } => (*group, Duration::from_secs(10)),
+        GmpMessage::QueryV2 { group, max_resp } => (*group, *max_resp),
+        GmpMessage::QueryV3(query) => (query.group, query.max_resp()),
         GmpMessage::ReportV1 { .. }
         | GmpMessage::ReportV2 { .. }
         | GmpMessage::Leave { .. }
-        | GmpMessage::ReportV3(_) => return (false, None),
+        | GmpMessage::ReportV3(_) => return None,
     };
-    (true, (group != A::UNSPECIFIED).then(|| group.into()))
+    Some(((group != A::UNSPECIFIED).then(|| group.into()), max_resp))
 }
 
 /// What a receiver got of one (S,G) stream, by sequence number.

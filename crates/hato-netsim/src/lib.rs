@@ -17,8 +17,8 @@
 //!   hatod's raw socket;
 //! - every router's forwarding counters are dumped to it once a second, as hatod does;
 //! - hosts send IGMPv3 / MLDv2 state-change reports (and one retransmission) when they join or
-//!   leave, answer queries after a seeded random delay, send numbered UDP streams and count what
-//!   they receive (loss and duplicates).
+//!   leave, answer queries after a seeded random delay within their Max Resp Time, send numbered
+//!   UDP streams and count what they receive (loss and duplicates).
 //!
 //! Events run in order of time, then of scheduling; routers' timers run before events due at the
 //! same instant. Randomness (PIM Generation IDs and jitter, host response delays) comes from the

@@ -8,7 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hato_config::{Config, ConfigDiff};
 use hato_control::{MrouteEntryView, Request, Response};
-use hato_core::{Afi, Duration, ForwardingPlane, IfIndex, Instant, SgKey, Upcall, VifKind, V4, V6};
+use hato_core::{Afi, Duration, ForwardingPlane, IfIndex, Instant, SgKey, VifKind, V4, V6};
 use hato_gmp::GmpFamily;
 use hato_router::{Input, LinkInfo, Output, ProtocolPacket, RouteChange, RouteNexthop, Router, SocketKind};
 use hato_sim::{SimConfig, SimPacket, SimPlane};
@@ -43,8 +43,6 @@ const MAX_SETTLE_ROUNDS: usize = 10_000;
 const MAX_STEPS_PER_RUN: u64 = 5_000_000;
 /// Trace lines kept for failure messages.
 const TRACE_TAIL: usize = 400;
-/// Longest delay before a host answers a query (well under the routers' Max Resp Time).
-const MAX_REPORT_DELAY_MS: u64 = 1_000;
 /// Interval of a state-change report's retransmission (RFC 3376 §8.11).
 const UNSOLICITED_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -896,7 +894,7 @@ impl Net {
         let now = self.now;
         match frame {
             Frame::Control { socket, source, destination, payload } => {
-                let multicast = is_multicast(destination);
+                let multicast = destination.is_multicast();
                 let wanted = match socket {
                     SocketKind::Igmp | SocketKind::Mld => true,
                     SocketKind::Pim4 | SocketKind::Pim6 => {
@@ -1006,16 +1004,16 @@ impl Net {
                 }
             }
             Frame::Control { socket, source, destination, payload } => {
-                let scope = match (socket, source, destination) {
+                let query = match (socket, source, destination) {
                     (SocketKind::Igmp, IpAddr::V4(src), IpAddr::V4(dst)) => {
-                        V4::parse(&payload, src, dst).ok().flatten().map(|m| host::query_scope(&m))
+                        V4::parse(&payload, src, dst).ok().flatten().and_then(|m| host::query(&m))
                     }
                     (SocketKind::Mld, IpAddr::V6(src), IpAddr::V6(dst)) => {
-                        V6::parse(&payload, src, dst).ok().flatten().map(|m| host::query_scope(&m))
+                        V6::parse(&payload, src, dst).ok().flatten().and_then(|m| host::query(&m))
                     }
                     _ => None,
                 };
-                let Some((true, group)) = scope else { return };
+                let Some((group, max_resp)) = query else { return };
                 let v4 = source.is_ipv4();
                 let records: Vec<Record> = self
                     .host_mut(node)
@@ -1027,7 +1025,8 @@ impl Net {
                 if records.is_empty() {
                     return;
                 }
-                let delay = Duration::from_millis(self.rng.below(MAX_REPORT_DELAY_MS));
+                let max_ms = u64::try_from(max_resp.as_millis()).unwrap_or(u64::MAX);
+                let delay = Duration::from_millis(self.rng.below(max_ms));
                 self.schedule(now + delay, Event::HostReport { node, records });
             }
         }
@@ -1068,8 +1067,8 @@ impl Net {
             }
             let Some(upcall) = upcall else { return };
             let line = match &upcall {
-                Input::Upcall4(u) => upcall_line(u),
-                Input::Upcall6(u) => upcall_line(u),
+                Input::Upcall4(u) => u.to_string(),
+                Input::Upcall6(u) => u.to_string(),
                 _ => String::new(),
             };
             self.trace(format!("{} {} {line}", self.now_ms(), self.name(node)));
@@ -1127,7 +1126,7 @@ impl Net {
             self.name(node)
         ));
         let frame = Frame::Control { socket, source, destination, payload };
-        if is_multicast(destination) {
+        if destination.is_multicast() {
             self.transmit(node, ifindex, &frame);
             return;
         }
@@ -1250,19 +1249,11 @@ fn link_info(interface: &Interface) -> LinkInfo {
     }
 }
 
-fn is_multicast(addr: IpAddr) -> bool {
-    addr.is_multicast()
-}
-
 fn contains(segment: &Segment, addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(a) => segment.v4.contains(&a),
         IpAddr::V6(a) => segment.v6.contains(&a),
     }
-}
-
-fn upcall_line<A: Afi>(upcall: &Upcall<A>) -> String {
-    upcall.to_string()
 }
 
 /// The installed entry `key` of `plane`, with interface names.

@@ -174,6 +174,14 @@ fn shared_tree_then_spt(seed: u64, family: Family) -> Net {
     assert_eq!(got.duplicates, 0, "{got:?}");
     assert!(got.unique() >= 298, "lost {} of 300 at the switch to the source tree", 300 - got.unique());
     assert!(got.got(0), "the first packet arrives through the Register path");
+
+    // §4.4.1: before the Register-Stop's suppression ends, the DR probes with a Null-Register
+    // and the RP, still on the source tree, stops it again; no data goes into Registers.
+    let stops = net.sent_count(r2, &family.pim("register-stop"));
+    net.run_until(secs(130));
+    assert!(net.sent_count(r1, &family.pim("null-register")) >= 1, "r1 probed");
+    assert!(net.sent_count(r2, &family.pim("register-stop")) > stops, "the RP answered the probe");
+    assert_eq!(net.sent_count(r1, &family.pim("register")), registers);
     net
 }
 
@@ -460,8 +468,10 @@ fn dr_change(seed: u64, family: Family) -> Net {
     let rp = family.addr(&net, r1, src_lan);
     net.apply_config(r1, &config(Some(rp), ""));
     net.apply_config(r2, &config(Some(rp), ""));
+    // The new DR asks with a 1 s Max Resp Time, so that the member answers within a second.
     let higher_priority = "[[interface]]\nname = \"lan\"\n[interface.pim]\ndr-priority = 10\n";
-    net.apply_config(r3, &format!("{}{higher_priority}", config(Some(rp), "")));
+    let quick_answers = "[gmp]\nquery-response-interval-ms = 1000\n";
+    net.apply_config(r3, &format!("{}{higher_priority}{quick_answers}", config(Some(rp), "")));
     net.set_link(r3, lan, false);
     let group = family.asm_group();
     let source = family.addr(&net, src, src_lan);
@@ -484,7 +494,7 @@ fn dr_change(seed: u64, family: Family) -> Net {
     // From 10 s after the new DR came up on, every packet arrives once.
     assert_eq!(got.unique_in(280..700), 420, "{got:?}");
     // Before that: the old DR stops when it hears the new DR's Hello, the new DR joins once a
-    // query answer tells it about the member (hosts here answer within 1 s); the two may both
+    // query answer tells it about the member (within the 1 s asked for); the two may both
     // forward a packet before one stops.
     let lost = 700 - got.unique();
     assert!(lost <= 10, "{lost} packets lost at the DR change");
