@@ -11,7 +11,7 @@ use hato_control::{MrouteEntryView, Request, Response};
 use hato_core::{Afi, Duration, ForwardingPlane, IfIndex, Instant, SgKey, VifKind, V4, V6};
 use hato_gmp::GmpFamily;
 use hato_router::{Input, LinkInfo, Output, ProtocolPacket, RouteChange, RouteNexthop, Router, SocketKind};
-use hato_sim::{SimConfig, SimPacket, SimPlane};
+use hato_sim::{Arrival, SimConfig, SimPacket, SimPlane};
 use hato_wire::checksum::ChecksumContext;
 use hato_wire::gmp::RecordType;
 use hato_wire::ip::{Ipv4Header, Ipv6Header};
@@ -891,7 +891,6 @@ impl Net {
     }
 
     fn router_receive(&mut self, node: NodeId, ifindex: IfIndex, frame: Frame) {
-        let now = self.now;
         match frame {
             Frame::Control { socket, source, destination, payload } => {
                 let multicast = destination.is_multicast();
@@ -920,28 +919,7 @@ impl Net {
                 self.router_input(node, Input::Packet(packet));
             }
             Frame::Data(packet) => {
-                let router = self.router_mut(node);
-                let copies: Vec<(IfIndex, DataPacket)> = match packet {
-                    DataPacket::V4(p) => router.plane4_mut().map_or_else(Vec::new, |plane| {
-                        let injection = plane.inject(now, ifindex, p);
-                        injection
-                            .copies
-                            .into_iter()
-                            .map(|c| (c.interface, DataPacket::V4(c.packet)))
-                            .collect()
-                    }),
-                    DataPacket::V6(p) => router.plane6_mut().map_or_else(Vec::new, |plane| {
-                        let injection = plane.inject(now, ifindex, p);
-                        injection
-                            .copies
-                            .into_iter()
-                            .map(|c| (c.interface, DataPacket::V6(c.packet)))
-                            .collect()
-                    }),
-                };
-                for (oif, copy) in copies {
-                    self.transmit(node, oif, &Frame::Data(copy));
-                }
+                self.inject(node, Arrival::Interface(ifindex), packet);
                 self.settle(node, Vec::new());
             }
         }
@@ -974,17 +952,21 @@ impl Net {
             return;
         }
         let Some(inner) = DataPacket::parse(&register.packet) else { return };
+        self.inject(node, Arrival::Vif(hato_router::REGISTER_VIF), inner);
+    }
+
+    /// A data packet enters `node`'s plane of its family at `arrival`; the copies go out.
+    fn inject(&mut self, node: NodeId, arrival: Arrival, packet: DataPacket) {
         let now = self.now;
         let router = self.router_mut(node);
-        let register_vif = hato_router::REGISTER_VIF;
-        let copies: Vec<(IfIndex, DataPacket)> = match inner {
+        let copies: Vec<(IfIndex, DataPacket)> = match packet {
             DataPacket::V4(p) => router.plane4_mut().map_or_else(Vec::new, |plane| {
-                let injection = plane.inject(now, register_vif, p);
-                injection.copies.into_iter().map(|c| (c.interface, DataPacket::V4(c.packet))).collect()
+                let copies = plane.inject(now, arrival, p).copies.into_iter();
+                copies.map(|c| (c.interface, DataPacket::V4(c.packet))).collect()
             }),
             DataPacket::V6(p) => router.plane6_mut().map_or_else(Vec::new, |plane| {
-                let injection = plane.inject(now, register_vif, p);
-                injection.copies.into_iter().map(|c| (c.interface, DataPacket::V6(c.packet))).collect()
+                let copies = plane.inject(now, arrival, p).copies.into_iter();
+                copies.map(|c| (c.interface, DataPacket::V6(c.packet))).collect()
             }),
         };
         for (oif, copy) in copies {
