@@ -388,8 +388,9 @@ impl Net {
         }
     }
 
-    /// Makes `via` the next hop of `node` towards `segment` (both families), replacing the
-    /// shortest-path route; the router gets the route event at once if the network runs.
+    /// Makes `via` (a router sharing a segment with `node`) the next hop of `node` towards
+    /// `segment` in both families, in place of the shortest path; once the network runs, the
+    /// router gets the route event at once.
     pub fn set_route(&mut self, node: NodeId, segment: SegmentId, via: NodeId) {
         self.router_node_mut(node).routes.insert(segment, via);
         self.trace(format!(
@@ -657,8 +658,11 @@ impl Net {
         self.started = true;
         let routers: Vec<NodeId> = (0..self.nodes.len()).map(NodeId).filter(|n| self.is_router(*n)).collect();
         for &node in &routers {
-            let routes = self.shortest_paths(node);
-            self.router_node_mut(node).routes = routes;
+            // Routes set before the start stay; shortest paths fill in the rest.
+            let mut routes = self.shortest_paths(node);
+            let router_node = self.router_node_mut(node);
+            routes.append(&mut router_node.routes);
+            router_node.routes = routes;
         }
         for &node in &routers {
             let seed = self.seed ^ (node.0 as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);

@@ -543,3 +543,66 @@ fn join_latency_is_the_path_delay_ipv4() {
 fn join_latency_is_the_path_delay_ipv6() {
     deterministic(14, |seed| join_latency(seed, Family::V6));
 }
+
+/// RFC 7761 §4.6 (Assert): two upstream routers forward one source onto a LAN, each for its own
+/// downstream router; each sees the other's packets on an outgoing interface (WRONGVIF), they
+/// exchange Asserts, the winner (metrics tie: the higher address, r3) keeps forwarding and the
+/// loser stops, and both downstream routers' receivers get each packet once.
+///
+/// ```text
+///            ┌── r2 ──┐         ┌── r4 ── rcv4   (RPF: r2)
+///   src ── r1          ├── lan ─┤
+///            └── r3 ──┘         └── r5 ── rcv5   (RPF: r3)
+/// ```
+fn assert_on_a_lan(seed: u64, family: Family) -> Net {
+    let mut net = Net::new(seed);
+    let routers: Vec<NodeId> = ["r1", "r2", "r3", "r4", "r5"].iter().map(|n| net.add_router(n, "")).collect();
+    let [r1, r2, r3, r4, r5] = routers[..] else { unreachable!() };
+    let src = net.add_host("src");
+    let rcv4 = net.add_host("rcv4");
+    let rcv5 = net.add_host("rcv5");
+    let src_lan = net.connect("src", &[src, r1]);
+    net.connect("r1r2", &[r1, r2]);
+    net.connect("r1r3", &[r1, r3]);
+    let lan = net.connect("lan", &[r2, r3, r4, r5]);
+    net.connect("rcv4", &[r4, rcv4]);
+    net.connect("rcv5", &[r5, rcv5]);
+    net.set_route(r4, src_lan, r2);
+    net.set_route(r5, src_lan, r3);
+    let group = family.ssm_group();
+    let source = family.addr(&net, src, src_lan);
+    net.run_until(secs(10));
+    net.join_source(rcv4, group, source);
+    net.join_source(rcv5, group, source);
+    net.run_until(secs(12));
+    let stream = net.start_stream(src, group, Duration::from_millis(100), 300);
+    net.run_until(secs(20));
+
+    assert!(net.sent_count(r2, &family.pim("assert")) >= 1, "r2 asserted");
+    assert!(net.sent_count(r3, &family.pim("assert")) >= 1, "r3 asserted");
+    assert_mfc(&net, r3, source, group, "r1r3", &["lan"]);
+    let loser = net.mfc(r2, Some(source), group);
+    assert!(loser.as_ref().map_or(true, |e| !e.oifs.contains(&"lan".to_string())), "r2 forwards: {loser:?}");
+    // Between two packets (every 100 ms on the 100 ms), none is on its way.
+    net.run_until(secs(20) + Duration::from_millis(50));
+    let (on_lan, sent) = (net.data_frames(lan, source, group), net.sent(stream));
+    net.run_until(secs(45));
+    let copies = net.data_frames(lan, source, group) - on_lan;
+    assert_eq!(copies, u64::from(net.sent(stream) - sent), "one copy per packet on the LAN");
+    for receiver in [rcv4, rcv5] {
+        let got = net.reception(receiver, source, group);
+        assert_eq!(got.unique(), 300, "{} {got:?}", net.name(receiver));
+        assert!(got.duplicates <= 1, "{} got {} duplicates", net.name(receiver), got.duplicates);
+    }
+    net
+}
+
+#[test]
+fn assert_leaves_one_forwarder_on_a_lan_ipv4() {
+    deterministic(15, |seed| assert_on_a_lan(seed, Family::V4));
+}
+
+#[test]
+fn assert_leaves_one_forwarder_on_a_lan_ipv6() {
+    deterministic(16, |seed| assert_on_a_lan(seed, Family::V6));
+}
