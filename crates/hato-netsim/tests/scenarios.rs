@@ -57,9 +57,9 @@ impl Family {
     }
 }
 
-/// A router configuration: PIM and IGMP / MLD on every interface, `rp` the static RP of the
-/// family's ASM groups (both families' ranges point at it when it is of that family), then
-/// `extra` TOML.
+/// A router configuration: PIM and IGMP / MLD on every interface (the defaults), `extra` in the
+/// `[pim]` section, and `rp` as the static RP of its family's ASM range (239.0.0.0/8 or
+/// ff0e::/16).
 fn config(rp: Option<IpAddr>, extra: &str) -> String {
     let mut text = String::from("[pim]\n");
     text.push_str(extra);
@@ -85,7 +85,7 @@ fn assert_mfc(net: &Net, node: NodeId, source: IpAddr, group: IpAddr, iif: &str,
 
 /// Runs `scenario` twice with `seed` and once with another seed: the same seed must give the
 /// same trace, another seed a different one (Generation IDs, jitter and host delays differ).
-fn deterministic(seed: u64, scenario: impl Fn(u64) -> Net) -> Net {
+fn deterministic(seed: u64, scenario: impl Fn(u64) -> Net) {
     let first = scenario(seed);
     let again = scenario(seed);
     assert_eq!(first.trace_hash(), again.trace_hash(), "same seed, same trace ({} lines)", first.trace_len());
@@ -93,7 +93,6 @@ fn deterministic(seed: u64, scenario: impl Fn(u64) -> Net) -> Net {
     let other = scenario(seed ^ 0x5eed);
     assert_ne!(first.trace_hash(), other.trace_hash(), "the seed reaches the routers and hosts");
     assert_eq!(first.undecodable(), 0, "every control message decodes");
-    first
 }
 
 /// The triangle: the source's first hop r1, the RP r2, the last hop r3 with a direct link to r1.
