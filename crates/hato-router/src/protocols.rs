@@ -656,6 +656,13 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
         if self.mroutes.get(&key).and_then(|entry| entry.installed()).is_none() {
             return false;
         }
+        self.read_counters(now);
+        self.mroutes.get(&key).is_some_and(|entry| entry.counters.packets > entry.counters.wrong_if)
+    }
+
+    /// Reads the plane's counters into the mroute table and queues `TrafficSeen` for PIM, at most
+    /// once per [`COUNTER_READ_INTERVAL`].
+    fn read_counters(&mut self, now: Instant) {
         let due = self.protocols.counters_read.map_or(true, |at| now >= at + COUNTER_READ_INTERVAL);
         if due {
             self.protocols.counters_read = Some(now);
@@ -664,7 +671,21 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                 self.mroutes.update_counters(&dump);
             }
         }
-        self.mroutes.get(&key).is_some_and(|entry| entry.counters.packets > entry.counters.wrong_if)
+    }
+
+    /// Before PIM sees a WRONGVIF, brings its SPT bits up to date: the upcall may be an Assert
+    /// trigger, which counts only with the SPT bit set (RFC 7761 §4.6.1 CouldAssert(S,G,I)), and
+    /// the kernel raises the next one for the entry only 3 s later (`MFC_ASSERT_THRESH`). Without
+    /// this, two forwarders that start together on a LAN both miss the first trigger while the
+    /// counter dump that sets the bit is pending, and duplicate for 3 s.
+    pub(crate) fn refresh_before_wrong_vif(&mut self, now: Instant, upcall: &Upcall<A>) {
+        let on_interface = self.vifs.interface_of(upcall.vif()).is_some();
+        if matches!(upcall, Upcall::WrongVif { .. } | Upcall::WrongVifWholePacket { .. })
+            && on_interface
+            && self.protocols.pim_running()
+        {
+            self.read_counters(now);
+        }
     }
 
     /// Queues RPF changes for their watchers.

@@ -310,6 +310,14 @@ impl<A: Afi> SimPlane<A> {
         self.vifs.values()
     }
 
+    /// The installed entries in key order, each with its counters ((*,G) keyed as
+    /// [`SgKey::star_g`]; outgoing VIFs with the thresholds in force).
+    pub fn installed(&self) -> impl Iterator<Item = (MfcEntry<A>, MfcCounters)> + '_ {
+        self.entries
+            .iter()
+            .map(|(&key, e)| (MfcEntry { key, iif: e.parent, oifs: e.thresholds.clone() }, e.counters))
+    }
+
     /// The (S,G)s waiting for an entry, with the number of packets each holds.
     pub fn unresolved(&self) -> impl Iterator<Item = (SgKey<A>, usize)> + '_ {
         self.unresolved.iter().map(|(&k, u)| (k, u.queue.len()))
