@@ -125,12 +125,15 @@ fn pimd_learned(block: &str, bsr: IpAddr, rp: IpAddr, range: &str) -> bool {
         })
 }
 
+/// Polls `check` until it holds; logs how long that took (the convergence figures).
 fn wait(lab: &Lab, what: &str, deadline: Duration, mut check: impl FnMut() -> Result<(), String>) {
+    let started = std::time::Instant::now();
     poll_until(what, deadline, Duration::from_millis(200), || match check() {
         Ok(()) => Probe::Done(()),
         Err(state) => Probe::Pending(state),
     })
     .unwrap_or_else(|e| panic!("{e}\n{}", report(lab)));
+    eprintln!("BSR interop: {what} after {:.1} s", started.elapsed().as_secs_f64());
 }
 
 /// The family view of `show pim bsr` on a hatod.
