@@ -462,6 +462,10 @@ pub struct CandidateBsr {
     /// Hash mask length; unset = 30 (IPv4) or 126 (IPv6).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_mask_length: Option<u8>,
+    /// Stand in this administratively scoped zone (a group range, RFC 5059 §3.x) instead of the
+    /// global zone. The zone ends at interfaces whose `boundaries` cover it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope_zone: Option<IpNet>,
 }
 
 /// `[[pim.candidate-rp]]`.

@@ -52,6 +52,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("pim.static-rp", "priority", "Lower is preferred against learned RPs."),
     ("pim.candidate-bsr", "priority", "Higher wins."),
     ("pim.candidate-bsr", "hash-mask-length", "Unset = 30 (IPv4) / 126 (IPv6)."),
+    ("pim.candidate-bsr", "scope-zone", "An admin scope zone's range instead of the global zone."),
     ("pim.candidate-rp", "priority", "Lower wins; 192 by default."),
     ("pim.candidate-rp", "groups", "Advertised group ranges; empty = all."),
     ("dvmrp", "enabled", "Run DVMRP."),

@@ -185,6 +185,7 @@ fn pim() -> impl Strategy<Value = Pim> {
                     family,
                     priority,
                     hash_mask_length,
+                    scope_zone: None,
                 }),
             0..3,
         ),

@@ -359,11 +359,19 @@ impl Config {
         for (index, bsr) in pim.candidate_bsr.iter().enumerate() {
             let bsr_path = path.key("candidate-bsr").index(index);
             let family = candidate_family(bsr.address, bsr.family, &bsr_path, out);
-            if let Some(previous) = bsr_families.insert(family, index) {
+            if let Some(previous) = bsr_families.insert((family, bsr.scope_zone), index) {
                 out.push(problem(
                     bsr_path.clone(),
                     family,
-                    format!("a second candidate BSR of this family (first: candidate-bsr[{previous}])"),
+                    match bsr.scope_zone {
+                        None => format!(
+                            "a second candidate BSR of this family (first: candidate-bsr[{previous}])"
+                        ),
+                        Some(zone) => format!(
+                            "a second candidate BSR of this family for scope zone {zone} \
+                             (first: candidate-bsr[{previous}])"
+                        ),
+                    },
                 ));
             }
             self.check_candidate_bsr(bsr, family, &bsr_path, out);
@@ -387,6 +395,12 @@ impl Config {
         let max = if family == Family::Ipv4 { 32 } else { 128 };
         check_range(&bsr.hash_mask_length, 0, max, "bits", path.key("hash-mask-length"), out);
         check_candidate_source(bsr.address, bsr.interface.as_deref(), path, out);
+        if let Some(zone) = &bsr.scope_zone {
+            check_groups(path.key("scope-zone"), zone, out);
+            if family_of(zone) != family {
+                out.push(problem(path.key("scope-zone"), zone, "not of the candidate's family"));
+            }
+        }
     }
 
     fn check_candidate_rp(&self, crp: &CandidateRp, family: Family, path: &Path, out: &mut Vec<Problem>) {

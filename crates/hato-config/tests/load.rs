@@ -210,3 +210,24 @@ fn one_candidate_per_family() {
     let both = "[[pim.candidate-rp]]\ninterface = \"eth0\"\n[[pim.candidate-rp]]\ninterface = \"eth0\"\nfamily = \"ipv6\"\n";
     assert!(load("hato.toml", both).is_ok());
 }
+
+#[test]
+fn a_candidate_bsr_per_scope_zone() {
+    let text = "[[pim.candidate-bsr]]\naddress = \"198.18.0.1\"\n\n\
+                [[pim.candidate-bsr]]\naddress = \"198.18.0.1\"\npriority = 9\nscope-zone = \"239.1.0.0/16\"\n\n\
+                [[interface]]\nname = \"eth1\"\nboundaries = [\"239.1.0.0/16\"]\n";
+    let config = load("hato.toml", text).unwrap_or_else(|errors| panic!("{errors}"));
+    assert_eq!(config.pim.candidate_bsr[1].scope_zone, Some("239.1.0.0/16".parse().unwrap()));
+    let errors = errors(
+        "[[pim.candidate-bsr]]\naddress = \"198.18.0.1\"\nscope-zone = \"239.1.0.0/16\"\n\n\
+         [[pim.candidate-bsr]]\naddress = \"198.18.0.2\"\nscope-zone = \"239.1.0.0/16\"\n\n\
+         [[pim.candidate-bsr]]\naddress = \"198.18.0.3\"\nscope-zone = \"ff0e::/16\"\n",
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("a second candidate BSR of this family for scope zone 239.1.0.0/16")),
+        "{errors:#?}"
+    );
+    assert!(errors.iter().any(|e| e.contains("not of the candidate's family")), "{errors:#?}");
+}

@@ -415,7 +415,15 @@ pub struct PimBsrFamilyView {
     pub elected_priority: Option<u8>,
     /// This router's candidacy.
     pub candidate: Option<IpAddr>,
-    /// The protocol's own rendering (timers, candidate RPs, counters).
+    /// Bootstrap messages accepted, and dropped by an `accept-bootstrap` filter or at an admin
+    /// scope zone boundary.
+    #[serde(default)]
+    pub bootstrap_accepted: u64,
+    #[serde(default)]
+    pub bootstrap_filtered: u64,
+    #[serde(default)]
+    pub bootstrap_boundary_dropped: u64,
+    /// The protocol's own rendering (timers, candidate RPs, counters, scope zones).
     pub details: String,
 }
 

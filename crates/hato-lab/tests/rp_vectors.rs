@@ -198,7 +198,7 @@ fn join_all(lab: &mut Lab, host: &str, groups: &[Ipv4Addr]) {
 
 /// hato's answer (RFC 7761 §4.7.1 with the `rfc4601` algorithm) for every group of the case.
 fn hato_choices(case: &Case) -> Choices {
-    let mut set = RpSet::<V4> { bsr: Some(case.bsr), hash_mask_len: case.hash_mask_len, ranges: Vec::new() };
+    let mut set = RpSet::<V4> { bsr: Some(case.bsr), hash_mask_len: case.hash_mask_len, ..RpSet::new() };
     for rp in &case.rps {
         for range in &rp.groups {
             let range: <V4 as Afi>::Prefix = range.parse().unwrap();

@@ -52,7 +52,7 @@ fn rp_set<A: Afi>() -> impl Strategy<Value = RpSet<A>> {
         0..=A::MAX_PREFIX_LEN,
     )
         .prop_map(|(ranges, hash_mask_len)| {
-            let mut set: RpSet<A> = RpSet { bsr: None, hash_mask_len, ranges: Vec::new() };
+            let mut set: RpSet<A> = RpSet { bsr: None, hash_mask_len, ..RpSet::new() };
             for (range, entries) in ranges {
                 // Later duplicates of a range replace earlier ones; an empty list is a range
                 // announced with no RP.
@@ -74,7 +74,7 @@ fn roundtrip<A: Afi>(set: RpSet<A>, max_len: usize, tag: u16) -> Result<(), Test
     let bsr = BsrId { priority: 9, address: A::UNSPECIFIED };
     let frags = fragment(&set, bsr, tag, max_len);
     let mut reassembly = Reassembly::<A>::new(A::UNSPECIFIED, tag);
-    let mut got = RpSet::<A> { bsr: None, hash_mask_len: set.hash_mask_len, ranges: Vec::new() };
+    let mut got = RpSet::<A> { bsr: None, hash_mask_len: set.hash_mask_len, ..RpSet::new() };
     for f in &frags {
         prop_assert_eq!(f.hash_mask_len, set.hash_mask_len);
         let message = PimMessage::Bootstrap(f.clone());

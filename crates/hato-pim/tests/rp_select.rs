@@ -89,7 +89,7 @@ fn single_candidate_and_none() {
 }
 
 fn bsr_set(entries: &[(&str, &str, u8)]) -> RpSet<V4> {
-    let mut set = RpSet { bsr: Some(a4("198.18.9.9")), hash_mask_len: 30, ranges: Vec::new() };
+    let mut set = RpSet { bsr: Some(a4("198.18.9.9")), hash_mask_len: 30, ..RpSet::new() };
     for (range, rp, priority) in entries {
         set.insert(p4(range), RpSetEntry { address: a4(rp), priority: *priority, holdtime: 150 });
     }

@@ -82,7 +82,7 @@ fn cases() -> [Vectors; 2] {
 }
 
 fn rp_set(v: &Vectors) -> RpSet<V4> {
-    let mut set = RpSet { bsr: Some(v.bsr), hash_mask_len: v.hash_mask_len, ranges: Vec::new() };
+    let mut set = RpSet { bsr: Some(v.bsr), hash_mask_len: v.hash_mask_len, ..RpSet::new() };
     for (range, rps) in &v.ranges {
         for &(address, priority) in rps {
             set.insert(*range, RpSetEntry { address, priority, holdtime: 25 });

@@ -73,6 +73,8 @@ struct PimInterface<A: Afi> {
     secondary: Vec<A::Addr>,
     config: hato_pim::InterfaceConfig,
     accept_bootstrap: bool,
+    /// Admin scope zone boundaries (the interface's `boundaries`, RFC 5059 §3.x).
+    bsr_boundaries: Vec<A::Prefix>,
 }
 
 /// The protocol instances of one family.
@@ -87,6 +89,7 @@ pub struct Protocols<A: GmpFamily> {
     pub bsr: Bsr<A>,
     candidate_bsr: Option<CandidateBsrConfig<A>>,
     candidate_rp: Option<CandidateRpConfig<A>>,
+    scope_zones: Vec<bsr::ScopeZoneConfig<A>>,
     /// Groups whose RP PIM has been given.
     rp_groups: BTreeSet<A::Addr>,
     ssm_ranges: Vec<A::Prefix>,
@@ -276,7 +279,12 @@ fn pim_event_line<A: Afi>(event: &PimEvent<A>) -> (Severity, String) {
 impl<A: GmpFamily> Protocols<A> {
     pub(crate) fn new(config: &Config, now: Instant, seed: u64) -> Self {
         let mut ignored = Vec::new();
-        let bsr_config = BsrConfig { seed: seed.rotate_left(17) ^ 0x9e37_79b9, ..BsrConfig::default() };
+        let bsr_config = BsrConfig {
+            bootstrap_period: hato_core::Duration::from_secs(config.pim.bootstrap_period.into()),
+            bootstrap_timeout: config.pim.bootstrap_timeout.map(|t| hato_core::Duration::from_secs(t.into())),
+            seed: seed.rotate_left(17) ^ 0x9e37_79b9,
+            ..BsrConfig::default()
+        };
         let mut rp = RpMapping::default();
         rp.set_static_rps(static_rps::<A>(config), &mut Vec::new());
         Protocols {
@@ -287,6 +295,7 @@ impl<A: GmpFamily> Protocols<A> {
             rp,
             bsr: Bsr::new(now, bsr_config, &mut ignored),
             candidate_bsr: None,
+            scope_zones: Vec::new(),
             candidate_rp: None,
             rp_groups: BTreeSet::new(),
             ssm_ranges: Vec::new(),
@@ -358,6 +367,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                     secondary,
                     config: pim_interface_config(&effective.pim),
                     accept_bootstrap: effective.pim.accept_bootstrap,
+                    bsr_boundaries: boundary_ranges::<A>(config, &effective.boundaries),
                 };
                 want_pim.insert(ifindex, pim);
             }
@@ -516,6 +526,8 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
             };
             protocols.work.push_back(Work::Pim(input));
             let accept_bootstrap = wanted.accept_bootstrap;
+            let ranges = wanted.bsr_boundaries.clone();
+            protocols.work.push_back(Work::Bsr(bsr::Input::SetBoundaries { ifindex, ranges }));
             protocols.work.push_back(Work::Bsr(bsr::Input::InterfaceUp { ifindex, accept_bootstrap }));
             protocols.pim_on.insert(ifindex, wanted);
         }
@@ -523,15 +535,28 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
 
     fn sync_candidates(&mut self, config: &Config, interfaces: &InterfaceTable) {
         let pim = &config.pim;
-        let candidate_bsr =
-            pim.candidate_bsr.iter().filter(|c| wants_family::<A>(c.family, c.address)).find_map(|c| {
-                let address = candidate_address::<A>(c.address, c.interface.as_deref(), interfaces)?;
-                let mut candidate = CandidateBsrConfig::new(address, c.priority);
-                if let Some(len) = c.hash_mask_length {
-                    candidate.hash_mask_len = len;
-                }
-                Some(candidate)
-            });
+        let bsr_candidate = |c: &hato_config::CandidateBsr| {
+            let address = candidate_address::<A>(c.address, c.interface.as_deref(), interfaces)?;
+            let mut candidate = CandidateBsrConfig::new(address, c.priority);
+            if let Some(len) = c.hash_mask_length {
+                candidate.hash_mask_len = len;
+            }
+            Some(candidate)
+        };
+        let candidate_bsr = pim
+            .candidate_bsr
+            .iter()
+            .filter(|c| c.scope_zone.is_none() && wants_family::<A>(c.family, c.address))
+            .find_map(bsr_candidate);
+        let scope_zones: Vec<bsr::ScopeZoneConfig<A>> = pim
+            .candidate_bsr
+            .iter()
+            .filter_map(|c| {
+                let zone = c.scope_zone?;
+                let range = A::from_ip(zone.network()).and_then(|a| A::prefix(a, zone.prefix_len()))?;
+                Some(bsr::ScopeZoneConfig { range, candidate_bsr: bsr_candidate(c) })
+            })
+            .collect();
         let candidate_rp =
             pim.candidate_rp.iter().filter(|c| wants_family::<A>(c.family, c.address)).find_map(|c| {
                 let address = candidate_address::<A>(c.address, c.interface.as_deref(), interfaces)?;
@@ -549,6 +574,10 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
         if candidate_bsr != protocols.candidate_bsr {
             protocols.candidate_bsr = candidate_bsr;
             protocols.work.push_back(Work::Bsr(bsr::Input::SetCandidateBsr(candidate_bsr)));
+        }
+        if scope_zones != protocols.scope_zones {
+            protocols.scope_zones = scope_zones.clone();
+            protocols.work.push_back(Work::Bsr(bsr::Input::SetScopeZones(scope_zones)));
         }
         if candidate_rp != protocols.candidate_rp {
             protocols.candidate_rp = candidate_rp.clone();
@@ -885,13 +914,12 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     }
 
     /// An RPF answer as the BSR machinery takes it.
+    /// A directly connected BSR is its own RPF neighbour, known to PIM by the address its Hellos
+    /// come from (for IPv6 a link-local one that lists the BSR's address).
     fn bsr_rpf(&self, now: Instant, answer: &RpfAnswer<A>) -> Option<RpfNeighbor<A>> {
         let route = answer.route.as_ref()?;
-        let neighbor = if route.is_directly_connected() {
-            route.neighbor
-        } else {
-            self.pim_neighbor_for(now, route.interface, route.neighbor)
-        };
+        let hop = if route.is_directly_connected() { answer.addr } else { route.neighbor };
+        let neighbor = self.pim_neighbor_for(now, route.interface, hop);
         Some(RpfNeighbor { ifindex: route.interface, neighbor })
     }
 
@@ -1140,4 +1168,19 @@ pub(crate) fn decrement_hop_limit(mut packet: Vec<u8>) -> Option<Vec<u8>> {
         }
         _ => None,
     }
+}
+
+/// The group ranges of an interface's `boundaries` in family `A` (named ones through
+/// `[[dvmrp.boundary]]`).
+fn boundary_ranges<A: Afi>(config: &Config, boundaries: &[hato_config::Boundary]) -> Vec<A::Prefix> {
+    boundaries
+        .iter()
+        .filter_map(|b| match b {
+            hato_config::Boundary::Range(range) => Some(*range),
+            hato_config::Boundary::Named(name) => {
+                config.dvmrp.boundary.iter().find(|n| &n.name == name).map(|n| n.groups)
+            }
+        })
+        .filter_map(|net| A::from_ip(net.network()).and_then(|a| A::prefix(a, net.prefix_len())))
+        .collect()
 }

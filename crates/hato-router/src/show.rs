@@ -249,6 +249,9 @@ pub fn pim_bsr<A: GmpFamily, P: ForwardingPlane<A>>(family: &Family<A, P>, now: 
         elected: view.elected.map(|id| id.address.into()),
         elected_priority: view.elected.map(|id| id.priority),
         candidate: view.candidate.map(|id| id.address.into()),
+        bootstrap_accepted: view.counters.bootstrap_accepted,
+        bootstrap_filtered: view.counters.bootstrap_filtered,
+        bootstrap_boundary_dropped: view.counters.bootstrap_boundary_dropped,
         details: view.to_string(),
     }
 }

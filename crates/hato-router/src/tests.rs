@@ -735,6 +735,84 @@ fn candidate_bsr_and_rp_feed_the_rp_mapping() {
     }
 }
 
+/// A candidacy in an admin scope zone and a zone boundary on eth1 (its `boundaries`): the zone's
+/// Bootstrap messages (first range with the Z bit) leave through eth0 only, the global zone's
+/// through both, and the zone's RP serves its groups.
+#[test]
+fn scope_zone_candidacy_stops_at_the_interface_boundary() {
+    use hato_pim::bsr::scope_zone;
+    use hato_wire::pim::PimMessage;
+    let config = r#"
+[global]
+auto-interfaces = false
+
+[[interface]]
+name = "eth0"
+[[interface]]
+name = "eth1"
+boundaries = ["239.1.0.0/16"]
+
+[[pim.candidate-bsr]]
+address = "198.18.0.1"
+
+[[pim.candidate-bsr]]
+address = "198.18.0.1"
+scope-zone = "239.1.0.0/16"
+
+[[pim.candidate-rp]]
+address = "198.18.0.1"
+groups = ["239.1.0.0/16"]
+"#;
+    let mut r = router(config);
+    let mut out = with_links(&mut r, &["eth0", "eth1"]);
+    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
+        let input = Input::Address {
+            ifindex: IfIndex(ifindex),
+            addr: addr.parse().unwrap(),
+            prefix_len: 24,
+            added: true,
+        };
+        r.handle(t(1), input, &mut out);
+    }
+    // (interface, scoped?) of every Bootstrap message sent.
+    let mut sent: Vec<(IfIndex, bool)> = Vec::new();
+    let mut now = 1;
+    while now < 60_000 {
+        let next = r
+            .poll_at()
+            .map_or(now + 1000, |at| u64::try_from(at.since_origin().as_millis()).unwrap_or(u64::MAX));
+        now = next.max(now + 1);
+        let mut out = Vec::new();
+        r.on_timeout(t(now), &mut out);
+        for o in &out {
+            if let Output::Send { socket: SocketKind::Pim4, ifindex, payload, .. } = o {
+                if let Ok(PimMessage::Bootstrap(b)) =
+                    PimMessage::<V4>::parse(payload, hato_wire::checksum::ChecksumContext::Plain)
+                {
+                    sent.push((*ifindex, scope_zone::<V4>(&b).is_some()));
+                }
+            }
+        }
+    }
+    assert!(sent.contains(&(IfIndex(2), true)), "{sent:?}");
+    assert!(!sent.contains(&(IfIndex(3), true)), "a scoped message crossed the boundary: {sent:?}");
+    assert!(sent.contains(&(IfIndex(2), false)) && sent.contains(&(IfIndex(3), false)), "{sent:?}");
+    match r.query(t(now), &Request::ShowPimRp { group: "239.1.2.3".parse().unwrap() }) {
+        Response::PimRp(view) => {
+            assert_eq!(view.rp, Some("198.18.0.1".parse().unwrap()), "{view:?}");
+            assert_eq!(view.range.as_deref(), Some("239.1.0.0/16"), "{view:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    match r.query(t(now), &Request::ShowPimBsr) {
+        Response::PimBsr(view) => {
+            let details = &view.families[0].details;
+            assert!(details.contains("Scope zone 239.1.0.0/16: State: elected-bsr"), "{details}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Joins and first packets of 2,000 ASM groups: the work per group must not grow with the number
 /// of groups (the RP of each group reaches PIM alone, without re-evaluating the others).
 #[test]

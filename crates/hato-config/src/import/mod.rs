@@ -262,7 +262,7 @@ impl<'a> Args<'a> {
     /// priority 0.
     pub fn candidate_bsr(&mut self, options: &[&str], family: Option<Family>) -> CandidateBsr {
         let (address, interface) = self.candidate_source(options);
-        CandidateBsr { address, interface, family, priority: 0, hash_mask_length: None }
+        CandidateBsr { address, interface, family, priority: 0, hash_mask_length: None, scope_zone: None }
     }
 
     /// `switch_data_threshold rate <bits/s> interval <s>` of pimd (before 2.2) and pim6sd: sets the

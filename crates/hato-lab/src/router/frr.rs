@@ -34,8 +34,11 @@ pub fn pimd_config(lab: &Lab, node: &str, config: &RouterConfig, log: &Path) -> 
     let mut text =
         format!("hostname {node}\nlog file {} informational\nlog timestamp precision 3\n!\n", log.display());
     text.push_str("interface lo\n ip pim\n!\n");
-    for (_, iface) in lab.topology().interfaces_of(node) {
+    for (segment, iface) in lab.topology().interfaces_of(node) {
         let _ = writeln!(text, "interface {iface}\n ip pim\n ip igmp");
+        if config.refuse_bootstrap_on.contains(&segment.name) {
+            text.push_str(" no ip pim bsm\n");
+        }
         if let Some(version) = config.igmp_version {
             let _ = writeln!(text, " ip igmp version {version}");
         }

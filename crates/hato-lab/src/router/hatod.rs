@@ -1,8 +1,12 @@
 //! hatod as a lab router: a TOML configuration naming every interface of the node (each runs
 //! IGMP / MLD and PIM), with [`RouterConfig::static_rps`] as `[[pim.static-rp]]`s,
 //! [`RouterConfig::igmp_version`] in `[gmp]`, [`RouterConfig::static_mroutes`] as
-//! `[[static-flow]]`s and [`RouterConfig::extra`] appended verbatim, and the daemon started in the node's namespace with its runtime directory (control
-//! socket, PID file, dumps) in the node's work directory. Unix sockets are not namespaced, so tests
+//! `[[static-flow]]`s, [`RouterConfig::candidate_bsr`] / [`RouterConfig::candidate_rp`] as
+//! `[[pim.candidate-bsr]]` / `[[pim.candidate-rp]]` (the advertisement interval as `[pim]
+//! c-rp-adv-period`, [`RouterConfig::bootstrap_period_secs`] as `bootstrap-period`),
+//! [`RouterConfig::refuse_bootstrap_on`] as `accept-bootstrap = false` and [`RouterConfig::extra`]
+//! appended verbatim, and the daemon started in the node's namespace with its runtime directory
+//! (control socket, PID file, dumps) in the node's work directory. Unix sockets are not namespaced, so tests
 //! reach the control socket directly.
 
 use std::fmt::Write as _;
@@ -27,17 +31,47 @@ pub fn config_path(lab: &Lab, node: &str) -> Result<PathBuf> {
 /// The `hato.toml` for `node`.
 pub fn config_text(lab: &Lab, node: &str, config: &RouterConfig) -> String {
     let mut text = String::from("[global]\nauto-interfaces = false\n\n");
-    for (_, iface) in lab.topology().interfaces_of(node) {
+    for (segment, iface) in lab.topology().interfaces_of(node) {
         let _ = writeln!(text, "[[interface]]\nname = \"{iface}\"\n");
+        if config.refuse_bootstrap_on.contains(&segment.name) {
+            text.push_str("[interface.pim]\naccept-bootstrap = false\n\n");
+        }
     }
     if let Some(version) = config.igmp_version {
         let _ = writeln!(text, "[gmp]\nigmp-version = {version}\n");
+    }
+    let mut pim = String::new();
+    if let Some(period) = config.bootstrap_period_secs {
+        let _ = writeln!(pim, "bootstrap-period = {period}");
+    }
+    if let Some(rp) = &config.candidate_rp {
+        let _ = writeln!(pim, "c-rp-adv-period = {}", rp.interval_secs);
+    }
+    if !pim.is_empty() {
+        let _ = writeln!(text, "[pim]\n{pim}");
     }
     for rp in &config.static_rps {
         let _ = writeln!(
             text,
             "[[pim.static-rp]]\naddress = \"{}\"\ngroups = [\"{}/{}\"]\n",
             rp.rp, rp.groups.addr, rp.groups.len
+        );
+    }
+    if let Some(bsr) = &config.candidate_bsr {
+        let _ = writeln!(
+            text,
+            "[[pim.candidate-bsr]]\naddress = \"{}\"\npriority = {}\n",
+            bsr.address, bsr.priority
+        );
+    }
+    if let Some(rp) = &config.candidate_rp {
+        let groups: Vec<String> = rp.groups.iter().map(|g| format!("\"{}/{}\"", g.addr, g.len)).collect();
+        let _ = writeln!(
+            text,
+            "[[pim.candidate-rp]]\naddress = \"{}\"\npriority = {}\ngroups = [{}]\n",
+            rp.address,
+            rp.priority,
+            groups.join(", ")
         );
     }
     for route in &config.static_mroutes {

@@ -91,6 +91,12 @@ pub struct RouterConfig {
     pub candidate_bsr: Option<CandidateBsr>,
     /// Whether (and how) the router offers itself as RP through the BSR; FRR 8.4 cannot.
     pub candidate_rp: Option<CandidateRp>,
+    /// Bootstrap-Period of a candidate BSR in seconds (`None`: the implementation's 60 s;
+    /// hatod only: pimd 2.3.2 has no such setting).
+    pub bootstrap_period_secs: Option<u16>,
+    /// Segments on whose interfaces Bootstrap messages are refused (hatod `accept-bootstrap =
+    /// false`, FRR `no ip pim bsm`; troglobit pimd has no such filter and ignores it).
+    pub refuse_bootstrap_on: Vec<String>,
     /// Lines appended verbatim to the generated configuration (of the protocol daemon).
     pub extra: String,
 }

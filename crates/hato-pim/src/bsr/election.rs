@@ -2,8 +2,8 @@
 //! (§3.1.1: Candidate-BSR, Pending-BSR, Elected-BSR) and of routers that are not candidates
 //! (§3.1.2: Accept Any, Accept Preferred), and BS_Rand_Override (§5).
 //!
-//! Only the global scope zone is run; the No Info state of §3.1.2 exists for administratively
-//! scoped zones alone.
+//! Each scope zone runs its own machine ([`super::Bsr`]); the No Info state of §3.1.2, which
+//! only administratively scoped zones have, is not modelled: a scoped zone starts in Accept Any.
 
 use std::cmp::Ordering;
 use std::fmt;

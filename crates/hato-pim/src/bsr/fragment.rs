@@ -6,6 +6,10 @@
 //! total) and its own Frag RP Count. A receiver installs a group range once it has seen RP Count
 //! RPs for it under one tag; a fragment with another tag (or from another BSR) starts a new
 //! reassembly and discards the partial one.
+//!
+//! A Bootstrap message of an administratively scoped zone starts, in every fragment, with the
+//! zone's group range with the Admin Scope Zone (Z) bit set (RFC 5059 §4.1), whether or not the
+//! range has RPs of its own; that is how receivers tell the zone.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +42,42 @@ fn rp_len<A: Afi>() -> usize {
 /// absurdly small `max_len` still makes progress. A range with more than 255 RPs announces the
 /// first 255 (RP Count is one octet).
 pub fn fragment<A: Afi>(rp_set: &RpSet<A>, bsr: BsrId<A>, tag: u16, max_len: usize) -> Vec<Bootstrap<A>> {
+    fragment_in_zone(rp_set, bsr, tag, max_len, None)
+}
+
+/// [`fragment`] for the admin scope zone `zone` (`None`: the global zone): each fragment starts
+/// with the zone's range, Z bit set, repeated with RP Count and no RPs where the fragment does not
+/// carry the range's own RPs.
+pub fn fragment_in_zone<A: Afi>(
+    rp_set: &RpSet<A>,
+    bsr: BsrId<A>,
+    tag: u16,
+    max_len: usize,
+    zone: Option<A::Prefix>,
+) -> Vec<Bootstrap<A>> {
+    let Some(zone) = zone else {
+        return fragment_global(rp_set, bsr, tag, max_len);
+    };
+    // Room for the zone's range header in every fragment.
+    let mut fragments = fragment_global(rp_set, bsr, tag, max_len.saturating_sub(range_header_len::<A>()));
+    let (network, mask_len) = A::prefix_parts(&zone);
+    let zone_rp_count = rp_set.range(&zone).map_or(0, |r| r.rps.len().min(usize::from(u8::MAX)));
+    for f in &mut fragments {
+        match f.group_ranges.first_mut() {
+            Some(first) if first.group.prefix() == Some(zone) => first.group.admin_scope = true,
+            _ => {
+                let mut group = EncodedGroup::range(network, mask_len);
+                group.admin_scope = true;
+                // At most 255, so the cast is exact.
+                let header = BootstrapGroupRange { group, rp_count: zone_rp_count as u8, rps: Vec::new() };
+                f.group_ranges.insert(0, header);
+            }
+        }
+    }
+    fragments
+}
+
+fn fragment_global<A: Afi>(rp_set: &RpSet<A>, bsr: BsrId<A>, tag: u16, max_len: usize) -> Vec<Bootstrap<A>> {
     let message = |group_ranges| Bootstrap {
         no_forward: false,
         fragment_tag: tag,

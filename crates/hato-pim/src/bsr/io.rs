@@ -66,6 +66,16 @@ impl<A: Afi> CandidateRpConfig<A> {
     }
 }
 
+/// An administratively scoped zone this router takes part in (RFC 5059 §3.x), with its
+/// candidacy as the zone's BSR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(bound(serialize = ""))]
+pub struct ScopeZoneConfig<A: Afi> {
+    /// The zone's group range.
+    pub range: A::Prefix,
+    pub candidate_bsr: Option<CandidateBsrConfig<A>>,
+}
+
 /// The configuration of the BSR machinery of one family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(bound(serialize = ""))]
@@ -76,6 +86,8 @@ pub struct BsrConfig<A: Afi> {
     pub bootstrap_timeout: Option<Duration>,
     pub candidate_bsr: Option<CandidateBsrConfig<A>>,
     pub candidate_rp: Option<CandidateRpConfig<A>>,
+    /// Admin scope zones configured here (more are learned from Bootstrap messages).
+    pub scope_zones: Vec<ScopeZoneConfig<A>>,
     /// Largest Bootstrap message to send (the PIM message, without the IP header).
     pub max_message_len: usize,
     /// Seed of the generator of jitter and fragment tags.
@@ -89,6 +101,7 @@ impl<A: Afi> Default for BsrConfig<A> {
             bootstrap_timeout: None,
             candidate_bsr: None,
             candidate_rp: None,
+            scope_zones: Vec::new(),
             // An Ethernet MTU less the IP header (20 or 40 octets).
             max_message_len: 1500 - if A::ADDR_LEN == 4 { 20 } else { 40 },
             seed: 0,
@@ -158,7 +171,15 @@ pub enum Input<A: Afi> {
         target: A::Addr,
         rpf: Option<RpfNeighbor<A>>,
     },
-    /// Start, change or stop being a candidate BSR.
+    /// The group ranges `ifindex` is an admin scope zone boundary for: Bootstrap messages of
+    /// zones overlapping them neither enter nor leave there (RFC 5059 §3.x).
+    SetBoundaries {
+        ifindex: IfIndex,
+        ranges: Vec<A::Prefix>,
+    },
+    /// The configured admin scope zones and this router's candidacies in them.
+    SetScopeZones(Vec<ScopeZoneConfig<A>>),
+    /// Start, change or stop being a candidate BSR (of the global zone).
     SetCandidateBsr(Option<CandidateBsrConfig<A>>),
     /// Start, change or stop being a candidate RP.
     SetCandidateRp(Option<CandidateRpConfig<A>>),
@@ -221,6 +242,10 @@ pub enum DropReason {
     NotPreferred,
     /// A C-RP-Advertisement while this router is not the (pending) BSR (RFC 5059 §3.2).
     NotBsr,
+    /// The message's admin scope zone ends at the receiving interface (RFC 5059 §3.x).
+    ScopeZoneBoundary,
+    /// A new admin scope zone beyond [`super::MAX_SCOPE_ZONES`].
+    ScopeZoneLimit,
 }
 
 /// A log event.

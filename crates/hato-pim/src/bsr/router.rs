@@ -1,4 +1,4 @@
-//! [`Bsr`]: the bootstrap router mechanism of one family, sans-IO.
+//! [`ZoneBsr`]: the bootstrap router mechanism of one family in one scope zone, sans-IO.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,7 +9,7 @@ use super::election::{
     bs_rand_override, classify, transition, BsrId, BsrState, ElectionAction, ElectionEvent, TimerAction,
     Transition,
 };
-use super::fragment::{fragment, Reassembly};
+use super::fragment::{fragment_in_zone, Reassembly};
 use super::io::{
     BsrConfig, BsrEvent, CandidateBsrConfig, CandidateRpConfig, Destination, DropReason, Input, Output,
     RpfNeighbor,
@@ -58,14 +58,18 @@ struct Parked<A: Afi> {
     message: Bootstrap<A>,
 }
 
-/// The bootstrap router mechanism for one family (RFC 5059), in the global scope zone: BSR
-/// election as candidate or not, Bootstrap message acceptance, forwarding, fragmentation and
-/// reassembly, the elected BSR's candidate-RP cache, and the candidate RP's advertisements.
+/// The bootstrap router mechanism for one family (RFC 5059) in one scope zone: BSR election as
+/// candidate or not, Bootstrap message acceptance, forwarding, fragmentation and reassembly, the
+/// elected BSR's candidate-RP cache, and the candidate RP's advertisements.
 ///
-/// Drive it with [`handle`](Self::handle) and [`on_timeout`](Self::on_timeout) at
-/// [`poll_at`](Self::poll_at); hand each [`Output::RpSetChanged`] to the RP mapping.
+/// In an administratively scoped zone (RFC 5059 §3.x, [`ZoneBsr::new_scoped`]) it knows only the
+/// interfaces inside the zone, keeps only group ranges within the zone's range, and originates
+/// Bootstrap messages whose first group range is the zone's, with the Admin Scope Zone bit set.
+/// [`super::Bsr`] runs one per zone.
 #[derive(Debug, Clone)]
-pub struct Bsr<A: Afi> {
+pub struct ZoneBsr<A: Afi> {
+    /// The admin scope zone's group range; `None` for the global zone.
+    zone: Option<A::Prefix>,
     config: BsrConfig<A>,
     state: BsrState,
     /// The stored BSR: the one whose messages are accepted (may be this router).
@@ -92,13 +96,24 @@ pub struct Bsr<A: Afi> {
     counters: BsrCounters,
 }
 
-impl<A: Afi> Bsr<A> {
-    /// A router with `config`, starting at `now` (a candidate BSR starts in Pending-BSR).
+impl<A: Afi> ZoneBsr<A> {
+    /// The global zone of a router with `config`, starting at `now` (a candidate BSR starts in
+    /// Pending-BSR).
     pub fn new(now: Instant, config: BsrConfig<A>, out: &mut Vec<Output<A>>) -> Self {
+        Self::new_in(None, now, config, out)
+    }
+
+    /// The admin scope zone `zone` (a group range) of a router with `config`.
+    pub fn new_scoped(zone: A::Prefix, now: Instant, config: BsrConfig<A>, out: &mut Vec<Output<A>>) -> Self {
+        Self::new_in(Some(zone), now, config, out)
+    }
+
+    fn new_in(zone: Option<A::Prefix>, now: Instant, config: BsrConfig<A>, out: &mut Vec<Output<A>>) -> Self {
         let candidate_bsr = config.candidate_bsr;
         let candidate_rp = config.candidate_rp.clone();
         let hash_mask_len = crate::rp::default_hash_mask_len::<A>();
-        let mut bsr = Bsr {
+        let mut bsr = ZoneBsr {
+            zone,
             rng: SplitMix64::new(config.seed),
             config: BsrConfig { candidate_bsr: None, candidate_rp: None, ..config },
             state: BsrState::AcceptAny,
@@ -127,6 +142,16 @@ impl<A: Afi> Bsr<A> {
         self.state
     }
 
+    /// The admin scope zone's range; `None` for the global zone.
+    pub fn zone(&self) -> Option<A::Prefix> {
+        self.zone
+    }
+
+    /// Whether `range` lies within this zone (every range does in the global zone).
+    fn in_zone(&self, range: &A::Prefix) -> bool {
+        self.zone.map_or(true, |zone| prefix_within::<A>(range, &zone))
+    }
+
     /// The stored BSR.
     pub fn elected(&self) -> Option<BsrId<A>> {
         self.elected
@@ -139,6 +164,11 @@ impl<A: Afi> Bsr<A> {
 
     pub fn counters(&self) -> &BsrCounters {
         &self.counters
+    }
+
+    /// Whether PIM runs on `ifindex` inside this zone.
+    pub fn knows_interface(&self, ifindex: IfIndex) -> bool {
+        self.interfaces.contains_key(&ifindex)
     }
 
     /// Bootstrap messages dropped by the `accept-bootstrap` filter of `ifindex`.
@@ -193,6 +223,8 @@ impl<A: Afi> Bsr<A> {
             }
             Input::RpfNeighbor { target, rpf } => self.rpf_answer(now, target, rpf, out),
             Input::SetCandidateBsr(candidate) => self.set_candidate_bsr(now, candidate, out),
+            // Zones and their boundaries are [`super::Bsr`]'s business.
+            Input::SetBoundaries { .. } | Input::SetScopeZones(_) => {}
             Input::SetCandidateRp(candidate) => self.set_candidate_rp(now, candidate, out),
         }
         self.settle(now, out);
@@ -271,6 +303,7 @@ impl<A: Afi> Bsr<A> {
             bsr: self.elected.map(|e| e.address),
             hash_mask_len: self.hash_mask_len,
             ranges: Vec::new(),
+            scoped: Vec::new(),
         };
         for ((range, address), l) in &self.learned {
             rp_set
@@ -291,6 +324,7 @@ impl<A: Afi> Bsr<A> {
         };
         if !iface.accept_bootstrap {
             iface.filtered += 1;
+            self.counters.bootstrap_filtered += 1;
             return self.drop_bootstrap(&m, DropReason::AcceptBootstrapFilter, out);
         }
         if !iface.neighbors.contains(&m.source) {
@@ -437,8 +471,12 @@ impl<A: Afi> Bsr<A> {
             Some(r) if r.matches(message) => self.reassembly.insert(r),
             _ => self.reassembly.insert(Reassembly::new(message.bsr_address, message.fragment_tag)),
         };
-        for (range, rps) in reassembly.add(message) {
-            self.install_range(now, range, &rps);
+        let complete = reassembly.add(message);
+        // RFC 5059 §3.x: a scoped zone's BSR speaks only for groups inside the zone.
+        for (range, rps) in complete {
+            if self.in_zone(&range) {
+                self.install_range(now, range, &rps);
+            }
         }
     }
 
@@ -461,8 +499,12 @@ impl<A: Afi> Bsr<A> {
         let me = candidate.id();
         self.hash_mask_len = candidate.hash_mask_len;
         self.reassembly = None;
-        let mut rp_set =
-            RpSet { bsr: Some(me.address), hash_mask_len: candidate.hash_mask_len, ranges: Vec::new() };
+        let mut rp_set = RpSet {
+            bsr: Some(me.address),
+            hash_mask_len: candidate.hash_mask_len,
+            ranges: Vec::new(),
+            scoped: Vec::new(),
+        };
         self.learned.clear();
         for (address, c) in &self.candidate_rps {
             for range in &c.groups {
@@ -478,7 +520,7 @@ impl<A: Afi> Bsr<A> {
         }
         // A fresh random tag per message, shared by its fragments (RFC 5059 §4.1).
         let tag = u16::try_from(self.rng.next_u64() % (1 << 16)).unwrap_or(0);
-        self.originated = fragment(&rp_set, me, tag, self.config.max_message_len);
+        self.originated = fragment_in_zone(&rp_set, me, tag, self.config.max_message_len, self.zone);
         for ifindex in self.interfaces.keys() {
             for f in &self.originated {
                 self.counters.bootstrap_sent += 1;
@@ -691,9 +733,12 @@ impl<A: Afi> Bsr<A> {
             .filter(|g| !g.bidir)
             .filter_map(EncodedGroup::prefix)
             .filter(|p| A::is_multicast(A::prefix_parts(p).0))
+            .filter(|p| self.in_zone(p))
             .collect();
         if adv.groups.is_empty() {
-            groups.push(A::MULTICAST_RANGE);
+            // RFC 7761 §4.9.10: no group ranges offers the whole multicast range (or, in a
+            // scoped zone, the zone's range).
+            groups.push(self.zone.unwrap_or(A::MULTICAST_RANGE));
         }
         groups.sort();
         groups.dedup();
@@ -716,6 +761,7 @@ impl<A: Afi> Bsr<A> {
     /// The state for `show pim bsr`.
     pub fn view(&self, now: Instant) -> BsrView<A> {
         BsrView {
+            zone: self.zone,
             state: self.state,
             candidate: self.me(),
             elected: self.elected,
@@ -737,6 +783,7 @@ impl<A: Afi> Bsr<A> {
                 })
                 .collect(),
             counters: self.counters.clone(),
+            scope_zones: Vec::new(),
         }
     }
 
@@ -758,6 +805,12 @@ impl<A: Afi> Bsr<A> {
                 .collect(),
         }
     }
+}
+
+/// Whether every group of `inner` is in `outer`.
+pub(crate) fn prefix_within<A: Afi>(inner: &A::Prefix, outer: &A::Prefix) -> bool {
+    let (inner_addr, inner_len) = A::prefix_parts(inner);
+    inner_len >= A::prefix_parts(outer).1 && A::prefix_contains(outer, inner_addr)
 }
 
 fn log<A: Afi>(out: &mut Vec<Output<A>>, event: BsrEvent<A>) {

@@ -19,6 +19,26 @@ pub struct BsrCounters {
     pub crp_adv_received: u64,
     pub crp_adv_dropped: u64,
     pub crp_adv_sent: u64,
+    /// Bootstrap messages dropped by an interface's `accept-bootstrap` filter.
+    pub bootstrap_filtered: u64,
+    /// Bootstrap messages dropped at an admin scope zone boundary.
+    pub bootstrap_boundary_dropped: u64,
+}
+
+impl BsrCounters {
+    /// Adds `other` to these counters.
+    pub fn add(&mut self, other: &BsrCounters) {
+        self.bootstrap_received += other.bootstrap_received;
+        self.bootstrap_accepted += other.bootstrap_accepted;
+        self.bootstrap_dropped += other.bootstrap_dropped;
+        self.bootstrap_forwarded += other.bootstrap_forwarded;
+        self.bootstrap_sent += other.bootstrap_sent;
+        self.crp_adv_received += other.crp_adv_received;
+        self.crp_adv_dropped += other.crp_adv_dropped;
+        self.crp_adv_sent += other.crp_adv_sent;
+        self.bootstrap_filtered += other.bootstrap_filtered;
+        self.bootstrap_boundary_dropped += other.bootstrap_boundary_dropped;
+    }
 }
 
 /// A candidate RP as the elected BSR holds it.
@@ -37,6 +57,8 @@ pub struct CandidateRpView<A: Afi> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(bound(serialize = ""))]
 pub struct BsrView<A: Afi> {
+    /// The admin scope zone's range; `None` for the global zone.
+    pub zone: Option<A::Prefix>,
     pub state: BsrState,
     /// This router's candidacy.
     pub candidate: Option<BsrId<A>>,
@@ -50,10 +72,16 @@ pub struct BsrView<A: Afi> {
     /// Candidate RPs (at the elected BSR).
     pub candidate_rps: Vec<CandidateRpView<A>>,
     pub counters: BsrCounters,
+    /// The admin scope zones (in the global zone's view).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scope_zones: Vec<BsrView<A>>,
 }
 
 impl<A: Afi> fmt::Display for BsrView<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(zone) = self.zone {
+            write!(f, "Scope zone {zone}: ")?;
+        }
         write!(f, "State: {}", self.state)?;
         if let Some(c) = self.candidate {
             write!(f, "  Candidate: {c}")?;
@@ -84,16 +112,23 @@ impl<A: Afi> fmt::Display for BsrView<A> {
         let c = &self.counters;
         writeln!(
             f,
-            "Bootstrap rx {} accepted {} dropped {} forwarded {} tx {}; C-RP-Adv rx {} dropped {} tx {}",
+            "Bootstrap rx {} accepted {} dropped {} (filtered {}, boundary {}) forwarded {} tx {}; \
+             C-RP-Adv rx {} dropped {} tx {}",
             c.bootstrap_received,
             c.bootstrap_accepted,
             c.bootstrap_dropped,
+            c.bootstrap_filtered,
+            c.bootstrap_boundary_dropped,
             c.bootstrap_forwarded,
             c.bootstrap_sent,
             c.crp_adv_received,
             c.crp_adv_dropped,
             c.crp_adv_sent
-        )
+        )?;
+        for zone in &self.scope_zones {
+            write!(f, "{zone}")?;
+        }
+        Ok(())
     }
 }
 

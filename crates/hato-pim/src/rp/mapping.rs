@@ -197,13 +197,14 @@ impl<A: Afi> RpMapping<A> {
             .filter(|s| A::prefix_contains(&s.range, group))
             .map(|s| Candidate { rp: s.address, range: s.range, priority: s.priority })
             .collect();
-        let learned: Vec<Candidate<A>> = self
-            .rp_set
+        // A scoped zone's RP-Set speaks for its groups (RFC 5059 §3.x).
+        let rp_set = self.rp_set.for_group(group);
+        let learned: Vec<Candidate<A>> = rp_set
             .covering(group)
             .map(|(range, e)| Candidate { rp: e.address, range, priority: e.priority })
             .collect();
         let static_mask = self.config.static_hash_mask_len.unwrap_or_else(default_hash_mask_len::<A>);
-        let bsr = (RpSource::Bsr, learned, self.rp_set.hash_mask_len);
+        let bsr = (RpSource::Bsr, learned, rp_set.hash_mask_len);
         let stat = (RpSource::Static, statics, static_mask);
         let (first, second) = match self.config.precedence {
             RpPrecedence::StaticOverBsr => (stat, bsr),

@@ -17,4 +17,4 @@ pub use embedded::{embedded_rp, EmbeddedRp, EmbeddedRpError};
 pub use hash::{default_hash_mask_len, digest, hash_value, mask_group};
 pub use mapping::{NoRp, RpChange, RpMapping, RpMappingConfig, RpPrecedence, StaticRp};
 pub use select::{select, Candidate, DecisionRule, RpAlgorithm, RpDecision, RpSource, Selection};
-pub use set::{RpSet, RpSetEntry, RpSetRange};
+pub use set::{RpSet, RpSetEntry, RpSetRange, ScopedRpSet};

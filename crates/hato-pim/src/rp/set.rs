@@ -35,11 +35,29 @@ pub struct RpSet<A: Afi> {
     /// The hash mask length the BSR announced (RFC 5059 §4.1).
     pub hash_mask_len: u8,
     pub ranges: Vec<RpSetRange<A>>,
+    /// The RP-Sets of administratively scoped zones (RFC 5059 §3.x), each from its zone's BSR;
+    /// they take precedence over this set for the groups of their zone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scoped: Vec<ScopedRpSet<A>>,
+}
+
+/// The RP-Set of one admin scope zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(bound(serialize = ""))]
+pub struct ScopedRpSet<A: Afi> {
+    /// The zone's group range.
+    pub zone: A::Prefix,
+    pub rp_set: RpSet<A>,
 }
 
 impl<A: Afi> Default for RpSet<A> {
     fn default() -> Self {
-        RpSet { bsr: None, hash_mask_len: super::hash::default_hash_mask_len::<A>(), ranges: Vec::new() }
+        RpSet {
+            bsr: None,
+            hash_mask_len: super::hash::default_hash_mask_len::<A>(),
+            ranges: Vec::new(),
+            scoped: Vec::new(),
+        }
     }
 }
 
@@ -50,7 +68,17 @@ impl<A: Afi> RpSet<A> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
+        self.ranges.is_empty() && self.scoped.iter().all(|s| s.rp_set.is_empty())
+    }
+
+    /// The set that speaks for `group`: the RP-Set of the innermost admin scope zone containing
+    /// `group` that has RPs for it (RFC 5059 §3.x), else this (global) set.
+    pub fn for_group(&self, group: A::Addr) -> &RpSet<A> {
+        self.scoped
+            .iter()
+            .filter(|s| A::prefix_contains(&s.zone, group) && s.rp_set.covering(group).next().is_some())
+            .max_by_key(|s| A::prefix_parts(&s.zone).1)
+            .map_or(self, |s| &s.rp_set)
     }
 
     /// Number of (range, RP) entries.
@@ -119,6 +147,9 @@ impl<A: Afi> fmt::Display for RpSet<A> {
             for rp in &r.rps {
                 write!(f, " {} priority {} holdtime {}s", rp.address, rp.priority, rp.holdtime)?;
             }
+        }
+        for s in &self.scoped {
+            write!(f, "; zone {} [{}]", s.zone, s.rp_set)?;
         }
         Ok(())
     }
