@@ -505,7 +505,12 @@ name = "eth1"
 /// eth0 (198.18.0.1/24, ifindex 2) towards the sources, eth1 (198.18.1.1/24, ifindex 3) towards
 /// the listeners, both running IGMP and PIM.
 fn pim_router() -> (TestRouter, Vec<Output>) {
-    let mut r = router(PIM);
+    addressed_router(PIM)
+}
+
+/// A router on `config` with eth0 (198.18.0.1/24, ifindex 2) and eth1 (198.18.1.1/24, ifindex 3).
+fn addressed_router(config: &str) -> (TestRouter, Vec<Output>) {
+    let mut r = router(config);
     let mut out = with_links(&mut r, &["eth0", "eth1"]);
     for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
         let input = Input::Address {
@@ -763,17 +768,7 @@ scope-zone = "239.1.0.0/16"
 address = "198.18.0.1"
 groups = ["239.1.0.0/16"]
 "#;
-    let mut r = router(config);
-    let mut out = with_links(&mut r, &["eth0", "eth1"]);
-    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
-        let input = Input::Address {
-            ifindex: IfIndex(ifindex),
-            addr: addr.parse().unwrap(),
-            prefix_len: 24,
-            added: true,
-        };
-        r.handle(t(1), input, &mut out);
-    }
+    let (mut r, mut out) = addressed_router(config);
     // (interface, scoped?) of every Bootstrap message sent.
     let mut sent: Vec<(IfIndex, bool)> = Vec::new();
     let mut now = 1;

@@ -22,13 +22,12 @@
 //! comes from `pimd -r`. FRR as the loser of an address tie-break (on ra, where its LAN oif comes
 //! from rd's Join, which rd then sends to the winner) removes the LAN from its kernel entry.
 
-use std::fs::File;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hato_control::Request;
+use hato_lab::harness::{hatoctl_json, in_node, require_root};
 use hato_lab::matrix::Scenario;
 use hato_lab::poll::{kernel_mroutes, poll_until, Probe};
 use hato_lab::router::frr;
@@ -91,10 +90,6 @@ fn other(node: &str) -> &'static str {
     } else {
         "ra"
     }
-}
-
-fn require_root() {
-    assert!(nix::unistd::geteuid().is_root(), "namespace tests need root (CI runs as root)");
 }
 
 fn group() -> IpAddr {
@@ -165,12 +160,6 @@ fn assert_lab(case: Case) -> Lab {
     lab
 }
 
-fn hatoctl_json(lab: &Lab, node: &str, request: &Request) -> Value {
-    let socket = lab.router(node).and_then(|r| r.control_socket.clone()).unwrap();
-    let outcome = hatoctl::control::execute(&socket, request, true);
-    serde_json::from_str(&outcome.stdout).unwrap_or(Value::Null)
-}
-
 /// Whatever the router on `node` says about its Assert and DR state, for reports.
 fn router_state(lab: &Lab, node: &str) -> String {
     match lab.router(node).map(|r| r.kind) {
@@ -199,19 +188,6 @@ fn report(lab: &Lab) -> String {
         text.push_str(&format!("-- {router}: kernel MFC {routes}\n{}\n", router_state(lab, router)));
     }
     text
-}
-
-fn in_node<T: Send + 'static>(
-    lab: &Lab,
-    node: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = PathBuf::from("/run/netns").join(lab.netns(node));
-    std::thread::spawn(move || {
-        let ns = File::open(&path).unwrap();
-        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        f()
-    })
 }
 
 fn send(lab: &Lab, run_id: u64, count: u32) -> SendReport {

@@ -11,13 +11,11 @@
 //!
 //! Requires root, Debian's `frr` and the unpacked `pimd` (see `hato_lab::router::debpkg`).
 
-use std::fs::File;
 use std::net::IpAddr;
-use std::path::PathBuf;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use hato_control::Request;
+use hato_lab::harness::{hatoctl_json, in_node, require_root};
 use hato_lab::matrix::Scenario;
 use hato_lab::poll::{poll_until, wait_frr_pim_neighbors, Probe};
 use hato_lab::router::{frr, pimd, CandidateBsr, CandidateRp};
@@ -34,10 +32,6 @@ const RP_SET_DEADLINE: Duration = Duration::from_secs(90);
 const PORT: u16 = 5002;
 /// C-RP-Adv-Period of every candidate RP here, the shortest pimd and hatod accept.
 const ADV_INTERVAL: u16 = 10;
-
-fn require_root() {
-    assert!(nix::unistd::geteuid().is_root(), "namespace tests need root (CI runs as root)");
-}
 
 fn options() -> LabOptions {
     LabOptions {
@@ -70,12 +64,6 @@ fn candidate(address: IpAddr, bsr_priority: u8, range: &str) -> RouterConfig {
 
 fn plain() -> RouterConfig {
     RouterConfig { igmp_version: Some(3), ..RouterConfig::default() }
-}
-
-fn hatoctl_json(lab: &Lab, node: &str, request: &Request) -> Value {
-    let socket = lab.router(node).and_then(|r| r.control_socket.clone()).unwrap();
-    let outcome = hatoctl::control::execute(&socket, request, true);
-    serde_json::from_str(&outcome.stdout).unwrap_or(Value::Null)
 }
 
 /// The lab's report with every router's BSR view.
@@ -187,19 +175,6 @@ fn wait_hatod_neighbors(lab: &Lab, node: &str, count: usize, v6: bool) {
             Err(json.to_string())
         }
     });
-}
-
-fn in_node<T: Send + 'static>(
-    lab: &Lab,
-    node: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = PathBuf::from("/run/netns").join(lab.netns(node));
-    std::thread::spawn(move || {
-        let ns = File::open(&path).unwrap();
-        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        f()
-    })
 }
 
 /// UDP datagrams the receiver's kernel delivered to sockets (checksum good).

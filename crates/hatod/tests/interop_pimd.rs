@@ -14,12 +14,11 @@
 //! the last flow: r3 drops the receiver's interface from its kernel entries, and packets sent to every
 //! group afterwards do not reach the receiver's interface.
 
-use std::fs::File;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use hato_lab::harness::{in_node, require_root};
 use hato_lab::matrix::Scenario;
 use hato_lab::poll::{kernel_mroutes, poll_until, Probe};
 use hato_lab::router::StaticRp;
@@ -90,10 +89,6 @@ impl Join {
     }
 }
 
-fn require_root() {
-    assert!(nix::unistd::geteuid().is_root(), "namespace tests need root (CI runs as root)");
-}
-
 /// The RP address of a router: its address towards r1's side (r1 uses its sender-facing one).
 fn rp_address(lab: &Lab, router: &str) -> IpAddr {
     let segment = match router {
@@ -147,19 +142,6 @@ fn report(lab: &Lab) -> String {
         text.push_str(&format!("-- {router} kernel MFC\n{routes}\n"));
     }
     text
-}
-
-fn in_node<T: Send + 'static>(
-    lab: &Lab,
-    node: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = PathBuf::from("/run/netns").join(lab.netns(node));
-    std::thread::spawn(move || {
-        let ns = File::open(&path).unwrap();
-        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        f()
-    })
 }
 
 fn sender_addr(lab: &Lab) -> IpAddr {

@@ -20,17 +20,16 @@
 //!
 //! Timers are shortened so that everything runs in seconds. Requires root.
 
-use std::fs::File;
 use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hato_control::Request;
+use hato_lab::harness::{in_node, require_root};
 use hato_lab::matrix::Scenario;
 use hato_lab::poll::{kernel_mroutes, poll_until, Probe};
 use hato_lab::router::frr;
@@ -63,26 +62,8 @@ const OQPI: Duration = Duration::from_millis(4500);
 /// machine, the host's report retransmission.
 const SLACK: Duration = Duration::from_millis(1000);
 
-fn require_root() {
-    assert!(nix::unistd::geteuid().is_root(), "namespace tests need root (CI runs as root)");
-}
-
 fn options() -> LabOptions {
     LabOptions { hatod_binary: Some(env!("CARGO_BIN_EXE_hatod").into()), ..LabOptions::default() }
-}
-
-/// Runs `f` on a thread inside `node`'s network namespace.
-fn in_node<T: Send + 'static>(
-    lab: &Lab,
-    node: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> JoinHandle<T> {
-    let path = PathBuf::from("/run/netns").join(lab.netns(node));
-    std::thread::spawn(move || {
-        let ns = File::open(&path).unwrap();
-        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        f()
-    })
 }
 
 fn hatoctl_json(lab: &Lab, node: &str, request: &Request) -> Value {
