@@ -768,7 +768,7 @@ scope-zone = "239.1.0.0/16"
 address = "198.18.0.1"
 groups = ["239.1.0.0/16"]
 "#;
-    let (mut r, mut out) = addressed_router(config);
+    let (mut r, _) = addressed_router(config);
     // (interface, scoped?) of every Bootstrap message sent.
     let mut sent: Vec<(IfIndex, bool)> = Vec::new();
     let mut now = 1;
