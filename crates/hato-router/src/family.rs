@@ -29,6 +29,17 @@ struct FlowSpec {
     outputs: Vec<String>,
 }
 
+/// How long a source learned for an any-source static flow may send nothing before its (S,G) entry
+/// is withdrawn: PIM's Keepalive_Period (RFC 7761 §4.11), the lifetime of data-driven state.
+pub const LEARNED_SOURCE_IDLE: Duration = Duration::from_secs(210);
+
+/// A source learned for an any-source static flow: its packet counter and when it last moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LearnedSource {
+    packets: u64,
+    active: Instant,
+}
+
 /// The state of one family.
 #[derive(Debug)]
 pub struct Family<A: GmpFamily, P: ForwardingPlane<A>> {
@@ -43,8 +54,9 @@ pub struct Family<A: GmpFamily, P: ForwardingPlane<A>> {
     flows: BTreeMap<SgKey<A>, FlowSpec>,
     /// Configured flows of any source, by group.
     any_source: BTreeMap<A::Addr, FlowSpec>,
-    /// (S,G) entries created from an any-source flow when the source's first packet arrived.
-    learned: BTreeSet<SgKey<A>>,
+    /// (S,G) entries created from an any-source flow when the source's first packet arrived, with
+    /// what the counters last showed of them.
+    learned: BTreeMap<SgKey<A>, LearnedSource>,
     /// Static mroutes in the RPF engine.
     static_mroutes: Vec<StaticMroute<A>>,
     /// Static flows and mroutes (by their text) waiting for an interface (by name), already logged.
@@ -88,7 +100,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
             mroutes: MrouteTable::default(),
             flows: BTreeMap::new(),
             any_source: BTreeMap::new(),
-            learned: BTreeSet::new(),
+            learned: BTreeMap::new(),
             static_mroutes: Vec::new(),
             waiting: BTreeSet::new(),
             exhausted: BTreeSet::new(),
@@ -238,7 +250,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
             self.flows.keys().filter(|key| !flows.contains_key(*key)).copied().collect();
         let unlearned: Vec<SgKey<A>> = self
             .learned
-            .iter()
+            .keys()
             .filter(|key| {
                 flows.contains_key(*key) || any_source.get(&key.group) != self.any_source.get(&key.group)
             })
@@ -262,7 +274,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
             .map(|(key, spec)| (*key, spec.clone()))
             .chain(
                 self.learned
-                    .iter()
+                    .keys()
                     .filter_map(|key| self.any_source.get(&key.group).map(|spec| (*key, spec.clone()))),
             )
             .collect();
@@ -415,7 +427,8 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
         let arrived_on = self.vifs.interface_of(*vif).map(|ifindex| interfaces.name_of(ifindex));
         let matches =
             self.any_source.get(&key.group).is_some_and(|spec| arrived_on.as_ref() == Some(&spec.input));
-        if matches && self.learned.insert(key) {
+        if matches && !self.learned.contains_key(&key) {
+            self.learned.insert(key, LearnedSource { packets: 0, active: now });
             self.refresh_static_flows(now, interfaces, out);
         } else if !matches && !self.protocols.pim_running() {
             out.push(Output::Log(Event::Unwanted { upcall: upcall.to_string() }));
@@ -438,11 +451,42 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
         stats
     }
 
-    /// Records a counter dump and queues failed installations for another try.
-    pub fn counters_dumped(&mut self, dump: &BTreeMap<SgKey<A>, hato_core::MfcCounters>) {
+    /// Records a counter dump, withdraws learned static-flow sources idle for
+    /// [`LEARNED_SOURCE_IDLE`] and queues failed installations for another try.
+    pub fn counters_dumped(
+        &mut self,
+        now: Instant,
+        dump: &BTreeMap<SgKey<A>, hato_core::MfcCounters>,
+        out: &mut Vec<Output>,
+    ) {
         self.traffic_to_pim(dump);
         self.mroutes.update_counters(dump);
+        self.expire_idle_sources(now, dump, out);
         self.mroutes.retry_failed();
+    }
+
+    /// A learned source whose packet counter did not move for [`LEARNED_SOURCE_IDLE`] loses its
+    /// (S,G) entry; its next packet raises a NOCACHE upcall and learns it again.
+    fn expire_idle_sources(
+        &mut self,
+        now: Instant,
+        dump: &BTreeMap<SgKey<A>, hato_core::MfcCounters>,
+        out: &mut Vec<Output>,
+    ) {
+        let mut idle = Vec::new();
+        for (key, source) in &mut self.learned {
+            let packets = dump.get(key).map_or(source.packets, |counters| counters.packets);
+            if packets != source.packets {
+                *source = LearnedSource { packets, active: now };
+            } else if now.saturating_since(source.active) >= LEARNED_SOURCE_IDLE {
+                idle.push(*key);
+            }
+        }
+        for key in idle {
+            self.learned.remove(&key);
+            self.mroutes.set_intent(now, key, IntentOrigin::StaticFlow, None);
+            out.push(Output::Log(Event::FlowSourceIdle { flow: key.to_string() }));
+        }
     }
 
     /// Whether reconciliation or protocol work is queued.

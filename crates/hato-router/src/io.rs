@@ -164,6 +164,11 @@ pub enum Event {
         flow: String,
         interface: String,
     },
+    /// A source learned for an any-source static flow sent nothing for the idle timeout; its (S,G)
+    /// entry is withdrawn until the source sends again.
+    FlowSourceIdle {
+        flow: String,
+    },
     /// A static mroute names an interface that does not exist.
     MrouteWaiting {
         mroute: String,
@@ -206,6 +211,7 @@ impl Event {
             | Event::VifAdded { .. }
             | Event::VifRemoved { .. }
             | Event::RpfChanged { .. }
+            | Event::FlowSourceIdle { .. }
             | Event::ConfigApplied { .. }
             | Event::Resynced => Severity::Info,
             Event::MfcInstalled { .. } | Event::MfcRemoved { .. } | Event::Unwanted { .. } => Severity::Debug,
@@ -242,6 +248,7 @@ impl fmt::Display for Event {
             Event::FlowWaiting { flow, interface } => {
                 write!(f, "static flow {flow} waits for interface {interface}")
             }
+            Event::FlowSourceIdle { flow } => write!(f, "static flow {flow}: source idle, entry withdrawn"),
             Event::MrouteWaiting { mroute, interface } => {
                 write!(f, "static mroute {mroute} waits for interface {interface}")
             }

@@ -342,12 +342,12 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
             }
             Input::Counters4(dump) => {
                 if let Some(family) = &mut self.v4 {
-                    family.counters_dumped(&dump);
+                    family.counters_dumped(now, &dump, out);
                 }
             }
             Input::Counters6(dump) => {
                 if let Some(family) = &mut self.v6 {
-                    family.counters_dumped(&dump);
+                    family.counters_dumped(now, &dump, out);
                 }
             }
             Input::Packet(packet) => self.receive(&packet),

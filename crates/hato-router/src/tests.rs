@@ -281,6 +281,44 @@ fn any_source_flow_learns_sources_on_its_input_only() {
 }
 
 #[test]
+fn learned_sources_of_an_any_source_flow_expire_when_idle() {
+    let text = "[[static-flow]]\ngroup = \"239.2.2.2\"\ninput = \"eth0\"\noutputs = [\"eth1\"]\n";
+    let mut r = router(text);
+    with_links(&mut r, &["eth0", "eth1"]);
+    let mut out = Vec::new();
+    let g = "239.2.2.2".parse().unwrap();
+    for s in ["198.18.0.9", "198.18.0.10"] {
+        let upcall = Upcall::<V4>::NoCache { vif: VifId(0), source: s.parse().unwrap(), group: g };
+        r.handle(t(2), Input::Upcall4(upcall), &mut out);
+    }
+    let (busy, quiet) = (sg4("198.18.0.9", "239.2.2.2"), sg4("198.18.0.10", "239.2.2.2"));
+    let dump = |busy_packets: u64| {
+        let counters = |packets| MfcCounters { packets, bytes: packets * 100, wrong_if: 0 };
+        BTreeMap::from([(busy, counters(busy_packets)), (quiet, counters(3))])
+    };
+    // Both sent their first packets; from then on only `busy` does, dumps every second.
+    let second = |n: u64| t(10_000 + n * 1000);
+    r.handle(second(0), Input::Counters4(dump(1)), &mut out);
+    let mut n = 0;
+    while n < 209 {
+        n += 1;
+        r.handle(second(n), Input::Counters4(dump(1 + n)), &mut out);
+    }
+    assert!(plane4(&mut r).mfc.contains_key(&quiet), "withdrawn before the idle timeout");
+    out.clear();
+    r.handle(second(210), Input::Counters4(dump(211)), &mut out);
+    assert!(!plane4(&mut r).mfc.contains_key(&quiet), "idle source kept");
+    assert!(plane4(&mut r).mfc.contains_key(&busy), "busy source withdrawn");
+    assert!(out
+        .iter()
+        .any(|o| matches!(o, Output::Log(Event::FlowSourceIdle { flow }) if flow.contains("198.18.0.10"))));
+    // Its next packet learns it again.
+    let upcall = Upcall::<V4>::NoCache { vif: VifId(0), source: "198.18.0.10".parse().unwrap(), group: g };
+    r.handle(second(211), Input::Upcall4(upcall), &mut out);
+    assert!(plane4(&mut r).mfc.contains_key(&quiet));
+}
+
+#[test]
 fn big_changes_are_installed_in_chunks() {
     let mut text = String::from("[global]\nipv6 = false\n");
     for i in 0..2500u32 {
