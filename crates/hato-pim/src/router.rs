@@ -220,6 +220,22 @@ impl<A: Afi> PimRouter<A> {
         &self.config
     }
 
+    /// Whether PIM keeps any state for `group`: membership, (*,G), (S,G), (S,G,rpt) or Assert.
+    /// The router stops handing PIM the RP of a group it keeps nothing for.
+    pub fn holds_group(&self, group: A::Addr) -> bool {
+        let (low, high) = (IfIndex(0), IfIndex(u32::MAX));
+        self.groups.contains_key(&group)
+            || self.source_groups.contains_key(&group)
+            || self.members.range((group, low)..=(group, high)).next().is_some()
+            || self.downstream.range((group, None, low)..).next().is_some_and(|((g, ..), _)| *g == group)
+            || self
+                .rpt_downstream
+                .range((group, A::UNSPECIFIED, low)..)
+                .next()
+                .is_some_and(|((g, ..), _)| *g == group)
+            || self.asserts.range((group, None, low)..).next().is_some_and(|((g, ..), _)| *g == group)
+    }
+
     /// The next instant [`on_timeout`](Self::on_timeout) has work to do.
     pub fn poll_at(&self) -> Option<Instant> {
         self.timers.next_deadline()

@@ -452,13 +452,16 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     }
 
     /// Records a counter dump, withdraws learned static-flow sources idle for
-    /// [`LEARNED_SOURCE_IDLE`] and queues failed installations for another try.
+    /// [`LEARNED_SOURCE_IDLE`], stops following groups PIM no longer holds, and queues failed
+    /// installations for another try.
     pub fn counters_dumped(
         &mut self,
         now: Instant,
         dump: &BTreeMap<SgKey<A>, hato_core::MfcCounters>,
         out: &mut Vec<Output>,
     ) {
+        // Before the dump's `TrafficSeen` work, which follows its groups again if need be.
+        self.forget_unused_rp_groups(now);
         self.traffic_to_pim(dump);
         self.mroutes.update_counters(dump);
         self.expire_idle_sources(now, dump, out);

@@ -63,6 +63,10 @@ pub(crate) enum Work<A: GmpFamily> {
 /// The shortest time between two counter reads for Registers at the RP.
 const COUNTER_READ_INTERVAL: hato_core::Duration = hato_core::Duration::from_millis(1);
 
+/// How often followed groups are checked for PIM state; a group PIM keeps nothing for is no
+/// longer followed (its next input follows it again), so groups seen once do not accumulate.
+pub(crate) const RP_GROUP_SWEEP_INTERVAL: hato_core::Duration = hato_core::Duration::from_secs(60);
+
 /// Most work items drained per call: a safety bound, far above what one input causes.
 const MAX_WORK_PER_RUN: usize = 100_000;
 
@@ -92,6 +96,8 @@ pub struct Protocols<A: GmpFamily> {
     scope_zones: Vec<bsr::ScopeZoneConfig<A>>,
     /// Groups whose RP PIM has been given.
     rp_groups: BTreeSet<A::Addr>,
+    /// When `rp_groups` was last swept for groups PIM keeps nothing for.
+    rp_groups_swept: Option<Instant>,
     ssm_ranges: Vec<A::Prefix>,
     /// Addresses PIM / the BSR machinery watch in the RPF engine.
     pim_watches: BTreeSet<A::Addr>,
@@ -298,6 +304,7 @@ impl<A: GmpFamily> Protocols<A> {
             scope_zones: Vec::new(),
             candidate_rp: None,
             rp_groups: BTreeSet::new(),
+            rp_groups_swept: None,
             ssm_ranges: Vec::new(),
             pim_watches: BTreeSet::new(),
             bsr_watches: BTreeSet::new(),
@@ -856,6 +863,30 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
             let rp = self.protocols.rp.watch(group);
             if let (Some(rp), Some(range)) = (rp, host_prefix::<A>(group)) {
                 self.protocols.pim.handle(now, I::StaticRp { range, rp: Some(rp) }, outs);
+            }
+        }
+    }
+
+    /// At most every [`RP_GROUP_SWEEP_INTERVAL`]: stops following the groups PIM keeps no state for,
+    /// withdrawing their RP from PIM and from the mapping's watch list.
+    pub(crate) fn forget_unused_rp_groups(&mut self, now: Instant) {
+        let due = self.protocols.rp_groups_swept.map_or(true, |at| now >= at + RP_GROUP_SWEEP_INTERVAL);
+        if !due {
+            return;
+        }
+        self.protocols.rp_groups_swept = Some(now);
+        let unused: Vec<A::Addr> = self
+            .protocols
+            .rp_groups
+            .iter()
+            .copied()
+            .filter(|g| !self.protocols.pim.holds_group(*g))
+            .collect();
+        for group in unused {
+            self.protocols.rp_groups.remove(&group);
+            self.protocols.rp.unwatch(group);
+            if let Some(range) = host_prefix::<A>(group) {
+                self.protocols.work.push_back(Work::Pim(hato_pim::Input::StaticRp { range, rp: None }));
             }
         }
     }

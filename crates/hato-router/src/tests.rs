@@ -657,6 +657,36 @@ fn exclude_records_for_ssm_groups_are_ignored() {
     }
 }
 
+// A group is followed in the RP mapping while PIM holds state for it, and forgotten after it left.
+#[test]
+fn groups_are_no_longer_followed_once_pim_holds_nothing() {
+    use hato_wire::gmp::RecordType::{ChangeToInclude, ModeIsExclude};
+    let (mut r, mut out) = pim_router();
+    let group: std::net::Ipv4Addr = "239.1.1.2".parse().unwrap();
+    let followed = |r: &TestRouter| r.family4().unwrap().protocols.rp.is_watched(group);
+    r.handle(t(10), igmp_report(ModeIsExclude, "239.1.1.2", &[]), &mut out);
+    assert!(followed(&r), "a member's group is followed");
+    r.handle(t(20_000), igmp_report(ChangeToInclude, "239.1.1.2", &[]), &mut out);
+    // Counter dumps every second drive the sweep; the last-member queries end the membership.
+    let mut now = 20_000;
+    while now < 200_000 && followed(&r) {
+        now += 1000;
+        while r.poll_at().is_some_and(|at| at <= t(now)) {
+            r.on_timeout(t(now), &mut out);
+        }
+        r.handle(t(now), Input::Counters4(BTreeMap::new()), &mut out);
+        assert!(
+            !followed(&r) || r.family4().unwrap().protocols.pim.holds_group(group) || now <= 20_000 + 63_000,
+            "still followed at {now} ms with no PIM state"
+        );
+    }
+    assert!(!followed(&r), "the group is still followed after it left");
+    assert!(!r.family4().unwrap().protocols.pim.holds_group(group));
+    // A new member follows it again.
+    r.handle(t(now + 1000), igmp_report(ModeIsExclude, "239.1.1.2", &[]), &mut out);
+    assert!(followed(&r));
+}
+
 // RFC 7761 §4.3.1: a Hello makes a neighbour; shutting down sends Hellos with holdtime 0.
 #[test]
 fn hello_makes_a_neighbor_and_shutdown_says_goodbye() {

@@ -160,6 +160,11 @@ impl<A: Afi> RpMapping<A> {
         self.watched.remove(&group);
     }
 
+    /// Whether `group` is followed.
+    pub fn is_watched(&self, group: A::Addr) -> bool {
+        self.watched.contains_key(&group)
+    }
+
     /// The RP of `group`, if any.
     pub fn rp_for(&self, group: A::Addr) -> Option<A::Addr> {
         self.decide(group).ok().map(|d| d.rp)
