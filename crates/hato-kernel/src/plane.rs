@@ -97,12 +97,59 @@ pub enum Received<A: hato_core::Afi> {
 #[derive(Debug)]
 pub struct KernelPlane<A: MrtFamily> {
     mrt: OwnedFd,
+    dump: MfcDump<A>,
+    buf: Vec<u8>,
+}
+
+/// Reads every entry of a multicast forwarding table with its counters, in one rtnetlink dump,
+/// without owning the table: usable beside the daemon that owns it (benchmarks, tests).
+#[derive(Debug)]
+pub struct MfcDump<A: MrtFamily> {
     rtnl: OwnedFd,
-    /// The table id, `None` when the kernel has a single table for the family.
+    /// The table read; `None` reads every table of the family.
     table: Option<u32>,
     seq: u32,
     buf: Vec<u8>,
     family: PhantomData<A>,
+}
+
+impl<A: MrtFamily> MfcDump<A> {
+    /// A reader of `table` (`None`: every table) in the calling thread's network namespace.
+    pub fn open(table: Option<u32>) -> Result<Self, Error> {
+        let rtnl = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)
+            .map_err(Error::new(Op::Open))?;
+        sys::set_recv_timeout(rtnl.as_fd(), Duration::from_secs(2)).map_err(Error::new(Op::Open))?;
+        Ok(MfcDump { rtnl, table, seq: 0, buf: vec![0; RECV_BUFFER_LEN], family: PhantomData })
+    }
+
+    /// Every resolved entry of the table with its counters.
+    pub fn read(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
+        let dump_err = |e: DumpError| {
+            let source = match e {
+                DumpError::Kernel(errno) => io::Error::from_raw_os_error(errno.saturating_neg()),
+                DumpError::Malformed => io::Error::new(io::ErrorKind::InvalidData, "malformed dump"),
+            };
+            Error { op: Op::Dump, source }
+        };
+        self.seq = self.seq.wrapping_add(1);
+        let request = mroute_dump::request(A::RTNL_FAMILY, self.seq);
+        sys::send(self.rtnl.as_fd(), &request).map_err(Error::new(Op::Dump))?;
+        let mut out = BTreeMap::new();
+        let deadline = Instant::now() + DUMP_DEADLINE;
+        while Instant::now() < deadline {
+            let n = sys::recv(self.rtnl.as_fd(), &mut self.buf, 0)
+                .map_err(Error::new(Op::Dump))?
+                .ok_or_else(|| Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })?;
+            let datagram = self.buf.get(..n).unwrap_or(&[]);
+            match mroute_dump::parse_datagram::<A>(datagram, self.seq, self.table, &mut out)
+                .map_err(dump_err)?
+            {
+                DumpProgress::Done => return Ok(out),
+                DumpProgress::More => {}
+            }
+        }
+        Err(Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })
+    }
 }
 
 impl<A: MrtFamily> KernelPlane<A> {
@@ -129,15 +176,13 @@ impl<A: MrtFamily> KernelPlane<A> {
             let mode = if config.wrong_vif_whole { sys::IGMPMSG_WRVIFWHOLE } else { 1 };
             sys::setsockopt(fd, A::LEVEL, sys::MRT_PIM, &mode).map_err(Error::new(Op::Pim))?;
         }
-        let rtnl = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)
-            .map_err(Error::new(Op::Open))?;
-        sys::set_recv_timeout(rtnl.as_fd(), Duration::from_secs(2)).map_err(Error::new(Op::Open))?;
-        Ok(KernelPlane { mrt, rtnl, table, seq: 0, buf: vec![0; RECV_BUFFER_LEN], family: PhantomData })
+        let dump = MfcDump::open(table)?;
+        Ok(KernelPlane { mrt, dump, buf: vec![0; RECV_BUFFER_LEN] })
     }
 
     /// The table this plane owns; `None` when the kernel has a single table for the family.
     pub fn table(&self) -> Option<u32> {
-        self.table
+        self.dump.table
     }
 
     /// Reads one message from the routing socket without blocking; `None` when there is none.
@@ -146,34 +191,6 @@ impl<A: MrtFamily> KernelPlane<A> {
         let n =
             sys::recv(self.mrt.as_fd(), &mut self.buf, libc::MSG_DONTWAIT).map_err(Error::new(Op::Recv))?;
         Ok(n.map(|n| A::classify(self.buf.get(..n).unwrap_or(&[]))))
-    }
-
-    fn dump(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
-        let dump_err = |e: DumpError| {
-            let source = match e {
-                DumpError::Kernel(errno) => io::Error::from_raw_os_error(errno.saturating_neg()),
-                DumpError::Malformed => io::Error::new(io::ErrorKind::InvalidData, "malformed dump"),
-            };
-            Error { op: Op::Dump, source }
-        };
-        self.seq = self.seq.wrapping_add(1);
-        let request = mroute_dump::request(A::RTNL_FAMILY, self.seq);
-        sys::send(self.rtnl.as_fd(), &request).map_err(Error::new(Op::Dump))?;
-        let mut out = BTreeMap::new();
-        let deadline = Instant::now() + DUMP_DEADLINE;
-        while Instant::now() < deadline {
-            let n = sys::recv(self.rtnl.as_fd(), &mut self.buf, 0)
-                .map_err(Error::new(Op::Dump))?
-                .ok_or_else(|| Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })?;
-            let datagram = self.buf.get(..n).unwrap_or(&[]);
-            match mroute_dump::parse_datagram::<A>(datagram, self.seq, self.table, &mut out)
-                .map_err(dump_err)?
-            {
-                DumpProgress::Done => return Ok(out),
-                DumpProgress::More => {}
-            }
-        }
-        Err(Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })
     }
 }
 
@@ -210,6 +227,6 @@ impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
     }
 
     fn counters(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
-        self.dump()
+        self.dump.read()
     }
 }
