@@ -9,12 +9,13 @@
 //! the groups (RFC 7761 §4.5), aggregated and split to the MTU, refreshed every Join/Prune period
 //! (60 s, §4.11) and Hellos every 30 s.
 //!
-//! Measured per router, in a [`Measurement`]: the time from the first Join sent until one
-//! rtnetlink dump of the MFC lists every entry (polled, the dumps spaced so that they hold the
-//! kernel at most a fifth of the time), the resident memory per (S,G) over a baseline taken with
-//! the neighbours up and no state, and the CPU share at steady state (`/proc/PID/stat` over the
-//! window, joins and Hellos refreshed). A bare `set_mfc` loop through `KernelPlane` in the same
-//! namespace gives the kernel floor the install rate is compared with.
+//! Measured per router, in a [`Measurement`]: the time from the first Join sent until every
+//! entry is in the kernel (single-entry `SIOCGETSGCNT` lookups in rounds, see [`MfcProbe`]; a dump
+//! of a big table takes long), the resident memory per (S,G) over a baseline taken with the
+//! neighbours up and no state, and the CPU share at steady state (`/proc/PID/stat` over the
+//! window, joins and Hellos refreshed). A bare `set_mfc` loop through `KernelPlane` in a lab of its
+//! own gives the kernel floor the install rate is compared with. Both routers log at their
+//! informational level.
 
 pub mod injector;
 pub mod process;
@@ -25,7 +26,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use hato_core::{ForwardingPlane, IfIndex, MfcEntry, SgKey, Vif, VifId, VifKind, V4};
-use hato_kernel::{sys, KernelPlane, MfcDump, PlaneConfig};
+use hato_kernel::{sys, KernelPlane, MfcProbe, PlaneConfig};
 use hato_lab::{Lab, LabOptions, RouterConfig, RouterKind, Topology};
 
 use injector::{in_netns, send_all_joins, Neighbour};
@@ -43,10 +44,12 @@ const SOURCES_PER_SUBNET: u32 = 250;
 const HELLO_PERIOD: Duration = Duration::from_secs(30);
 /// The Join/Prune period (RFC 7761 §4.11).
 const JOIN_PRUNE_PERIOD: Duration = Duration::from_secs(60);
+/// How long hatod may take to write its PID file and open its control socket.
+const HATOD_START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long the router may take to list every neighbour.
 const NEIGHBOUR_TIMEOUT: Duration = Duration::from_secs(30);
-/// Shortest pause between two MFC dumps while waiting for the installs.
-const MIN_DUMP_SPACING: Duration = Duration::from_millis(5);
+/// Pause between two rounds of lookups while waiting for the installs.
+const PROBE_SPACING: Duration = Duration::from_millis(1);
 
 /// What is joined: `groups` × `sources` (S,G) entries, group `g` joined by neighbour
 /// `g % interfaces`.
@@ -100,12 +103,6 @@ impl Workload {
         let host = u8::try_from(1 + i % SOURCES_PER_SUBNET).unwrap_or(u8::MAX);
         Ipv4Addr::new(198, 19, subnet, host)
     }
-
-    /// Whether `key` is one of the workload's entries (by address ranges).
-    fn covers(key: &SgKey<V4>) -> bool {
-        let in_sources = key.source.is_some_and(|s| matches!(s.octets(), [198, 19, x, _] if x < 128));
-        in_sources && matches!(key.group.octets(), [232, 1, ..])
-    }
 }
 
 /// How a run is carried out.
@@ -157,10 +154,52 @@ fn topology(workload: &Workload) -> Result<Topology, String> {
     Ok(t)
 }
 
-/// Counts the workload's entries in one dump.
-fn installed(dump: &mut MfcDump<V4>) -> Result<usize, String> {
-    let entries = dump.read().map_err(|e| format!("MFC dump: {e}"))?;
-    Ok(entries.keys().filter(|k| Workload::covers(k)).count())
+/// Counts the entries of `expected` the kernel holds (one lookup each).
+fn installed(probe: &MfcProbe, expected: &[SgKey<V4>]) -> Result<usize, String> {
+    let mut count = 0;
+    for key in expected {
+        count += usize::from(probe.counters(*key).map_err(|e| format!("MFC lookup: {e}"))?.is_some());
+    }
+    Ok(count)
+}
+
+/// How far the installs got.
+struct InstallProgress {
+    /// When a lookup last found an expected entry missing.
+    last_miss: Instant,
+    /// When the last missing entry was found; `None` at the deadline.
+    complete: Option<Instant>,
+}
+
+/// Looks `expected` up in rounds until every entry is installed or `deadline` passes. Each round
+/// goes through the entries not yet seen, in order, and stops at the first one missing, so a
+/// round costs about one lookup per newly installed entry.
+fn wait_installed(
+    probe: &MfcProbe,
+    expected: Vec<SgKey<V4>>,
+    deadline: Instant,
+) -> Result<InstallProgress, String> {
+    let mut pending = expected.into_iter().peekable();
+    let mut last_miss = Instant::now();
+    // Bounded by the deadline; the count bounds it too (one round per millisecond at most).
+    for _ in 0..u32::MAX {
+        while let Some(key) = pending.peek() {
+            if probe.counters(*key).map_err(|e| format!("MFC lookup: {e}"))?.is_none() {
+                break;
+            }
+            pending.next();
+        }
+        let now = Instant::now();
+        if pending.peek().is_none() {
+            return Ok(InstallProgress { last_miss, complete: Some(now) });
+        }
+        last_miss = now;
+        if now >= deadline {
+            break;
+        }
+        std::thread::sleep(PROBE_SPACING);
+    }
+    Ok(InstallProgress { last_miss, complete: None })
 }
 
 /// The kernel floor in `netns`: `entries` installs through a bare `KernelPlane::set_mfc` loop
@@ -208,24 +247,53 @@ pub fn measure_kernel_floor(workload: Workload) -> Result<KernelFloor, String> {
     kernel_floor(&lab.netns("ka"), [iface("ka-kb")?, iface("ka-kc")?], workload)
 }
 
-/// The number of PIM neighbours the router lists.
-fn neighbour_count(lab: &Lab, kind: RouterKind) -> Result<usize, String> {
-    match kind {
-        RouterKind::Frr => {
+/// Starts hatod on the router node as the lab would, but at the configuration's log level
+/// (info, like FRR's `log file ... informational`) rather than the lab's debug level, whose
+/// per-(S,G) lines would be measured too. Returns its PID and control socket.
+fn start_hatod(lab: &mut Lab) -> Result<(u32, PathBuf), String> {
+    let binary = lab.hatod_binary().map_err(|e| e.to_string())?.to_path_buf();
+    let dir = hato_lab::router::hatod::runtime_dir(lab, DUT).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let config = hato_lab::router::hatod::config_path(lab, DUT).map_err(|e| e.to_string())?;
+    let text = hato_lab::router::hatod::config_text(lab, DUT, &RouterConfig::default());
+    std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
+    let (socket, pidfile) = (dir.join("hatod.sock"), dir.join("hatod.pid"));
+    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
+    let argv = [
+        path(&binary),
+        "-n".into(),
+        "-f".into(),
+        path(&config),
+        "-r".into(),
+        path(&dir),
+        "-s".into(),
+        path(&socket),
+        "-p".into(),
+        path(&pidfile),
+    ];
+    let pid = lab.spawn(DUT, "hatod", &argv).map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + HATOD_START_TIMEOUT;
+    while !(pidfile.exists() && socket.exists()) {
+        if lab.try_wait(pid).map_err(|e| e.to_string())?.is_some() || Instant::now() >= deadline {
+            return Err(format!("hatod did not start\n{}", lab.report()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((pid, socket))
+}
+
+/// The number of PIM neighbours the router lists (hatod: through its control socket).
+fn neighbour_count(lab: &Lab, control_socket: Option<&std::path::Path>) -> Result<usize, String> {
+    match control_socket {
+        None => {
             let json = hato_lab::router::frr::vtysh_json(lab, DUT, "show ip pim neighbor json")
                 .map_err(|e| e.to_string())?;
             Ok(hato_lab::poll::frr_neighbor_count(&json))
         }
-        _ => {
-            let socket = lab
-                .router(DUT)
-                .and_then(|r| r.control_socket.clone())
-                .ok_or("hatod without a control socket")?;
-            match report::control_request(&socket, &hato_control::Request::ShowPimNeighbors)? {
-                hato_control::Response::PimNeighbors(view) => Ok(view.neighbors.len()),
-                other => Err(format!("unexpected answer: {other}")),
-            }
-        }
+        Some(socket) => match report::control_request(socket, &hato_control::Request::ShowPimNeighbors)? {
+            hato_control::Response::PimNeighbors(view) => Ok(view.neighbors.len()),
+            other => Err(format!("unexpected answer: {other}")),
+        },
     }
 }
 
@@ -242,19 +310,23 @@ pub fn run(kind: RouterKind, workload: Workload, options: &Options) -> Result<Me
     lab.exec(DUT, &["ip", "route", "add", SOURCE_SUBNET, "via", &gateway, "dev", &upstream_if])
         .map_err(err)?;
 
-    lab.start_router(DUT, kind, &RouterConfig::default()).map_err(err)?;
-    let pids: Vec<u32> = {
-        let router = lab.router(DUT).ok_or("router did not start")?;
-        match kind {
+    let (pids, control_socket) = match kind {
+        RouterKind::Hatod => {
+            let (pid, socket) = start_hatod(&mut lab)?;
+            (vec![pid], Some(socket))
+        }
+        _ => {
+            lab.start_router(DUT, kind, &RouterConfig::default()).map_err(err)?;
+            let router = lab.router(DUT).ok_or("router did not start")?;
             // staticd holds no multicast state; zebra and pimd do the work.
-            RouterKind::Frr => router
+            let pids = router
                 .pids
                 .iter()
                 .zip(["zebra", "staticd", "pimd"])
                 .filter(|(_, d)| *d != "staticd")
                 .map(|(p, _)| *p)
-                .collect(),
-            _ => router.pids.clone(),
+                .collect();
+            (pids, None)
         }
     };
 
@@ -306,38 +378,28 @@ pub fn run(kind: RouterKind, workload: Workload, options: &Options) -> Result<Me
             n.send_hello().map_err(|e| format!("Hello: {e}"))?;
         }
         std::thread::sleep(Duration::from_millis(500));
-        seen = neighbour_count(&lab, kind).unwrap_or(0);
+        seen = neighbour_count(&lab, control_socket.as_deref()).unwrap_or(0);
     }
     let mut next_hello = Instant::now() + HELLO_PERIOD;
 
-    let mut dump = in_netns(&lab.netns(DUT), || MfcDump::<V4>::open(None).map_err(std::io::Error::other))
-        .map_err(|e| format!("MFC dump: {e}"))?;
+    let probe = in_netns(&lab.netns(DUT), || MfcProbe::open().map_err(std::io::Error::other))
+        .map_err(|e| format!("MFC probe: {e}"))?;
     std::thread::sleep(options.settle);
     let baseline_rss = process::total_rss(&pids).map_err(|e| e.to_string())?;
     let entries = workload.entries();
 
-    // Install: every Join sent at once, then dumps until every entry is listed.
+    // Install: every Join sent at once, then single-entry lookups until every entry is there (a
+    // dump of 100,000 entries takes the kernel seconds on a busy machine).
+    let expected: Vec<SgKey<V4>> = (0..workload.groups)
+        .flat_map(|g| (0..workload.sources).map(move |s| SgKey::sg(Workload::source(s), Workload::group(g))))
+        .collect();
     let start = Instant::now();
     let join_messages = send_all_joins(&neighbours).map_err(|e| format!("Join/Prune: {e}"))?;
     let send_secs = start.elapsed().as_secs_f64();
-    let install_deadline = start + options.install_timeout;
-    let mut previous_dump = start;
-    let mut last_count;
-    let mut dumps = 0u32;
-    let (install_upper, install_lower) = loop {
-        let dump_start = Instant::now();
-        last_count = installed(&mut dump)?;
-        dumps += 1;
-        let dump_time = dump_start.elapsed();
-        if last_count >= entries {
-            break (Some(dump_start - start), previous_dump - start);
-        }
-        previous_dump = dump_start;
-        if Instant::now() >= install_deadline {
-            break (None, previous_dump - start);
-        }
-        std::thread::sleep((dump_time * 4).max(MIN_DUMP_SPACING));
-    };
+    let progress = wait_installed(&probe, expected.clone(), start + options.install_timeout)?;
+    let install_lower = progress.last_miss.saturating_duration_since(start);
+    let install_upper = progress.complete.map(|t| t.saturating_duration_since(start));
+    let last_count = installed(&probe, &expected)?;
     let mut next_join = start + JOIN_PRUNE_PERIOD;
 
     std::thread::sleep(options.settle);
@@ -369,7 +431,7 @@ pub fn run(kind: RouterKind, workload: Workload, options: &Options) -> Result<Me
     }
     let cpu = process::total_cpu(&pids).map_err(|e| e.to_string())? - cpu_before;
     let window = window_start.elapsed();
-    let steady_count = installed(&mut dump)?;
+    let steady_count = installed(&probe, &expected)?;
     let raw = lab.exec(DUT, &["cat", "/proc/net/raw"]).map_err(err)?;
     let pim_socket_drops = process::raw_socket_drops(&raw, hato_wire::pim::IP_PROTOCOL);
 
@@ -381,7 +443,6 @@ pub fn run(kind: RouterKind, workload: Workload, options: &Options) -> Result<Me
         installed: last_count,
         install_secs: install_upper.map(|d| d.as_secs_f64()),
         install_secs_lower: install_lower.as_secs_f64(),
-        dumps,
         baseline_rss,
         loaded_rss,
         steady_secs: window.as_secs_f64(),

@@ -21,15 +21,13 @@ pub struct Measurement {
     pub join_messages: usize,
     /// Seconds the injectors took to send them.
     pub send_secs: f64,
-    /// Entries listed by the last dump of the install phase.
+    /// Entries in the kernel at the end of the install phase.
     pub installed: usize,
-    /// Seconds from the first Join sent to the start of the first dump listing every entry;
-    /// `None` when the install timeout passed first.
+    /// Seconds from the first Join sent until a lookup found the last missing entry; `None`
+    /// when the install timeout passed first.
     pub install_secs: Option<f64>,
-    /// Start of the dump before it: the entries were not all installed then.
+    /// Seconds until a lookup last found an entry missing: the installs ended in between.
     pub install_secs_lower: f64,
-    /// Dumps taken during the install phase.
-    pub dumps: u32,
     /// Resident memory (bytes) with the neighbours up and no (S,G) state.
     pub baseline_rss: u64,
     /// Resident memory (bytes) with every entry installed.
@@ -184,7 +182,7 @@ impl fmt::Display for Report {
         }
         writeln!(
             f,
-            "install: first Join sent to the first complete MFC dump (range: the dump before it); \
+            "install: first Join sent until the last entry is in the kernel MFC (range: last lookup that missed one); \
              bytes/SG: RSS over the no-state baseline; CPU %: one core, over the steady window with \
              Hellos every 30 s and Join refreshes every 60 s"
         )

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use hato_core::{ForwardingPlane, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId};
+use hato_core::{ForwardingPlane, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId, V4};
 
 use crate::family::MrtFamily;
 use crate::mroute_dump::{self, DumpError, DumpProgress};
@@ -97,58 +97,47 @@ pub enum Received<A: hato_core::Afi> {
 #[derive(Debug)]
 pub struct KernelPlane<A: MrtFamily> {
     mrt: OwnedFd,
-    dump: MfcDump<A>,
-    buf: Vec<u8>,
-}
-
-/// Reads every entry of a multicast forwarding table with its counters, in one rtnetlink dump,
-/// without owning the table: usable beside the daemon that owns it (benchmarks, tests).
-#[derive(Debug)]
-pub struct MfcDump<A: MrtFamily> {
     rtnl: OwnedFd,
-    /// The table read; `None` reads every table of the family.
+    /// The table id, `None` when the kernel has a single table for the family.
     table: Option<u32>,
     seq: u32,
     buf: Vec<u8>,
     family: PhantomData<A>,
 }
 
-impl<A: MrtFamily> MfcDump<A> {
-    /// A reader of `table` (`None`: every table) in the calling thread's network namespace.
-    pub fn open(table: Option<u32>) -> Result<Self, Error> {
-        let rtnl = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)
-            .map_err(Error::new(Op::Open))?;
-        sys::set_recv_timeout(rtnl.as_fd(), Duration::from_secs(2)).map_err(Error::new(Op::Open))?;
-        Ok(MfcDump { rtnl, table, seq: 0, buf: vec![0; RECV_BUFFER_LEN], family: PhantomData })
+/// Looks up single IPv4 (S,G) entries of the default table (`SIOCGETSGCNT`): a hash lookup per
+/// entry where a dump walks the whole table (and, resumed per datagram, walks it again from the
+/// start each time). Usable beside the daemon that owns the table.
+#[derive(Debug)]
+pub struct MfcProbe {
+    socket: OwnedFd,
+}
+
+impl MfcProbe {
+    /// A probe in the calling thread's network namespace (a raw socket that receives nothing).
+    pub fn open() -> Result<Self, Error> {
+        let socket =
+            sys::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW).map_err(Error::new(Op::Open))?;
+        Ok(MfcProbe { socket })
     }
 
-    /// Every resolved entry of the table with its counters.
-    pub fn read(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
-        let dump_err = |e: DumpError| {
-            let source = match e {
-                DumpError::Kernel(errno) => io::Error::from_raw_os_error(errno.saturating_neg()),
-                DumpError::Malformed => io::Error::new(io::ErrorKind::InvalidData, "malformed dump"),
-            };
-            Error { op: Op::Dump, source }
+    /// The counters of the resolved entry `key`, `None` when the table has none.
+    pub fn counters(&self, key: SgKey<V4>) -> Result<Option<MfcCounters>, Error> {
+        let in_addr = |a: std::net::Ipv4Addr| libc::in_addr { s_addr: u32::from_ne_bytes(a.octets()) };
+        let mut req = sys::SiocSgReq {
+            src: in_addr(key.source.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+            grp: in_addr(key.group),
+            pktcnt: 0,
+            bytecnt: 0,
+            wrong_if: 0,
         };
-        self.seq = self.seq.wrapping_add(1);
-        let request = mroute_dump::request(A::RTNL_FAMILY, self.seq);
-        sys::send(self.rtnl.as_fd(), &request).map_err(Error::new(Op::Dump))?;
-        let mut out = BTreeMap::new();
-        let deadline = Instant::now() + DUMP_DEADLINE;
-        while Instant::now() < deadline {
-            let n = sys::recv(self.rtnl.as_fd(), &mut self.buf, 0)
-                .map_err(Error::new(Op::Dump))?
-                .ok_or_else(|| Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })?;
-            let datagram = self.buf.get(..n).unwrap_or(&[]);
-            match mroute_dump::parse_datagram::<A>(datagram, self.seq, self.table, &mut out)
-                .map_err(dump_err)?
-            {
-                DumpProgress::Done => return Ok(out),
-                DumpProgress::More => {}
+        match sys::get_sg_count(self.socket.as_fd(), &mut req) {
+            Ok(()) => {
+                Ok(Some(MfcCounters { packets: req.pktcnt, bytes: req.bytecnt, wrong_if: req.wrong_if }))
             }
+            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(None),
+            Err(source) => Err(Error { op: Op::Dump, source }),
         }
-        Err(Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })
     }
 }
 
@@ -176,13 +165,15 @@ impl<A: MrtFamily> KernelPlane<A> {
             let mode = if config.wrong_vif_whole { sys::IGMPMSG_WRVIFWHOLE } else { 1 };
             sys::setsockopt(fd, A::LEVEL, sys::MRT_PIM, &mode).map_err(Error::new(Op::Pim))?;
         }
-        let dump = MfcDump::open(table)?;
-        Ok(KernelPlane { mrt, dump, buf: vec![0; RECV_BUFFER_LEN] })
+        let rtnl = sys::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)
+            .map_err(Error::new(Op::Open))?;
+        sys::set_recv_timeout(rtnl.as_fd(), Duration::from_secs(2)).map_err(Error::new(Op::Open))?;
+        Ok(KernelPlane { mrt, rtnl, table, seq: 0, buf: vec![0; RECV_BUFFER_LEN], family: PhantomData })
     }
 
     /// The table this plane owns; `None` when the kernel has a single table for the family.
     pub fn table(&self) -> Option<u32> {
-        self.dump.table
+        self.table
     }
 
     /// Reads one message from the routing socket without blocking; `None` when there is none.
@@ -191,6 +182,34 @@ impl<A: MrtFamily> KernelPlane<A> {
         let n =
             sys::recv(self.mrt.as_fd(), &mut self.buf, libc::MSG_DONTWAIT).map_err(Error::new(Op::Recv))?;
         Ok(n.map(|n| A::classify(self.buf.get(..n).unwrap_or(&[]))))
+    }
+
+    fn dump(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
+        let dump_err = |e: DumpError| {
+            let source = match e {
+                DumpError::Kernel(errno) => io::Error::from_raw_os_error(errno.saturating_neg()),
+                DumpError::Malformed => io::Error::new(io::ErrorKind::InvalidData, "malformed dump"),
+            };
+            Error { op: Op::Dump, source }
+        };
+        self.seq = self.seq.wrapping_add(1);
+        let request = mroute_dump::request(A::RTNL_FAMILY, self.seq);
+        sys::send(self.rtnl.as_fd(), &request).map_err(Error::new(Op::Dump))?;
+        let mut out = BTreeMap::new();
+        let deadline = Instant::now() + DUMP_DEADLINE;
+        while Instant::now() < deadline {
+            let n = sys::recv(self.rtnl.as_fd(), &mut self.buf, 0)
+                .map_err(Error::new(Op::Dump))?
+                .ok_or_else(|| Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })?;
+            let datagram = self.buf.get(..n).unwrap_or(&[]);
+            match mroute_dump::parse_datagram::<A>(datagram, self.seq, self.table, &mut out)
+                .map_err(dump_err)?
+            {
+                DumpProgress::Done => return Ok(out),
+                DumpProgress::More => {}
+            }
+        }
+        Err(Error { op: Op::Dump, source: io::ErrorKind::TimedOut.into() })
     }
 }
 
@@ -227,6 +246,6 @@ impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
     }
 
     fn counters(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
-        self.dump.read()
+        self.dump()
     }
 }

@@ -38,6 +38,13 @@ const STARTUP_DUMP_DEADLINE: Duration = Duration::from_secs(10);
 /// How often the forwarding cache counters are read: they tell PIM which (S,G) entries forward
 /// (keepalive timers, and the SPT bit at the RP, whose Register-Stop waits for it).
 const COUNTERS_INTERVAL: Duration = Duration::from_secs(1);
+/// Reading the counters takes at most this share of the time (1 / N): the next read waits N
+/// times as long as the last one took. A dump is linear in the table for the daemon but not for
+/// the kernel, which walks its entry list from the start again for every datagram of the dump
+/// (100,000 entries: about 0.2 s of system time), so a big table is read less often.
+const COUNTERS_COST_RATIO: u32 = 300;
+/// The longest pause between two counter reads, well inside the 210 s Keepalive Period.
+const MAX_COUNTERS_INTERVAL: Duration = Duration::from_secs(60);
 /// Messages read from one socket per loop turn, so that no source starves the others.
 const READS_PER_TURN: usize = 256;
 /// The longest poll timeout.
@@ -589,8 +596,11 @@ impl Daemon {
     fn timers(&mut self) {
         let now = self.clock.now();
         if now >= self.next_counters {
-            self.next_counters = now + COUNTERS_INTERVAL;
+            let started = std::time::Instant::now();
             self.dump_counters();
+            let pause =
+                (started.elapsed() * COUNTERS_COST_RATIO).clamp(COUNTERS_INTERVAL, MAX_COUNTERS_INTERVAL);
+            self.next_counters = self.clock.now() + pause;
         }
         if self.router.poll_at().is_some_and(|at| at <= now) {
             let mut out = Vec::new();
