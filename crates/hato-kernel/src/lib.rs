@@ -11,4 +11,4 @@ pub mod socket;
 pub mod sys;
 
 pub use family::MrtFamily;
-pub use plane::{Error, KernelPlane, Op, PlaneConfig, Received};
+pub use plane::{Error, KernelPlane, MfcProbe, Op, PlaneConfig, Received};

@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use hato_core::{ForwardingPlane, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId};
+use hato_core::{ForwardingPlane, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId, V4};
 
 use crate::family::MrtFamily;
 use crate::mroute_dump::{self, DumpError, DumpProgress};
@@ -103,6 +103,42 @@ pub struct KernelPlane<A: MrtFamily> {
     seq: u32,
     buf: Vec<u8>,
     family: PhantomData<A>,
+}
+
+/// Looks up single IPv4 (S,G) entries of the default table (`SIOCGETSGCNT`): a hash lookup per
+/// entry where a dump walks the whole table (and, resumed per datagram, walks it again from the
+/// start each time). Usable beside the daemon that owns the table.
+#[derive(Debug)]
+pub struct MfcProbe {
+    socket: OwnedFd,
+}
+
+impl MfcProbe {
+    /// A probe in the calling thread's network namespace (a raw socket that receives nothing).
+    pub fn open() -> Result<Self, Error> {
+        let socket =
+            sys::socket(libc::AF_INET, libc::SOCK_RAW, libc::IPPROTO_RAW).map_err(Error::new(Op::Open))?;
+        Ok(MfcProbe { socket })
+    }
+
+    /// The counters of the resolved entry `key`, `None` when the table has none.
+    pub fn counters(&self, key: SgKey<V4>) -> Result<Option<MfcCounters>, Error> {
+        let in_addr = |a: std::net::Ipv4Addr| libc::in_addr { s_addr: u32::from_ne_bytes(a.octets()) };
+        let mut req = sys::SiocSgReq {
+            src: in_addr(key.source.unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)),
+            grp: in_addr(key.group),
+            pktcnt: 0,
+            bytecnt: 0,
+            wrong_if: 0,
+        };
+        match sys::get_sg_count(self.socket.as_fd(), &mut req) {
+            Ok(()) => {
+                Ok(Some(MfcCounters { packets: req.pktcnt, bytes: req.bytecnt, wrong_if: req.wrong_if }))
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(None),
+            Err(source) => Err(Error { op: Op::Dump, source }),
+        }
+    }
 }
 
 impl<A: MrtFamily> KernelPlane<A> {

@@ -30,6 +30,7 @@ pub mod mroute;
 pub mod protocols;
 mod router;
 mod show;
+pub mod vec_map;
 mod vifs;
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, S
 use serde::Serialize;
 
 use crate::io::Event;
+use crate::vec_map::VecMap;
 use crate::vifs::VifTable;
 
 /// Plane operations per [`MrouteTable::reconcile`] call (about 1 ms of kernel work).
@@ -55,10 +56,10 @@ pub struct Intent {
 /// One key's intents and bookkeeping.
 #[derive(Debug, Clone)]
 pub struct Entry<A: Afi> {
-    pub intents: BTreeMap<IntentOrigin, Intent>,
+    pub intents: VecMap<IntentOrigin, Intent>,
     pub created: Instant,
     /// When each outgoing interface joined the merged list.
-    pub oif_since: BTreeMap<IfIndex, Instant>,
+    pub oif_since: VecMap<IfIndex, Instant>,
     pub counters: MfcCounters,
     installed: Option<MfcEntry<A>>,
 }
@@ -169,9 +170,9 @@ impl<A: Afi> MrouteTable<A> {
             }
             (None, Some(intent)) => {
                 let entry = Entry {
-                    intents: BTreeMap::from([(origin, intent)]),
+                    intents: VecMap::single(origin, intent),
                     created: now,
-                    oif_since: BTreeMap::new(),
+                    oif_since: VecMap::default(),
                     counters: MfcCounters::default(),
                     installed: self.orphans.remove(&key),
                 };
@@ -183,7 +184,7 @@ impl<A: Afi> MrouteTable<A> {
             let merged = entry.merged();
             entry.oif_since.retain(|oif, _| merged.oifs.contains_key(oif));
             for oif in merged.oifs.keys() {
-                entry.oif_since.entry(*oif).or_insert(now);
+                entry.oif_since.get_or_insert(*oif, now);
             }
         }
         self.dirty.insert(key);

@@ -38,10 +38,25 @@ const STARTUP_DUMP_DEADLINE: Duration = Duration::from_secs(10);
 /// How often the forwarding cache counters are read: they tell PIM which (S,G) entries forward
 /// (keepalive timers, and the SPT bit at the RP, whose Register-Stop waits for it).
 const COUNTERS_INTERVAL: Duration = Duration::from_secs(1);
+/// Reading the counters takes at most this share of a core (1 / N): the next read waits N times
+/// the CPU time the last one took. A dump is linear in the table for the daemon but not for
+/// the kernel, which walks its entry list from the start again for every datagram of the dump
+/// (100,000 entries: about 0.2 s of system time), so a big table is read less often.
+const COUNTERS_COST_RATIO: u32 = 300;
+/// The longest pause between two counter reads, well inside the 210 s Keepalive Period.
+const MAX_COUNTERS_INTERVAL: Duration = Duration::from_secs(60);
 /// Messages read from one socket per loop turn, so that no source starves the others.
 const READS_PER_TURN: usize = 256;
 /// The longest poll timeout.
 const MAX_WAIT: Duration = Duration::from_secs(1);
+
+/// CPU time (user and system) of the calling thread: what a piece of work cost, however busy the
+/// machine (zero if the clock cannot be read, which keeps the caller's pauses at their shortest).
+fn thread_cpu_time() -> Duration {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).map_or(Duration::ZERO, |t| {
+        Duration::new(u64::try_from(t.tv_sec()).unwrap_or(0), u32::try_from(t.tv_nsec()).unwrap_or(0))
+    })
+}
 
 /// Reads and validates a configuration file; the error names file and line.
 pub fn read_config(path: &Path) -> Result<Config, String> {
@@ -589,8 +604,11 @@ impl Daemon {
     fn timers(&mut self) {
         let now = self.clock.now();
         if now >= self.next_counters {
-            self.next_counters = now + COUNTERS_INTERVAL;
+            let started = thread_cpu_time();
             self.dump_counters();
+            let cost = thread_cpu_time().saturating_sub(started);
+            let pause = (cost * COUNTERS_COST_RATIO).clamp(COUNTERS_INTERVAL, MAX_COUNTERS_INTERVAL);
+            self.next_counters = self.clock.now() + pause;
         }
         if self.router.poll_at().is_some_and(|at| at <= now) {
             let mut out = Vec::new();
