@@ -205,6 +205,7 @@ fn event_subsystem(event: &Event) -> DebugSubsystem {
         | Event::MfcRemoved { .. }
         | Event::Unwanted { .. }
         | Event::FlowWaiting { .. }
+        | Event::FlowSourceIdle { .. }
         | Event::MrouteWaiting { .. } => DebugSubsystem::Mroute,
         Event::RpfChanged { .. } => DebugSubsystem::Rpf,
         Event::ConfigApplied { .. } | Event::NeedsRestart { .. } => DebugSubsystem::Config,
