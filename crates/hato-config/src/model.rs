@@ -330,6 +330,8 @@ settings! {
             deletion_delay: Option<u32> = None, 0, 300, "seconds";
             /// Accept Bootstrap messages on the interface (false drops them at a domain edge).
             accept_bootstrap: bool = true, false, true, "";
+            /// Most downstream Join/Prune states on the interface; more are refused and counted.
+            max_states: u32 = 100000, 1, 10000000, "states";
         }
         global {
             /// Assert-Timeout (RFC 7761 §4.11).
@@ -350,6 +352,10 @@ settings! {
             negative_cache_holdtime: u32 = 210, 10, 3600, "seconds";
             /// How often a `threshold` SPT policy measures group rates.
             spt_check_interval: u32 = 10, 5, 3600, "seconds";
+            /// Most (*,G) and (S,G) entries in all; more are refused and counted.
+            max_entries: u32 = 1000000, 1, 10000000, "entries";
+            /// Most downstream states one neighbour may join; more are refused and counted.
+            max_states_per_neighbor: u32 = 100000, 1, 10000000, "states";
         }
         plain {
             /// Data-Timeout, the (S,G) Keepalive Period: 0 = forever, else 60..=43200 seconds.
@@ -735,6 +741,7 @@ pub struct EffectivePimInterface {
     pub join_prune_holdtime: u32,
     pub deletion_delay: u32,
     pub accept_bootstrap: bool,
+    pub max_states: u32,
 }
 
 impl Config {
@@ -760,6 +767,7 @@ impl Config {
                 join_prune_holdtime: pim.effective_join_prune_holdtime(),
                 deletion_delay: pim.effective_deletion_delay(),
                 accept_bootstrap: pim.accept_bootstrap,
+                max_states: pim.max_states,
             },
             dvmrp: interface.dvmrp.clone(),
         }

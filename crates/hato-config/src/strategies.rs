@@ -127,6 +127,7 @@ fn pim_overrides() -> impl Strategy<Value = PimOverrides> {
         option::of(option::of(0u32..70000).prop_filter("set", Option::is_some)),
         option::of(option::of(0u32..400).prop_filter("set", Option::is_some)),
         option::of(any::<bool>()),
+        option::of(0u32..20_000_000),
     )
         .prop_map(|t| PimOverrides {
             enabled: t.0,
@@ -139,6 +140,7 @@ fn pim_overrides() -> impl Strategy<Value = PimOverrides> {
             join_prune_holdtime: t.7,
             deletion_delay: t.8,
             accept_bootstrap: t.9,
+            max_states: t.10,
         })
 }
 
@@ -158,6 +160,8 @@ fn pim() -> impl Strategy<Value = Pim> {
         0u32..4000,
         0u32..4000,
         0u32..50000,
+        0u32..20_000_000,
+        0u32..20_000_000,
     );
     let lists = (
         vec(net(), 0..3),
@@ -221,6 +225,8 @@ fn pim() -> impl Strategy<Value = Pim> {
             pim.negative_cache_holdtime = t.7;
             pim.spt_check_interval = t.8;
             pim.data_timeout = t.9;
+            pim.max_entries = t.10;
+            pim.max_states_per_neighbor = t.11;
             pim.mode = mode;
             pim.rp_selection = if rfc2362 { RpSelection::Rfc2362 } else { RpSelection::Rfc4601 };
             pim.spt_switch = spt_switch;

@@ -182,6 +182,8 @@ fn pim_config(config: &Config) -> PimConfig {
             hato_config::SptSwitch::Never => SptPolicy::Never,
             hato_config::SptSwitch::Immediate | hato_config::SptSwitch::Threshold => SptPolicy::Immediate,
         },
+        max_entries: usize::try_from(pim.max_entries).unwrap_or(usize::MAX),
+        max_states_per_neighbor: usize::try_from(pim.max_states_per_neighbor).unwrap_or(usize::MAX),
         ..PimConfig::default()
     }
 }
@@ -196,6 +198,7 @@ fn pim_interface_config(effective: &hato_config::EffectivePimInterface) -> hato_
         dr_priority: effective.dr_priority,
         propagation_delay: millis(effective.propagation_delay_ms),
         override_interval: millis(effective.override_interval_ms),
+        max_states: usize::try_from(effective.max_states).unwrap_or(usize::MAX),
         ..hato_pim::InterfaceConfig::default()
     }
 }

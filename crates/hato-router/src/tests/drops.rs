@@ -247,3 +247,28 @@ fn drops_render_by_name_and_zero_counters_are_left_out() {
     let json = hato_control::encode_line(&Response::Counters(view.clone()));
     assert!(json.contains("\"drops\":{\"igmp-bad-ttl\":0,\"pim-unknown-neighbor\":2}"), "{json}");
 }
+
+/// The configured PIM state limits (`max-states`, `max-states-per-neighbor`, `max-entries`): a join
+/// beyond one is refused and counted under its own reason.
+#[test]
+fn configured_state_limits_refuse_and_count() {
+    for (setting, reason) in [
+        ("[pim]\nmax-states = 1", "pim-limit-interface"),
+        ("[pim]\nmax-states-per-neighbor = 1", "pim-limit-neighbor"),
+        ("[pim]\nmax-entries = 1", "pim-limit-global"),
+    ] {
+        let config = format!("{PIM}\n{setting}\n");
+        let (mut r, mut out) = addressed_router(&config);
+        r.handle(t(10), pim4(3, "198.18.1.2", "224.0.0.13", &hello()), &mut out);
+        let sg = |s: &str| EncodedSource::sg(s.parse().unwrap());
+        r.handle(t(11), pim4(3, "198.18.1.2", "224.0.0.13", &join("232.1.1.1", sg("198.18.0.2"))), &mut out);
+        assert_eq!(bad_input(&r), BTreeMap::new(), "{setting}: the first join was refused");
+        r.handle(t(12), pim4(3, "198.18.1.2", "224.0.0.13", &join("232.1.1.2", sg("198.18.0.3"))), &mut out);
+        assert_eq!(bad_input(&r), BTreeMap::from([(reason.to_string(), 1)]), "{setting}");
+        let joined = match r.query(t(13), &Request::ShowPimJoin) {
+            Response::PimJoin(view) => view.states.iter().filter(|s| s.kind == "(S,G)").count(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(joined, 1, "{setting}: the refused join made state");
+    }
+}
