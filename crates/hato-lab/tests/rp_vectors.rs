@@ -280,18 +280,23 @@ fn observe(case: &Case) -> Observed {
         Ok((pimd, frr))
     };
     let all = |m: &Choices| case.groups.iter().all(|g| m.contains_key(g));
-    let (pimd_choice, frr_choice) =
-        poll_until("both observers join every group", JOIN_DEADLINE, Duration::from_secs(1), || {
-            match read(&lab) {
-                Ok((pimd, frr)) if all(&pimd) && all(&frr) => Probe::Done((pimd, frr)),
-                other => Probe::Pending(format!("{other:?}")),
-            }
+    // A complete reading of both observers (`pimd -r` under load sometimes prints no table).
+    let complete_read = |what: &str| {
+        poll_until(what, JOIN_DEADLINE, Duration::from_secs(1), || match read(&lab) {
+            Ok((pimd, frr)) if all(&pimd) && all(&frr) => Probe::Done((pimd, frr)),
+            other => Probe::Pending(format!("{other:?}")),
         })
-        .unwrap_or_else(|e| panic!("{}", report(&lab, &e)));
-    // The RP-Set did not move while the groups were joined.
+        .unwrap_or_else(|e| panic!("{}", report(&lab, &e)))
+    };
+    let (pimd_choice, frr_choice) = complete_read("both observers join every group");
+    // The RP-Set did not move while the groups were joined, and neither did the choices.
     let after = frr_set(&lab).unwrap();
     assert!(complete(&after), "FRR's RP-Set changed: {after:?}");
-    assert_eq!(read(&lab).unwrap(), (pimd_choice.clone(), frr_choice.clone()), "choices changed");
+    assert_eq!(
+        complete_read("a second complete reading"),
+        (pimd_choice.clone(), frr_choice.clone()),
+        "choices changed"
+    );
     Observed {
         frr: frr_choice.into_iter().filter(|(g, _)| case.groups.contains(g)).collect(),
         pimd: pimd_choice.into_iter().filter(|(g, _)| case.groups.contains(g)).collect(),
