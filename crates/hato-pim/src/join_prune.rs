@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use hato_core::{Afi, Duration, IfIndex, Instant, SgKey};
 use hato_wire::pim::{EncodedSource, JoinPrune};
+use smallvec::{smallvec, SmallVec};
 
 use crate::fsm::downstream::{
     self, DownstreamAction, DownstreamEvent, DownstreamState, RptDownstreamAction, RptDownstreamEvent,
@@ -850,7 +851,7 @@ impl<A: Afi> PimRouter<A> {
             return;
         };
         let (state, old, held) = (entry.upstream, entry.rpf_prime, entry.watched.clone());
-        let mut wanted = vec![source];
+        let mut wanted: SmallVec<[A::Addr; 2]> = smallvec![source];
         wanted.extend(remote_rp.iter().copied().filter(|rp| *rp != source));
         self.rewatch(&held, &wanted, out);
 

@@ -13,13 +13,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use hato_core::{Afi, Duration, IfIndex, Instant, PrefixTable, SgKey, TimerQueue};
 use hato_wire::pim::{split_join_prune, EncodedGroup, EncodedSource, JoinPruneGroup, PimMessage};
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use crate::assert::{AssertEntry, AssertKey};
 use crate::config::{InterfaceConfig, PimConfig, SptPolicy};
 use crate::fsm::downstream::{DownstreamState, RptDownstreamState};
 use crate::fsm::register::RegisterState;
 use crate::fsm::upstream::{RptUpstreamState, UpstreamState};
-use crate::io::{DropReason, Input, MrouteIntent, Output, PimEvent, RpfUpdate, SourceFilter};
+use crate::io::{DropReason, Input, MrouteIntent, OifReason, Output, PimEvent, RpfUpdate, SourceFilter};
 use crate::rng::SplitMix64;
 
 /// An upstream neighbour: RPF'(...) as an interface and a neighbour's primary address.
@@ -108,7 +109,8 @@ pub(crate) struct SourceEntry<A: Afi> {
     pub(crate) register: RegisterState,
     /// The RP the register tunnel points at.
     pub(crate) register_rp: Option<A::Addr>,
-    pub(crate) watched: Vec<A::Addr>,
+    /// The addresses whose RPF this entry watches: S, and the RP when it is another router.
+    pub(crate) watched: SmallVec<[A::Addr; 2]>,
 }
 
 impl<A: Afi> SourceEntry<A> {
@@ -120,7 +122,7 @@ impl<A: Afi> SourceEntry<A> {
             rpt: RptUpstreamState::RptNotJoined,
             register: RegisterState::NoInfo,
             register_rp: None,
-            watched: Vec::new(),
+            watched: SmallVec::new(),
         }
     }
 }
@@ -132,6 +134,39 @@ pub(crate) type DownstreamKey<A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>, 
 
 type PendingGroups<A> =
     BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Addr), (bool, EncodedSource<A>)>>;
+
+/// An [`MrouteIntent`] as the router keeps it, the last one output for its key: without the key
+/// (the map has it) and with up to two outgoing interfaces inline rather than in a `BTreeMap`
+/// node of its own, which at 100,000 (S,G) entries was most of an intent's memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StoredIntent {
+    pub(crate) iif: Option<IfIndex>,
+    oifs: SmallVec<[(IfIndex, OifReason); 2]>,
+    register: bool,
+    spt: bool,
+}
+
+impl StoredIntent {
+    fn new<A: Afi>(intent: &MrouteIntent<A>) -> Self {
+        StoredIntent {
+            iif: intent.iif,
+            oifs: intent.oifs.iter().map(|(i, reason)| (*i, *reason)).collect(),
+            register: intent.register,
+            spt: intent.spt,
+        }
+    }
+
+    /// The intent for `key`.
+    pub(crate) fn intent<A: Afi>(&self, key: SgKey<A>) -> MrouteIntent<A> {
+        MrouteIntent {
+            key,
+            iif: self.iif,
+            oifs: self.oifs.iter().copied().collect(),
+            register: self.register,
+            spt: self.spt,
+        }
+    }
+}
 
 /// A PIM-SM / SSM router for one address family.
 #[derive(Debug)]
@@ -158,7 +193,7 @@ pub struct PimRouter<A: Afi> {
     /// How many `sources` entries each group has, so that groups are listed without a walk.
     pub(crate) source_groups: BTreeMap<A::Addr, usize>,
     pub(crate) timers: TimerQueue<Timer<A>>,
-    pub(crate) intents: BTreeMap<SgKey<A>, MrouteIntent<A>>,
+    pub(crate) intents: BTreeMap<SgKey<A>, StoredIntent>,
     pub(crate) dirty: BTreeSet<A::Addr>,
     /// (G, S) entries to re-evaluate on their own, when their group is not dirty as a whole.
     pub(crate) dirty_sources: BTreeSet<(A::Addr, A::Addr)>,
@@ -619,8 +654,9 @@ impl<A: Afi> PimRouter<A> {
     ) {
         match intent {
             Some(intent) => {
-                if self.intents.get(&key) != Some(&intent) {
-                    self.intents.insert(key, intent.clone());
+                let stored = StoredIntent::new(&intent);
+                if self.intents.get(&key) != Some(&stored) {
+                    self.intents.insert(key, stored);
                     out.push(Output::MrouteSet(intent));
                 }
             }

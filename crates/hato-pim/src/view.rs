@@ -273,12 +273,12 @@ impl<A: Afi> PimRouter<A> {
 
     /// The current mroute intents (`show pim mroute`).
     pub fn mroutes(&self) -> Vec<MrouteIntent<A>> {
-        self.intents.values().cloned().collect()
+        self.intents.iter().map(|(key, stored)| stored.intent(*key)).collect()
     }
 
     /// The intent for one key.
-    pub fn mroute(&self, key: &SgKey<A>) -> Option<&MrouteIntent<A>> {
-        self.intents.get(key)
+    pub fn mroute(&self, key: &SgKey<A>) -> Option<MrouteIntent<A>> {
+        self.intents.get(key).map(|stored| stored.intent(*key))
     }
 
     pub fn counters(&self) -> Vec<CounterView> {

@@ -20,6 +20,7 @@ use crate::interfaces::{family_enabled, unusable_reason, InterfaceTable};
 use crate::io::{Event, Output};
 use crate::mroute::{Intent, IntentOrigin, MrouteTable, ReconcileStats};
 use crate::protocols::{gmp_socket, Protocols, RpfWatcher};
+use crate::vec_map::VecSet;
 use crate::vifs::{VifBinding, VifTable};
 
 /// A configured flow's interfaces.
@@ -280,7 +281,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
             .collect();
         for (key, spec) in keys {
             let iif = interfaces.by_name(&spec.input).map(|interface| interface.link.ifindex);
-            let oifs: BTreeSet<IfIndex> = spec
+            let oifs: VecSet<IfIndex> = spec
                 .outputs
                 .iter()
                 .filter_map(|name| interfaces.by_name(name).map(|interface| interface.link.ifindex))

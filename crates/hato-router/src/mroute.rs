@@ -13,11 +13,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, SgKey};
+use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, SgKey, VifId};
 use serde::Serialize;
+use smallvec::SmallVec;
 
 use crate::io::Event;
-use crate::vec_map::VecMap;
+use crate::vec_map::{VecMap, VecSet};
 use crate::vifs::VifTable;
 
 /// Plane operations per [`MrouteTable::reconcile`] call (about 1 ms of kernel work).
@@ -48,20 +49,41 @@ impl IntentOrigin {
 pub struct Intent {
     /// The incoming interface, if this origin decides it.
     pub iif: Option<IfIndex>,
-    pub oifs: BTreeSet<IfIndex>,
+    pub oifs: VecSet<IfIndex>,
     /// Also forward to the PIM register VIF (the DR encapsulates to the RP, RFC 7761 §4.4.1).
     pub register: bool,
 }
 
 /// One key's intents and bookkeeping.
 #[derive(Debug, Clone)]
-pub struct Entry<A: Afi> {
+pub struct Entry {
     pub intents: VecMap<IntentOrigin, Intent>,
     pub created: Instant,
     /// When each outgoing interface joined the merged list.
     pub oif_since: VecMap<IfIndex, Instant>,
     pub counters: MfcCounters,
-    installed: Option<MfcEntry<A>>,
+    installed: Option<Installed>,
+}
+
+/// What the plane holds for a key, as the table keeps it: the key is the map's, and up to four
+/// outgoing VIFs are stored inline rather than in a `BTreeMap` node of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Installed {
+    iif: VifId,
+    oifs: SmallVec<[(VifId, u8); 4]>,
+}
+
+impl Installed {
+    fn new<A: Afi>(entry: &MfcEntry<A>) -> Self {
+        Installed { iif: entry.iif, oifs: entry.oifs.iter().map(|(vif, ttl)| (*vif, *ttl)).collect() }
+    }
+
+    /// Whether this is `entry` (whose outgoing VIFs are in order, as these are).
+    fn is<A: Afi>(&self, entry: &MfcEntry<A>) -> bool {
+        self.iif == entry.iif
+            && self.oifs.len() == entry.oifs.len()
+            && self.oifs.iter().zip(&entry.oifs).all(|((a, at), (b, bt))| a == b && at == bt)
+    }
 }
 
 /// The merged wish for a key, in interfaces.
@@ -74,7 +96,7 @@ pub struct Merged {
     pub register: bool,
 }
 
-impl<A: Afi> Entry<A> {
+impl Entry {
     /// The merged intents.
     pub fn merged(&self) -> Merged {
         let iif = self.intents.values().find_map(|intent| intent.iif);
@@ -95,7 +117,7 @@ impl<A: Afi> Entry<A> {
     /// outgoing VIFs, so it must list its incoming VIF among them to match at all), and a last-hop
     /// router would then never see a new source to switch to its shortest-path tree (RFC 7761
     /// §4.2.1). (*,G) intents stay in the table for `show mroute`.
-    pub fn desired(&self, key: SgKey<A>, vifs: &VifTable) -> Option<MfcEntry<A>> {
+    pub fn desired<A: Afi>(&self, key: SgKey<A>, vifs: &VifTable) -> Option<MfcEntry<A>> {
         key.source?;
         let merged = self.merged();
         let iif = vifs.vif_of(merged.iif?)?;
@@ -112,18 +134,23 @@ impl<A: Afi> Entry<A> {
         Some(MfcEntry { key, iif, oifs })
     }
 
-    /// Whether the plane holds the entry as currently installed.
-    pub fn installed(&self) -> Option<&MfcEntry<A>> {
-        self.installed.as_ref()
+    /// Whether the plane holds an entry for the key.
+    pub fn is_installed(&self) -> bool {
+        self.installed.is_some()
+    }
+
+    /// Whether the plane holds exactly `entry` for the key.
+    pub fn holds<A: Afi>(&self, entry: &MfcEntry<A>) -> bool {
+        self.installed.as_ref().is_some_and(|installed| installed.is(entry))
     }
 }
 
 /// The mroute table of one family.
 #[derive(Debug, Clone)]
 pub struct MrouteTable<A: Afi> {
-    entries: BTreeMap<SgKey<A>, Entry<A>>,
+    entries: BTreeMap<SgKey<A>, Entry>,
     /// Installed entries whose key has no intent any more, still to be removed.
-    orphans: BTreeMap<SgKey<A>, MfcEntry<A>>,
+    orphans: BTreeMap<SgKey<A>, Installed>,
     dirty: BTreeSet<SgKey<A>>,
     failed: BTreeSet<SgKey<A>>,
 }
@@ -227,19 +254,22 @@ impl<A: Afi> MrouteTable<A> {
     }
 
     /// Records a counter dump.
+    /// Takes the counters of a plane dump: one walk of both sorted maps side by side.
     pub fn update_counters(&mut self, counters: &BTreeMap<SgKey<A>, MfcCounters>) {
+        let mut dump = counters.iter().peekable();
         for (key, entry) in &mut self.entries {
-            if let Some(c) = counters.get(key) {
+            while dump.next_if(|(k, _)| *k < key).is_some() {}
+            if let Some((_, c)) = dump.next_if(|(k, _)| *k == key) {
                 entry.counters = *c;
             }
         }
     }
 
-    pub fn get(&self, key: &SgKey<A>) -> Option<&Entry<A>> {
+    pub fn get(&self, key: &SgKey<A>) -> Option<&Entry> {
         self.entries.get(key)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&SgKey<A>, &Entry<A>)> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&SgKey<A>, &Entry)> + '_ {
         self.entries.iter()
     }
 
@@ -279,7 +309,12 @@ impl<A: Afi> MrouteTable<A> {
             let Some(key) = self.dirty.pop_first() else { break };
             let Some(entry) = self.entries.get_mut(&key) else { continue };
             let desired = entry.desired(key, vifs);
-            if desired == entry.installed {
+            let unchanged = match (&desired, &entry.installed) {
+                (Some(desired), Some(installed)) => installed.is(desired),
+                (None, None) => true,
+                _ => false,
+            };
+            if unchanged {
                 continue;
             }
             done += 1;
@@ -288,7 +323,7 @@ impl<A: Afi> MrouteTable<A> {
                     Ok(()) => {
                         stats.installed += 1;
                         events.push(Event::MfcInstalled { entry: desired.to_string() });
-                        entry.installed = Some(desired);
+                        entry.installed = Some(Installed::new(&desired));
                     }
                     Err(e) => {
                         stats.failed += 1;

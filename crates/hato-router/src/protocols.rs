@@ -39,7 +39,7 @@ use crate::counters::Counters;
 use crate::family::Family;
 use crate::interfaces::{family_enabled, Interface, InterfaceTable};
 use crate::io::{Event, Output, ProtocolPacket, Severity, SocketKind};
-use crate::mroute::{Intent, IntentOrigin};
+use crate::mroute::{Entry, Intent, IntentOrigin};
 use crate::vifs::REGISTER_VIF;
 
 /// Who holds a watch in the RPF engine.
@@ -676,9 +676,12 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     /// interface since the last dump (the kernel counts wrong-interface arrivals as packets too).
     pub(crate) fn traffic_to_pim(&mut self, dump: &BTreeMap<SgKey<A>, hato_core::MfcCounters>) {
         let native = |c: &hato_core::MfcCounters| c.packets.saturating_sub(c.wrong_if);
+        // Both maps are sorted by key: one walk side by side rather than a lookup per entry.
+        let mut entries = self.mroutes.iter().peekable();
         for (key, counters) in dump {
             let Some(source) = key.source else { continue };
-            let Some(entry) = self.mroutes.get(key) else { continue };
+            while entries.next_if(|(k, _)| *k < key).is_some() {}
+            let Some((_, entry)) = entries.next_if(|(k, _)| *k == key) else { continue };
             if entry.intents.contains_key(&IntentOrigin::Pim) && native(counters) > native(&entry.counters) {
                 let input = hato_pim::Input::TrafficSeen { source, group: key.group };
                 self.protocols.work.push_back(Work::Pim(input));
@@ -692,7 +695,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     /// also brings about through `TrafficSeen`). Reads the plane's counters, at most once per
     /// [`COUNTER_READ_INTERVAL`].
     fn source_tree_delivers(&mut self, now: Instant, key: SgKey<A>) -> bool {
-        if self.mroutes.get(&key).and_then(|entry| entry.installed()).is_none() {
+        if !self.mroutes.get(&key).is_some_and(Entry::is_installed) {
             return false;
         }
         self.read_counters(now);

@@ -128,10 +128,11 @@ fn mroute_views<A: GmpFamily, P: ForwardingPlane<A>>(
         let answer = key.source.map(|s| family.rpf_lookup(s));
         let route = answer.as_ref().and_then(|a| a.route);
         let desired = entry.desired(*key, family.vifs());
-        let installed = desired.is_some() && entry.installed() == desired.as_ref();
+        let installed = desired.as_ref().is_some_and(|desired| entry.holds(desired));
         let static_flow = entry.intents.contains_key(&IntentOrigin::StaticFlow);
         let mroute = route.is_some_and(|r| r.origin == RouteOrigin::StaticMroute);
-        let pim = family.protocols().pim.mroute(key);
+        let pim_intent = family.protocols().pim.mroute(key);
+        let pim = pim_intent.as_ref();
         let spt = pim.is_some_and(|intent| intent.spt && key.source.is_some());
         let mut flags = String::new();
         for (on, letter) in [

@@ -479,8 +479,9 @@ fn dump_routes<A: GmpFamily, P: ForwardingPlane<A>>(
         .map(|(key, entry)| {
             let merged = entry.merged();
             let desired = entry.desired(*key, vifs);
-            let installed = desired.is_some() && entry.installed() == desired.as_ref();
-            let intent = protocols.pim.mroute(key);
+            let installed = desired.as_ref().is_some_and(|desired| entry.holds(desired));
+            let pim_intent = protocols.pim.mroute(key);
+            let intent = pim_intent.as_ref();
             let up = upstream.get(key);
             let ssm = protocols.ssm_ranges().iter().any(|range| A::prefix_contains(range, key.group));
             let rp = if ssm { None } else { protocols.rp.decide(key.group).ok().map(|d| d.rp.into()) };

@@ -1,24 +1,27 @@
 //! [`VecMap`]: a map kept as a sorted vector, for the per-entry maps of the mroute table that
 //! hold one or two items (intents per origin, oif uptimes). A `BTreeMap` allocates a whole node
 //! (room for eleven items, several hundred octets) for its first item; at 100,000 (S,G) entries
-//! that alone was more than half a kilobyte per entry.
+//! that alone was more than half a kilobyte per entry. The first item is stored inline, so the
+//! common map of one item allocates nothing.
+
+use smallvec::{smallvec, SmallVec};
 
 /// A small map ordered by key: lookups by binary search, inserts and removals by shifting.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VecMap<K, V> {
-    items: Vec<(K, V)>,
+    items: SmallVec<[(K, V); 1]>,
 }
 
 impl<K, V> Default for VecMap<K, V> {
     fn default() -> Self {
-        VecMap { items: Vec::new() }
+        VecMap { items: SmallVec::new() }
     }
 }
 
 impl<K: Ord, V> VecMap<K, V> {
-    /// A map holding `key` → `value` alone, allocated for exactly one item.
+    /// A map holding `key` → `value` alone.
     pub fn single(key: K, value: V) -> Self {
-        VecMap { items: vec![(key, value)] }
+        VecMap { items: smallvec![(key, value)] }
     }
 
     fn position(&self, key: &K) -> Result<usize, usize> {
@@ -98,6 +101,55 @@ impl<'a, K: Ord, V> IntoIterator for &'a VecMap<K, V> {
     }
 }
 
+/// A small set kept as a sorted vector of unique items, up to four of them inline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VecSet<T> {
+    items: SmallVec<[T; 4]>,
+}
+
+impl<T> Default for VecSet<T> {
+    fn default() -> Self {
+        VecSet { items: SmallVec::new() }
+    }
+}
+
+impl<T: Ord> VecSet<T> {
+    pub fn contains(&self, item: &T) -> bool {
+        self.items.binary_search(item).is_ok()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Items in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.items.iter()
+    }
+}
+
+impl<T: Ord> FromIterator<T> for VecSet<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let mut items: SmallVec<[T; 4]> = iter.into_iter().collect();
+        items.sort_unstable();
+        items.dedup();
+        VecSet { items }
+    }
+}
+
+impl<'a, T: Ord> IntoIterator for &'a VecSet<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +171,14 @@ mod tests {
         assert_eq!((&m).into_iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(), [(2, "two"), (5, "FIVE")]);
         assert_eq!(m.len(), 2);
         assert!(!m.is_empty());
+    }
+
+    #[test]
+    fn set_is_sorted_and_unique() {
+        let s: VecSet<u32> = [5, 1, 9, 5, 3, 1, 7].into_iter().collect();
+        assert_eq!(s.iter().copied().collect::<Vec<_>>(), [1, 3, 5, 7, 9]);
+        assert!(s.contains(&7) && !s.contains(&2));
+        assert_eq!(s.len(), 5);
+        assert!(VecSet::<u32>::default().is_empty());
     }
 }

@@ -180,7 +180,7 @@ impl Harness {
     }
 
     pub fn mroute(&self, key: SgKey<V4>) -> Option<MrouteIntent<V4>> {
-        self.r.mroute(&key).cloned()
+        self.r.mroute(&key)
     }
 }
 

@@ -239,7 +239,7 @@ impl Sim {
             self.queue.push_back((n, Input::NoCache { iif, source: s, group: g }));
             self.settle();
         }
-        let Some(entry) = self.nodes[n].router.mroute(&key).cloned() else { return };
+        let Some(entry) = self.nodes[n].router.mroute(&key) else { return };
         if entry.iif != Some(iif) {
             self.queue.push_back((n, Input::WrongVif { iif, source: s, group: g }));
             self.settle();
