@@ -760,17 +760,7 @@ fn candidate_bsr_and_rp_feed_the_rp_mapping() {
     let config = format!(
         "{PIM}\n[[pim.candidate-bsr]]\naddress = \"198.18.0.1\"\n\n[[pim.candidate-rp]]\naddress = \"198.18.0.1\"\ngroups = [\"239.0.0.0/8\"]\n"
     );
-    let mut r = router(&config);
-    let mut out = with_links(&mut r, &["eth0", "eth1"]);
-    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
-        let input = Input::Address {
-            ifindex: IfIndex(ifindex),
-            addr: addr.parse().unwrap(),
-            prefix_len: 24,
-            added: true,
-        };
-        r.handle(t(1), input, &mut out);
-    }
+    let (mut r, _) = addressed_router(&config);
     let group: IpAddr = "239.1.1.1".parse().unwrap();
     let rp_of = |r: &TestRouter, now: u64| match r.query(t(now), &Request::ShowPimRp { group }) {
         Response::PimRp(view) => view,
@@ -883,17 +873,7 @@ fn two_thousand_groups_join_and_forward_in_linear_time() {
     use hato_gmp::{GmpFamily, GmpMessage};
     use hato_wire::gmp::{GroupRecord, RecordType, ReportV3};
     let config = format!("{PIM}\n[[pim.static-rp]]\naddress = \"198.18.0.1\"\ngroups = [\"239.0.0.0/8\"]\n");
-    let mut r = router(&config);
-    let mut out = with_links(&mut r, &["eth0", "eth1"]);
-    for (ifindex, addr) in [(2, "198.18.0.1"), (3, "198.18.1.1")] {
-        let input = Input::Address {
-            ifindex: IfIndex(ifindex),
-            addr: addr.parse().unwrap(),
-            prefix_len: 24,
-            added: true,
-        };
-        r.handle(t(1), input, &mut out);
-    }
+    let (mut r, mut out) = addressed_router(&config);
     let group = |n: u32| std::net::Ipv4Addr::from(0xef02_0000 + n);
     let started = std::time::Instant::now();
     for chunk in 0..20u32 {
