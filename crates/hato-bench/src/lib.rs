@@ -45,7 +45,6 @@ const HELLO_PERIOD: Duration = Duration::from_secs(30);
 /// The Join/Prune period (RFC 7761 §4.11).
 const JOIN_PRUNE_PERIOD: Duration = Duration::from_secs(60);
 /// How long hatod may take to write its PID file and open its control socket.
-const HATOD_START_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long the router may take to list every neighbour.
 const NEIGHBOUR_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pause between two rounds of lookups while waiting for the installs.
@@ -247,41 +246,6 @@ pub fn measure_kernel_floor(workload: Workload) -> Result<KernelFloor, String> {
     kernel_floor(&lab.netns("ka"), [iface("ka-kb")?, iface("ka-kc")?], workload)
 }
 
-/// Starts hatod on the router node as the lab would, but at the configuration's log level
-/// (info, like FRR's `log file ... informational`) rather than the lab's debug level, whose
-/// per-(S,G) lines would be measured too. Returns its PID and control socket.
-fn start_hatod(lab: &mut Lab) -> Result<(u32, PathBuf), String> {
-    let binary = lab.hatod_binary().map_err(|e| e.to_string())?.to_path_buf();
-    let dir = hato_lab::router::hatod::runtime_dir(lab, DUT).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let config = hato_lab::router::hatod::config_path(lab, DUT).map_err(|e| e.to_string())?;
-    let text = hato_lab::router::hatod::config_text(lab, DUT, &RouterConfig::default());
-    std::fs::write(&config, text).map_err(|e| format!("{}: {e}", config.display()))?;
-    let (socket, pidfile) = (dir.join("hatod.sock"), dir.join("hatod.pid"));
-    let path = |p: &std::path::Path| p.to_string_lossy().into_owned();
-    let argv = [
-        path(&binary),
-        "-n".into(),
-        "-f".into(),
-        path(&config),
-        "-r".into(),
-        path(&dir),
-        "-s".into(),
-        path(&socket),
-        "-p".into(),
-        path(&pidfile),
-    ];
-    let pid = lab.spawn(DUT, "hatod", &argv).map_err(|e| e.to_string())?;
-    let deadline = Instant::now() + HATOD_START_TIMEOUT;
-    while !(pidfile.exists() && socket.exists()) {
-        if lab.try_wait(pid).map_err(|e| e.to_string())?.is_some() || Instant::now() >= deadline {
-            return Err(format!("hatod did not start\n{}", lab.report()));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok((pid, socket))
-}
-
 /// The number of PIM neighbours the router lists (hatod: through its control socket).
 fn neighbour_count(lab: &Lab, control_socket: Option<&std::path::Path>) -> Result<usize, String> {
     match control_socket {
@@ -310,25 +274,23 @@ pub fn run(kind: RouterKind, workload: Workload, options: &Options) -> Result<Me
     lab.exec(DUT, &["ip", "route", "add", SOURCE_SUBNET, "via", &gateway, "dev", &upstream_if])
         .map_err(err)?;
 
-    let (pids, control_socket) = match kind {
-        RouterKind::Hatod => {
-            let (pid, socket) = start_hatod(&mut lab)?;
-            (vec![pid], Some(socket))
-        }
-        _ => {
-            lab.start_router(DUT, kind, &RouterConfig::default()).map_err(err)?;
-            let router = lab.router(DUT).ok_or("router did not start")?;
-            // staticd holds no multicast state; zebra and pimd do the work.
-            let pids = router
-                .pids
-                .iter()
-                .zip(["zebra", "staticd", "pimd"])
-                .filter(|(_, d)| *d != "staticd")
-                .map(|(p, _)| *p)
-                .collect();
-            (pids, None)
-        }
+    // hatod logs at its configuration's level (info, like FRR's `log file ... informational`): the
+    // lab's debug level would write per-(S,G) lines that would be measured too.
+    let config = RouterConfig { quiet_logs: true, ..RouterConfig::default() };
+    lab.start_router(DUT, kind, &config).map_err(err)?;
+    let router = lab.router(DUT).ok_or("router did not start")?;
+    // FRR: staticd holds no multicast state; zebra and pimd do the work.
+    let pids = match kind {
+        RouterKind::Frr => router
+            .pids
+            .iter()
+            .zip(["zebra", "staticd", "pimd"])
+            .filter(|(_, d)| *d != "staticd")
+            .map(|(p, _)| *p)
+            .collect(),
+        _ => router.pids.clone(),
     };
+    let control_socket = router.control_socket.clone();
 
     // The upstream PIM neighbour: it only says Hello. FRR leaves an (S,G) whose RPF neighbour is
     // not a PIM neighbour without an incoming interface and installs nothing; hatod installs

@@ -104,11 +104,11 @@ pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<
     let pidfile = dir.join("hatod.pid");
     let _ = fs::remove_file(&pidfile);
     let path = |p: &PathBuf| p.to_string_lossy().into_owned();
-    let argv = [
-        path(&binary),
-        "-n".into(),
-        "-d".into(),
-        "2".into(),
+    let mut argv = vec![path(&binary), "-n".into()];
+    if !config.quiet_logs {
+        argv.extend(["-d".into(), "2".into()]);
+    }
+    argv.extend([
         "-f".into(),
         path(&conf),
         "-r".into(),
@@ -117,7 +117,7 @@ pub(crate) fn start(lab: &mut Lab, node: &str, config: &RouterConfig) -> Result<
         path(&socket),
         "-p".into(),
         path(&pidfile),
-    ];
+    ]);
     let pid = lab.spawn(node, "hatod", &argv)?;
     wait_started(lab, pid, &pidfile)?;
     Ok(RouterHandle {

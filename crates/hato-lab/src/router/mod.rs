@@ -99,6 +99,9 @@ pub struct RouterConfig {
     pub refuse_bootstrap_on: Vec<String>,
     /// Lines appended verbatim to the generated configuration (of the protocol daemon).
     pub extra: String,
+    /// hatod only: log at the configuration's level (info) instead of the lab's debug level, so
+    /// that a benchmark does not measure per-entry debug lines.
+    pub quiet_logs: bool,
 }
 
 impl RouterConfig {
