@@ -12,6 +12,7 @@ mod plane;
 mod prefix;
 mod time;
 mod timer;
+pub mod vec_map;
 
 pub use afi::{AddressFamily, Afi, V4, V6};
 pub use keys::{IfIndex, SgKey, VifId};

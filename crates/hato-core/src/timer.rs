@@ -2,30 +2,36 @@
 //! a key again replaces its deadline. The owner asks for the next deadline ([`TimerQueue::next_deadline`])
 //! and, when time has passed it, drains the expired keys in deadline order. Every operation is
 //! `O(log n)`, so 100,000 per-(S,G) timers cost nothing while idle: there is no polling loop.
+//! Keys are found through a hash index (Fx hashing: keys are addresses and interface numbers, not
+//! attacker-chosen sizes), so a key is compared only on its own slot; the deadline order compares
+//! two integers.
 
 use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use rustc_hash::FxHashMap;
 
 use crate::Instant;
 
 /// Pending deadlines keyed by `K`.
 #[derive(Debug, Clone)]
-pub struct TimerQueue<K: Ord + Clone> {
+pub struct TimerQueue<K: Eq + Hash + Clone> {
     /// Deadline order; the sequence number keeps equal deadlines in arming order.
     by_deadline: BTreeMap<(Instant, u64), K>,
     /// Each key's current slot in `by_deadline`.
-    by_key: BTreeMap<K, (Instant, u64)>,
+    by_key: FxHashMap<K, (Instant, u64)>,
     next_seq: u64,
 }
 
-impl<K: Ord + Clone> Default for TimerQueue<K> {
+impl<K: Eq + Hash + Clone> Default for TimerQueue<K> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: Ord + Clone> TimerQueue<K> {
+impl<K: Eq + Hash + Clone> TimerQueue<K> {
     pub fn new() -> Self {
-        TimerQueue { by_deadline: BTreeMap::new(), by_key: BTreeMap::new(), next_seq: 0 }
+        TimerQueue { by_deadline: BTreeMap::new(), by_key: FxHashMap::default(), next_seq: 0 }
     }
 
     /// Arms `key` to expire at `deadline`, replacing any deadline it had. Returns the old deadline.

@@ -30,7 +30,7 @@ pub struct Received<A: GmpFamily> {
 }
 
 /// The deadlines an interface keeps.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum TimerKey<A: GmpFamily> {
     /// The next general query while querier (RFC 3376 §6.6.2, §8.2, §8.6).
     GeneralQuery,

@@ -257,7 +257,7 @@ impl<A: Afi> PimRouter<A> {
             self.arm(Timer::Keepalive(group, source), now, period);
         }
         if !spt_bit && !register.null_register {
-            let oifs: Vec<IfIndex> = self.inherited_olist_sg_rpt(source, group).into_keys().collect();
+            let oifs: Vec<IfIndex> = self.inherited_olist_sg_rpt(source, group).keys().copied().collect();
             if !oifs.is_empty() {
                 out.push(Output::ForwardDecapsulated {
                     key: SgKey::sg(source, group),

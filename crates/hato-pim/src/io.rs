@@ -2,7 +2,7 @@
 //! PIM messages to send, mroute intents for the router's mroute table, decapsulated Register
 //! payloads, RPF watch requests and log events.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use hato_core::{Afi, IfIndex, SgKey};
@@ -128,7 +128,7 @@ pub struct MrouteIntent<A: Afi> {
     pub key: SgKey<A>,
     /// Incoming interface; `None` when there is none (the RP's (*,G): traffic arrives in Registers).
     pub iif: Option<IfIndex>,
-    pub oifs: BTreeMap<IfIndex, OifReason>,
+    pub oifs: crate::OifList,
     /// Also forward to the register VIF (the DR encapsulates to the RP).
     pub register: bool,
     /// (S,G): traffic is taken from the shortest-path tree (SPT bit set or source connected).

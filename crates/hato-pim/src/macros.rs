@@ -6,8 +6,7 @@
 //! every RPF' goes through [`PimRouter::rpf_prime`], where an Assert winner takes precedence over
 //! the MRIB neighbour.
 
-use std::collections::{BTreeMap, BTreeSet};
-
+use hato_core::vec_map::{VecMap, VecSet};
 use hato_core::{Afi, IfIndex};
 
 use crate::config::SptPolicy;
@@ -16,24 +15,24 @@ use crate::fsm::upstream::UpstreamState;
 use crate::io::{OifReason, SourceFilter};
 use crate::router::{PimRouter, Timer, UpstreamNeighbor};
 
-/// An outgoing interface list with the reason each interface is in it.
-pub type OifList = BTreeMap<IfIndex, OifReason>;
+/// An outgoing interface list with the reason each interface is in it (four interfaces inline).
+pub type OifList = VecMap<IfIndex, OifReason, 4>;
 
 /// `a (+) b`: union, keeping `a`'s reason for interfaces in both.
 fn union(mut a: OifList, b: OifList) -> OifList {
     for (i, r) in b {
-        a.entry(i).or_insert(r);
+        a.get_or_insert(i, r);
     }
     a
 }
 
 /// `a (-) b`.
-fn minus(mut a: OifList, b: &BTreeSet<IfIndex>) -> OifList {
+fn minus(mut a: OifList, b: &VecSet<IfIndex>) -> OifList {
     a.retain(|i, _| !b.contains(i));
     a
 }
 
-fn tagged(set: BTreeSet<IfIndex>, reason: OifReason) -> OifList {
+fn tagged(set: VecSet<IfIndex>, reason: OifReason) -> OifList {
     set.into_iter().map(|i| (i, reason)).collect()
 }
 
@@ -144,15 +143,15 @@ impl<A: Afi> PimRouter<A> {
 
     /// `local_receiver_include(*,G,I)`: an EXCLUDE-mode member (all sources wanted). Never in
     /// SSM ranges (RFC 4607 §2).
-    pub(crate) fn local_receiver_include_star_g(&self, group: A::Addr) -> BTreeSet<IfIndex> {
+    pub(crate) fn local_receiver_include_star_g(&self, group: A::Addr) -> VecSet<IfIndex> {
         if self.is_ssm(group) {
-            return BTreeSet::new();
+            return VecSet::default();
         }
         self.filters(group).filter(|(_, f)| matches!(f, SourceFilter::Exclude(_))).map(|(i, _)| i).collect()
     }
 
     /// `local_receiver_include(S,G,I)`: an INCLUDE-mode member listing S.
-    pub(crate) fn local_receiver_include_sg(&self, source: A::Addr, group: A::Addr) -> BTreeSet<IfIndex> {
+    pub(crate) fn local_receiver_include_sg(&self, source: A::Addr, group: A::Addr) -> VecSet<IfIndex> {
         self.filters(group)
             .filter(|(_, f)| matches!(f, SourceFilter::Include(s) if s.contains(&source)))
             .map(|(i, _)| i)
@@ -160,7 +159,7 @@ impl<A: Afi> PimRouter<A> {
     }
 
     /// `local_receiver_exclude(S,G,I)`: an EXCLUDE-mode member excluding S.
-    pub(crate) fn local_receiver_exclude_sg(&self, source: A::Addr, group: A::Addr) -> BTreeSet<IfIndex> {
+    pub(crate) fn local_receiver_exclude_sg(&self, source: A::Addr, group: A::Addr) -> VecSet<IfIndex> {
         self.filters(group)
             .filter(|(_, f)| matches!(f, SourceFilter::Exclude(s) if s.contains(&source)))
             .map(|(i, _)| i)
@@ -169,7 +168,7 @@ impl<A: Afi> PimRouter<A> {
 
     /// `pim_include(*,G)`: local receivers on interfaces where we are DR and did not lose an
     /// Assert, or where we won one.
-    pub(crate) fn pim_include_star_g(&self, group: A::Addr) -> BTreeSet<IfIndex> {
+    pub(crate) fn pim_include_star_g(&self, group: A::Addr) -> VecSet<IfIndex> {
         self.local_receiver_include_star_g(group)
             .into_iter()
             .filter(|i| {
@@ -180,7 +179,7 @@ impl<A: Afi> PimRouter<A> {
     }
 
     /// `pim_include(S,G)`.
-    pub(crate) fn pim_include_sg(&self, source: A::Addr, group: A::Addr) -> BTreeSet<IfIndex> {
+    pub(crate) fn pim_include_sg(&self, source: A::Addr, group: A::Addr) -> VecSet<IfIndex> {
         self.local_receiver_include_sg(source, group)
             .into_iter()
             .filter(|i| {
@@ -191,13 +190,13 @@ impl<A: Afi> PimRouter<A> {
     }
 
     /// `pim_exclude(S,G)`.
-    pub(crate) fn pim_exclude_sg(&self, source: A::Addr, group: A::Addr) -> BTreeSet<IfIndex> {
+    pub(crate) fn pim_exclude_sg(&self, source: A::Addr, group: A::Addr) -> VecSet<IfIndex> {
         self.local_receiver_exclude_sg(source, group).into_iter().filter(|i| self.i_am_dr(*i)).collect()
     }
 
     // ---- Join state (§4.1.6) ----
 
-    fn joined(&self, group: A::Addr, source: Option<A::Addr>) -> BTreeSet<IfIndex> {
+    fn joined(&self, group: A::Addr, source: Option<A::Addr>) -> VecSet<IfIndex> {
         self.downstream
             .range((group, source, IfIndex(0))..)
             .take_while(|((g, s, _), _)| *g == group && *s == source)
@@ -207,20 +206,20 @@ impl<A: Afi> PimRouter<A> {
     }
 
     /// `joins(*,G)`: interfaces in Join or Prune-Pending for (*,G). Empty in SSM ranges.
-    pub(crate) fn joins_star_g(&self, group: A::Addr) -> BTreeSet<IfIndex> {
+    pub(crate) fn joins_star_g(&self, group: A::Addr) -> VecSet<IfIndex> {
         if self.is_ssm(group) || self.rp_for(group).is_none() {
-            return BTreeSet::new();
+            return VecSet::default();
         }
         self.joined(group, None)
     }
 
     /// `joins(S,G)`.
-    pub(crate) fn joins_sg(&self, source: A::Addr, group: A::Addr) -> BTreeSet<IfIndex> {
+    pub(crate) fn joins_sg(&self, source: A::Addr, group: A::Addr) -> VecSet<IfIndex> {
         self.joined(group, Some(source))
     }
 
     /// `prunes(S,G,rpt)`: interfaces in Prune or PruneTmp for (S,G,rpt).
-    pub(crate) fn prunes_sg_rpt(&self, source: A::Addr, group: A::Addr) -> BTreeSet<IfIndex> {
+    pub(crate) fn prunes_sg_rpt(&self, source: A::Addr, group: A::Addr) -> VecSet<IfIndex> {
         self.rpt_downstream
             .range((group, source, IfIndex(0))..)
             .take_while(|((g, s, _), _)| *g == group && *s == source)

@@ -33,7 +33,7 @@ pub struct UpstreamNeighbor<A: Afi> {
 
 /// Every timer of the router, keyed by what it belongs to. Entry keys are (G, S) so that a group's
 /// timers sort together.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Timer<A: Afi> {
     /// Hello Timer (§4.3.1).
     Hello(IfIndex),

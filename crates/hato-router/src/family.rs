@@ -20,7 +20,7 @@ use crate::interfaces::{family_enabled, unusable_reason, InterfaceTable};
 use crate::io::{Event, Output};
 use crate::mroute::{Intent, IntentOrigin, MrouteTable, ReconcileStats};
 use crate::protocols::{gmp_socket, Protocols, RpfWatcher};
-use crate::vec_map::VecSet;
+use hato_core::vec_map::VecSet;
 use crate::vifs::{VifBinding, VifTable};
 
 /// A configured flow's interfaces.

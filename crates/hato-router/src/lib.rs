@@ -30,7 +30,6 @@ pub mod mroute;
 pub mod protocols;
 mod router;
 mod show;
-pub mod vec_map;
 mod vifs;
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use serde::Serialize;
 use smallvec::SmallVec;
 
 use crate::io::Event;
-use crate::vec_map::{VecMap, VecSet};
+use hato_core::vec_map::{VecMap, VecSet};
 use crate::vifs::VifTable;
 
 /// Plane operations per [`MrouteTable::reconcile`] call (about 1 ms of kernel work).

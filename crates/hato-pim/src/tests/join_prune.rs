@@ -144,7 +144,7 @@ fn sg_rpt_prune_with_star_join_in_one_message() {
     assert_eq!(h.down(IF2, sg_key(), true), "PrunePending");
     h.at(3.0);
     assert_eq!(h.down(IF2, sg_key(), true), "Prune");
-    assert_eq!(h.r.inherited_olist_sg_rpt(src(), grp()).into_keys().collect::<Vec<_>>(), vec![IF3]);
+    assert_eq!(h.r.inherited_olist_sg_rpt(src(), grp()).keys().copied().collect::<Vec<_>>(), vec![IF3]);
     // The periodic message repeats both: Prune → PruneTmp → Prune.
     h.jp(IF2, n2(), me(IF2), vec![set(grp(), vec![star(rp())], vec![rpt(src())])]);
     assert_eq!(h.down(IF2, sg_key(), true), "Prune");

@@ -1,24 +1,27 @@
-//! [`VecMap`]: a map kept as a sorted vector, for the per-entry maps of the mroute table that
-//! hold one or two items (intents per origin, oif uptimes). A `BTreeMap` allocates a whole node
-//! (room for eleven items, several hundred octets) for its first item; at 100,000 (S,G) entries
-//! that alone was more than half a kilobyte per entry. The first item is stored inline, so the
-//! common map of one item allocates nothing.
+//! [`VecMap`] and [`VecSet`]: a map and a set kept as sorted vectors, for the per-entry
+//! collections that hold one to a few items (intents per origin, oif uptimes, outgoing interface
+//! lists). A `BTreeMap` allocates a whole node (room for eleven items, several hundred octets) for
+//! its first item; at 100,000 (S,G) entries that alone was more than half a kilobyte per entry, and
+//! building the outgoing lists of RFC 7761's macros allocated several nodes per evaluation. The
+//! first `N` items are stored inline, so the common small collection allocates nothing.
 
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use smallvec::{smallvec, SmallVec};
 
-/// A small map ordered by key: lookups by binary search, inserts and removals by shifting.
+/// A small map ordered by key, the first `N` items inline: lookups by binary search, inserts and
+/// removals by shifting.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VecMap<K, V> {
-    items: SmallVec<[(K, V); 1]>,
+pub struct VecMap<K, V, const N: usize = 1> {
+    items: SmallVec<[(K, V); N]>,
 }
 
-impl<K, V> Default for VecMap<K, V> {
+impl<K, V, const N: usize> Default for VecMap<K, V, N> {
     fn default() -> Self {
         VecMap { items: SmallVec::new() }
     }
 }
 
-impl<K: Ord, V> VecMap<K, V> {
+impl<K: Ord, V, const N: usize> VecMap<K, V, N> {
     /// A map holding `key` → `value` alone.
     pub fn single(key: K, value: V) -> Self {
         VecMap { items: smallvec![(key, value)] }
@@ -90,9 +93,44 @@ impl<K: Ord, V> VecMap<K, V> {
     pub fn values(&self) -> impl Iterator<Item = &V> {
         self.items.iter().map(|(_, v)| v)
     }
+
+    /// The first item in key order.
+    pub fn first(&self) -> Option<(&K, &V)> {
+        self.items.first().map(|(k, v)| (k, v))
+    }
 }
 
-impl<'a, K: Ord, V> IntoIterator for &'a VecMap<K, V> {
+impl<K: Ord, V, const N: usize> FromIterator<(K, V)> for VecMap<K, V, N> {
+    /// Collects in key order; for equal keys the last value wins, as in a `BTreeMap`.
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut map = VecMap::default();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl<K, V, const N: usize> IntoIterator for VecMap<K, V, N> {
+    type Item = (K, V);
+    type IntoIter = smallvec::IntoIter<[(K, V); N]>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<K: Serialize, V: Serialize, const N: usize> Serialize for VecMap<K, V, N> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.items.len()))?;
+        for (k, v) in &self.items {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'a, K: Ord, V, const N: usize> IntoIterator for &'a VecMap<K, V, N> {
     type Item = (&'a K, &'a V);
     type IntoIter = std::iter::Map<std::slice::Iter<'a, (K, V)>, fn(&'a (K, V)) -> (&'a K, &'a V)>;
 
@@ -118,6 +156,32 @@ impl<T: Ord> VecSet<T> {
         self.items.binary_search(item).is_ok()
     }
 
+    /// Adds `item`; returns whether it was new.
+    pub fn insert(&mut self, item: T) -> bool {
+        match self.items.binary_search(&item) {
+            Ok(_) => false,
+            Err(i) => {
+                self.items.insert(i, item);
+                true
+            }
+        }
+    }
+
+    /// Removes `item`; returns whether it was there.
+    pub fn remove(&mut self, item: &T) -> bool {
+        match self.items.binary_search(item) {
+            Ok(i) => {
+                self.items.remove(i);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    pub fn retain(&mut self, keep: impl FnMut(&mut T) -> bool) {
+        self.items.retain(keep);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
@@ -141,6 +205,33 @@ impl<T: Ord> FromIterator<T> for VecSet<T> {
     }
 }
 
+impl<T: Ord> Extend<T> for VecSet<T> {
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        for item in iter {
+            self.insert(item);
+        }
+    }
+}
+
+impl<T> IntoIterator for VecSet<T> {
+    type Item = T;
+    type IntoIter = smallvec::IntoIter<[T; 4]>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+impl<T: Serialize> Serialize for VecSet<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.items.len()))?;
+        for item in &self.items {
+            seq.serialize_element(item)?;
+        }
+        seq.end()
+    }
+}
+
 impl<'a, T: Ord> IntoIterator for &'a VecSet<T> {
     type Item = &'a T;
     type IntoIter = std::slice::Iter<'a, T>;
@@ -156,7 +247,7 @@ mod tests {
 
     #[test]
     fn behaves_as_an_ordered_map() {
-        let mut m = VecMap::single(5, "five");
+        let mut m: VecMap<i32, &str> = VecMap::single(5, "five");
         assert_eq!(m.insert(1, "one"), None);
         assert_eq!(m.insert(9, "nine"), None);
         assert_eq!(m.insert(5, "FIVE"), Some("five"));
@@ -171,6 +262,9 @@ mod tests {
         assert_eq!((&m).into_iter().map(|(k, v)| (*k, *v)).collect::<Vec<_>>(), [(2, "two"), (5, "FIVE")]);
         assert_eq!(m.len(), 2);
         assert!(!m.is_empty());
+        assert_eq!(m.first(), Some((&2, &"two")));
+        let collected: VecMap<u8, char, 4> = [(3, 'a'), (1, 'b'), (3, 'c')].into_iter().collect();
+        assert_eq!(collected.into_iter().collect::<Vec<_>>(), [(1, 'b'), (3, 'c')]);
     }
 
     #[test]
@@ -180,5 +274,11 @@ mod tests {
         assert!(s.contains(&7) && !s.contains(&2));
         assert_eq!(s.len(), 5);
         assert!(VecSet::<u32>::default().is_empty());
+        let mut t = s.clone();
+        assert!(t.insert(4) && !t.insert(4));
+        t.retain(|x| *x % 3 != 0);
+        assert!(t.remove(&5) && !t.remove(&5));
+        t.extend([5, 2]);
+        assert_eq!(t.into_iter().collect::<Vec<_>>(), [1, 2, 4, 5, 7]);
     }
 }
