@@ -18,6 +18,7 @@ use crate::fsm::upstream::{
     self, RptUpstreamAction, RptUpstreamEvent, RptUpstreamState, UpstreamAction, UpstreamEvent, UpstreamState,
 };
 use crate::io::{DropReason, MrouteIntent, Output};
+use crate::macros::SgLists;
 use crate::router::{DownstreamEntry, PimRouter, Timer, UpstreamNeighbor};
 
 /// A Join/Prune holdtime: `None` is 0xffff, forever (§4.9.5).
@@ -341,7 +342,7 @@ impl<A: Afi> PimRouter<A> {
         }
         // A refresh (Join in Join) only moves a timer: nothing to re-evaluate.
         if state != step.next {
-            self.dirty.insert(group);
+            self.mark_dirty_entry(group, source);
         }
     }
 
@@ -382,7 +383,7 @@ impl<A: Afi> PimRouter<A> {
         }
         self.timers.cancel(&Timer::Expiry(group, source, ifindex));
         self.timers.cancel(&Timer::PrunePending(group, source, ifindex));
-        self.dirty.insert(group);
+        self.mark_dirty_entry(group, source);
     }
 
     /// Feeds one event to the (S,G,rpt) downstream machine of `ifindex` (§4.5.3).
@@ -441,7 +442,7 @@ impl<A: Afi> PimRouter<A> {
         } else {
             self.rpt_downstream.insert(key, step.next);
         }
-        self.dirty.insert(group);
+        self.mark_dirty_entry(group, Some(source));
     }
 
     pub(crate) fn remove_rpt_downstream(&mut self, group: A::Addr, source: A::Addr, ifindex: IfIndex) {
@@ -452,7 +453,7 @@ impl<A: Afi> PimRouter<A> {
         }
         self.timers.cancel(&Timer::RptExpiry(group, source, ifindex));
         self.timers.cancel(&Timer::RptPrunePending(group, source, ifindex));
-        self.dirty.insert(group);
+        self.mark_dirty_entry(group, Some(source));
     }
 
     /// ET = max(ET, holdtime); a holdtime of forever stops the timer.
@@ -616,7 +617,7 @@ impl<A: Afi> PimRouter<A> {
             e.upstream = step.next;
         }
         if state != step.next {
-            self.dirty.insert(group);
+            self.mark_dirty_entry(group, Some(source));
         }
     }
 
@@ -704,7 +705,7 @@ impl<A: Afi> PimRouter<A> {
             e.rpt = step.next;
         }
         if state != step.next {
-            self.dirty.insert(group);
+            self.mark_dirty_entry(group, Some(source));
         }
     }
 
@@ -837,7 +838,10 @@ impl<A: Afi> PimRouter<A> {
         out: &mut Vec<Output<A>>,
     ) {
         let key = (group, source);
-        let wanted_state = !self.immediate_olist_sg(source, group).is_empty()
+        // The outgoing lists depend on downstream, membership and Assert state, which nothing
+        // below changes: evaluated once.
+        let lists = self.sg_lists(source, group);
+        let wanted_state = !lists.immediate.is_empty()
             || self
                 .rpt_downstream
                 .range((group, source, IfIndex(0))..)
@@ -856,7 +860,7 @@ impl<A: Afi> PimRouter<A> {
         self.rewatch(&held, &wanted, out);
 
         // (S,G) upstream, §4.5.5.
-        let desired = self.join_desired_sg(source, group);
+        let desired = self.join_desired_sg_given(source, group, &lists);
         let new = self.rpf_prime_sg(source, group);
         if let Some(e) = self.sources.get_mut(&key) {
             e.rpf_prime = new;
@@ -875,8 +879,8 @@ impl<A: Afi> PimRouter<A> {
         // (S,G,rpt) upstream, §4.5.7.
         let rpt_state = self.sources.get(&key).map_or(RptUpstreamState::RptNotJoined, |e| e.rpt);
         let rpt_desired = self.rpt_join_desired(group);
-        let prune_desired = self.prune_desired_sg_rpt(source, group);
-        let olist_non_empty = !self.inherited_olist_sg_rpt(source, group).is_empty();
+        let prune_desired = self.prune_desired_sg_rpt_given(source, group, rpt_desired, &lists);
+        let olist_non_empty = !lists.inherited_rpt.is_empty();
         let event = if !rpt_desired && rpt_state != RptUpstreamState::RptNotJoined {
             Some(RptUpstreamEvent::RptJoinDesiredFalse)
         } else if prune_desired && rpt_state != RptUpstreamState::Pruned {
@@ -946,8 +950,10 @@ impl<A: Afi> PimRouter<A> {
                 self.rewatch(&e.watched, &[], out);
             }
         }
-        let intent = self.sg_intent(group, source, rp);
+        let intent = self.sg_intent(group, source, rp, lists);
         self.set_intent(intent, SgKey::sg(source, group), out);
+        // The entry's own changes above are accounted for by the steps after them.
+        self.dirty_sources.remove(&key);
     }
 
     /// The (*,G) mroute intent: from RPF_interface(RP) to immediate_olist(*,G).
@@ -966,7 +972,13 @@ impl<A: Afi> PimRouter<A> {
     /// tree to take it from) from RPF_interface(S) to inherited_olist(S,G); otherwise from
     /// RPF_interface(RP) to inherited_olist(S,G,rpt), so that a packet arriving on the SPT is
     /// reported as a wrong-interface upcall and sets the SPT bit.
-    fn sg_intent(&self, group: A::Addr, source: A::Addr, rp: Option<A::Addr>) -> Option<MrouteIntent<A>> {
+    fn sg_intent(
+        &self,
+        group: A::Addr,
+        source: A::Addr,
+        rp: Option<A::Addr>,
+        lists: SgLists,
+    ) -> Option<MrouteIntent<A>> {
         let entry = self.sources.get(&(group, source))?;
         let rp_iif = rp.filter(|_| !self.i_am_rp(group)).and_then(|rp| self.rpf_interface(rp));
         let on_rpt = !entry.spt_bit
@@ -974,9 +986,9 @@ impl<A: Afi> PimRouter<A> {
             && rp_iif.is_some()
             && self.star_g_joined(group);
         let (iif, oifs) = if on_rpt {
-            (rp_iif, self.inherited_olist_sg_rpt(source, group))
+            (rp_iif, lists.inherited_rpt)
         } else {
-            (self.rpf_interface(source), self.inherited_olist_sg(source, group))
+            (self.rpf_interface(source), lists.inherited())
         };
         Some(MrouteIntent {
             key: SgKey::sg(source, group),

@@ -36,6 +36,20 @@ fn tagged(set: VecSet<IfIndex>, reason: OifReason) -> OifList {
     set.into_iter().map(|i| (i, reason)).collect()
 }
 
+/// `immediate_olist(S,G)` and `inherited_olist(S,G,rpt)` of one entry.
+#[derive(Debug, Clone)]
+pub(crate) struct SgLists {
+    pub(crate) immediate: OifList,
+    pub(crate) inherited_rpt: OifList,
+}
+
+impl SgLists {
+    /// `inherited_olist(S,G) = inherited_olist(S,G,rpt) (+) immediate_olist(S,G)`.
+    pub(crate) fn inherited(&self) -> OifList {
+        union(self.immediate.clone(), self.inherited_rpt.clone())
+    }
+}
+
 impl<A: Afi> PimRouter<A> {
     // ---- RP, SSM, RPF ----
 
@@ -269,7 +283,15 @@ impl<A: Afi> PimRouter<A> {
 
     /// `inherited_olist(S,G) = inherited_olist(S,G,rpt) (+) immediate_olist(S,G)`.
     pub fn inherited_olist_sg(&self, source: A::Addr, group: A::Addr) -> OifList {
-        union(self.immediate_olist_sg(source, group), self.inherited_olist_sg_rpt(source, group))
+        self.sg_lists(source, group).inherited()
+    }
+
+    /// The two outgoing lists every (S,G) macro is made of, evaluated once.
+    pub(crate) fn sg_lists(&self, source: A::Addr, group: A::Addr) -> SgLists {
+        SgLists {
+            immediate: self.immediate_olist_sg(source, group),
+            inherited_rpt: self.inherited_olist_sg_rpt(source, group),
+        }
     }
 
     // ---- Desires (§4.5.4-§4.5.7, §4.4.1, §4.2.1) ----
@@ -286,8 +308,14 @@ impl<A: Afi> PimRouter<A> {
     /// `JoinDesired(S,G) = immediate_olist(S,G) != NULL OR (KeepaliveTimer(S,G) is running AND
     /// inherited_olist(S,G) != NULL)`.
     pub fn join_desired_sg(&self, source: A::Addr, group: A::Addr) -> bool {
-        !self.immediate_olist_sg(source, group).is_empty()
-            || (self.keepalive_running(source, group) && !self.inherited_olist_sg(source, group).is_empty())
+        self.join_desired_sg_given(source, group, &self.sg_lists(source, group))
+    }
+
+    /// `JoinDesired(S,G)` over lists already evaluated (`inherited_olist(S,G)` is non-empty when
+    /// either of its parts is).
+    pub(crate) fn join_desired_sg_given(&self, source: A::Addr, group: A::Addr, lists: &SgLists) -> bool {
+        !lists.immediate.is_empty()
+            || (self.keepalive_running(source, group) && !lists.inherited_rpt.is_empty())
     }
 
     /// `RPTJoinDesired(G) = JoinDesired(*,G)`.
@@ -298,9 +326,21 @@ impl<A: Afi> PimRouter<A> {
     /// `PruneDesired(S,G,rpt) = RPTJoinDesired(G) AND (inherited_olist(S,G,rpt) == NULL OR
     /// (SPTbit(S,G) AND RPF'(*,G) != RPF'(S,G)))`.
     pub fn prune_desired_sg_rpt(&self, source: A::Addr, group: A::Addr) -> bool {
+        let lists = self.sg_lists(source, group);
+        self.prune_desired_sg_rpt_given(source, group, self.rpt_join_desired(group), &lists)
+    }
+
+    /// `PruneDesired(S,G,rpt)` over `RPTJoinDesired(G)` and lists already evaluated.
+    pub(crate) fn prune_desired_sg_rpt_given(
+        &self,
+        source: A::Addr,
+        group: A::Addr,
+        rpt_join_desired: bool,
+        lists: &SgLists,
+    ) -> bool {
         let spt_bit = self.sources.get(&(group, source)).is_some_and(|e| e.spt_bit);
-        self.rpt_join_desired(group)
-            && (self.inherited_olist_sg_rpt(source, group).is_empty()
+        rpt_join_desired
+            && (lists.inherited_rpt.is_empty()
                 || (spt_bit && self.rpf_prime_star_g(group) != self.rpf_prime_sg(source, group)))
     }
 

@@ -540,7 +540,7 @@ impl<A: Afi> PimRouter<A> {
         self.sources.insert((group, source), SourceEntry::new());
         self.sources_by_source.insert((source, group));
         *self.source_groups.entry(group).or_insert(0) += 1;
-        self.dirty.insert(group);
+        self.dirty_sources.insert((group, source));
         true
     }
 
@@ -564,6 +564,20 @@ impl<A: Afi> PimRouter<A> {
         );
         self.dirty.insert(group);
         true
+    }
+
+    /// Marks (*,G) (`source` None: the whole group, since every (S,G) inherits from it) or one
+    /// (S,G) entry for re-evaluation: the (S,G) and (S,G,rpt) machines of one source depend on
+    /// that source's state and the group's, never on another source's.
+    pub(crate) fn mark_dirty_entry(&mut self, group: A::Addr, source: Option<A::Addr>) {
+        match source {
+            None => {
+                self.dirty.insert(group);
+            }
+            Some(source) => {
+                self.dirty_sources.insert((group, source));
+            }
+        }
     }
 
     /// Re-evaluates dirty groups, emits changed intents and flushes queued Join/Prune entries.
