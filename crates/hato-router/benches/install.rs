@@ -9,7 +9,8 @@
 //! share measured apart), and the CPU per second of virtual steady state (Join refreshes and
 //! Hellos arriving, the router's timers firing, counter dumps paced as hatod paces them).
 //!
-//! Run with `cargo bench -p hato-router --bench install`.
+//! Run with `cargo bench -p hato-router --bench install`; `-- --install-only` stops after the
+//! install (for profiles of it).
 
 use std::alloc::System;
 use std::collections::BTreeMap;
@@ -17,7 +18,9 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use hato_config::load;
 use hato_core::{Duration, ForwardingPlane, IfIndex, Instant, MfcEntry, SgKey, Vif, VifId, VifKind, V4, V6};
-use hato_router::{Input, LinkInfo, Output, ProtocolPacket, RouteChange, RouteNexthop, Router, SocketKind};
+use hato_router::{
+    Input, LinkInfo, Output, ProtocolPacket, RouteChange, RouteNexthop, Router, Severity, SocketKind,
+};
 use hato_sim::{SimConfig, SimPlane};
 use hato_wire::checksum::ChecksumContext;
 use hato_wire::pim::{
@@ -186,11 +189,13 @@ impl Bench {
     fn complete(&self) -> usize {
         let vif = |ifindex: IfIndex| self.router.family4().and_then(|f| f.vifs().vif_of(ifindex));
         let upstream = vif(UPSTREAM);
-        let vifs: BTreeMap<u32, Option<VifId>> = (0..DOWNSTREAM_INTERFACES).map(|i| (i, vif(IfIndex(2 + i)))).collect();
+        let vifs: BTreeMap<u32, Option<VifId>> =
+            (0..DOWNSTREAM_INTERFACES).map(|i| (i, vif(IfIndex(2 + i)))).collect();
         self.plane()
             .installed()
             .filter(|(entry, _)| {
-                let g = u32::from(u16::from_be_bytes([entry.key.group.octets()[2], entry.key.group.octets()[3]]));
+                let g =
+                    u32::from(u16::from_be_bytes([entry.key.group.octets()[2], entry.key.group.octets()[3]]));
                 Some(entry.iif) == upstream
                     && entry.oifs.len() == 1
                     && entry.oifs.keys().next().copied() == vifs[&(g % DOWNSTREAM_INTERFACES)]
@@ -204,13 +209,18 @@ fn plane_bytes_per_entry(states: u64) -> isize {
     let before = live_bytes();
     let mut plane = SimPlane::<V4>::new(SimConfig::default(), interfaces());
     for (id, ifindex) in interfaces().enumerate() {
-        let vif = Vif { id: VifId(u16::try_from(id).expect("few")), kind: VifKind::Interface(ifindex), ttl_threshold: 1 };
+        let vif = Vif {
+            id: VifId(u16::try_from(id).expect("few")),
+            kind: VifKind::Interface(ifindex),
+            ttl_threshold: 1,
+        };
         plane.add_vif(&vif).expect("VIF");
     }
     for g in 0..GROUPS {
         for s in 0..SOURCES {
             let oif = VifId(u16::try_from(1 + g % DOWNSTREAM_INTERFACES).expect("few"));
-            let entry = MfcEntry { key: SgKey::sg(source(s), group(g)), iif: VifId(0), oifs: [(oif, 1)].into() };
+            let entry =
+                MfcEntry { key: SgKey::sg(source(s), group(g)), iif: VifId(0), oifs: [(oif, 1)].into() };
             plane.set_mfc(&entry).expect("install");
         }
     }
@@ -227,13 +237,11 @@ fn main() {
     let config = load("hato.toml", CONFIG).expect("valid configuration");
     let plane_config = SimConfig { assert: true, pim: true, wrong_vif_whole: false };
     let plane = SimPlane::<V4>::new(plane_config, interfaces());
-    let mut b = Bench {
-        router: Router::with_seed(Instant::ZERO, config, Some(plane), None, 1),
-        now: Instant::ZERO,
-        out: Vec::new(),
-        next_counters: Instant::from_secs(1),
-        sent: 0,
-    };
+    let mut router: SimRouter = Router::with_seed(Instant::ZERO, config, Some(plane), None, 1);
+    // As hatod at its default log level: debug events are not built.
+    router.set_log_level(Severity::Info);
+    let mut b =
+        Bench { router, now: Instant::ZERO, out: Vec::new(), next_counters: Instant::from_secs(1), sent: 0 };
     for ifindex in interfaces() {
         b.handle(link(ifindex));
     }
@@ -282,6 +290,10 @@ fn main() {
         live / states as isize - plane_share
     );
 
+    if std::env::args().any(|a| a == "--install-only") {
+        return;
+    }
+
     // Steady state: each downstream neighbour refreshes its groups once a period, spread over it;
     // every neighbour says Hello every 30 s; the router's timers and counter reads run.
     b.sent = 0;
@@ -290,7 +302,8 @@ fn main() {
     let mut seq = 0u32;
     for period in 1..=STEADY_SECS * 1000 / JOIN_PRUNE_PERIOD_MS {
         for g in 0..GROUPS {
-            let offset = (period - 1) * JOIN_PRUNE_PERIOD_MS + u64::from(g) * JOIN_PRUNE_PERIOD_MS / u64::from(GROUPS);
+            let offset =
+                (period - 1) * JOIN_PRUNE_PERIOD_MS + u64::from(g) * JOIN_PRUNE_PERIOD_MS / u64::from(GROUPS);
             schedule.insert((start + Duration::from_millis(offset), seq), join(g));
             seq += 1;
         }

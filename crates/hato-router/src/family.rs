@@ -17,11 +17,11 @@ use hato_rib::{
 
 use crate::counters::Counters;
 use crate::interfaces::{family_enabled, unusable_reason, InterfaceTable};
-use crate::io::{Event, Output};
+use crate::io::{Event, Output, Severity};
 use crate::mroute::{Intent, IntentOrigin, MrouteTable, ReconcileStats};
 use crate::protocols::{gmp_socket, Protocols, RpfWatcher};
-use hato_core::vec_map::VecSet;
 use crate::vifs::{VifBinding, VifTable};
+use hato_core::vec_map::VecSet;
 
 /// A configured flow's interfaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +64,8 @@ pub struct Family<A: GmpFamily, P: ForwardingPlane<A>> {
     waiting: BTreeSet<(String, String)>,
     /// Interfaces refused a VIF for lack of numbers, already logged.
     exhausted: BTreeSet<IfIndex>,
+    /// The least important events produced (see [`crate::Router::set_log_level`]).
+    log_level: Severity,
 }
 
 /// The RPF engine's settings from `[rpf]`.
@@ -105,7 +107,19 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
             static_mroutes: Vec::new(),
             waiting: BTreeSet::new(),
             exhausted: BTreeSet::new(),
+            log_level: Severity::Debug,
         }
+    }
+
+    /// Produces only events at least as important as `level`.
+    pub fn set_log_level(&mut self, level: Severity) {
+        self.log_level = level;
+        self.mroutes.set_log_installs(self.logs(Severity::Debug));
+    }
+
+    /// Whether events of `severity` are produced.
+    pub(crate) fn logs(&self, severity: Severity) -> bool {
+        severity <= self.log_level
     }
 
     pub fn plane(&self) -> &P {
@@ -431,7 +445,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
         if matches && !self.learned.contains_key(&key) {
             self.learned.insert(key, LearnedSource { packets: 0, active: now });
             self.refresh_static_flows(now, interfaces, out);
-        } else if !matches && !self.protocols.pim_running() {
+        } else if !matches && !self.protocols.pim_running() && self.logs(Severity::Debug) {
             out.push(Output::Log(Event::Unwanted { upcall: upcall.to_string() }));
         }
     }

@@ -7,10 +7,16 @@
 //! An entry whose incoming interface has no VIF is not installed; outgoing interfaces without a
 //! VIF are left out.
 //!
-//! Reconciling: changed keys are queued; each [`MrouteTable::reconcile`] call performs at most
-//! [`RECONCILE_CHUNK`] plane operations, so a change to thousands of entries is spread over turns
-//! of the daemon's loop. A failed operation is retried at the next [`MrouteTable::retry_failed`].
+//! Reconciling: changed keys are queued; each [`MrouteTable::reconcile`] call performs at most [`RECONCILE_CHUNK`] plane operations, so a
+//! change to thousands of entries is spread over turns of the daemon's loop. A failed operation is
+//! retried at the next [`MrouteTable::retry_failed`].
+//!
+//! Cost per (S,G) on the install path: one lookup in the entries and one insertion into the
+//! queue to record an intent, one of each to reconcile it, no allocation besides the entry itself
+//! and the plane's [`MfcEntry`], and no text unless installs are logged
+//! ([`MrouteTable::set_log_installs`]).
 
+use std::collections::btree_map::Entry as MapEntry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, SgKey, VifId};
@@ -18,8 +24,8 @@ use serde::Serialize;
 use smallvec::SmallVec;
 
 use crate::io::Event;
-use hato_core::vec_map::{VecMap, VecSet};
 use crate::vifs::VifTable;
+use hato_core::vec_map::{VecMap, VecSet};
 
 /// Plane operations per [`MrouteTable::reconcile`] call (about 1 ms of kernel work).
 pub const RECONCILE_CHUNK: usize = 1000;
@@ -97,9 +103,34 @@ pub struct Merged {
 }
 
 impl Entry {
+    /// The incoming interface: the first origin's that names one.
+    fn iif(&self) -> Option<IfIndex> {
+        self.intents.values().find_map(|intent| intent.iif)
+    }
+
+    /// Every origin's outgoing interfaces other than `iif` (an interface wanted by several
+    /// origins comes once per origin).
+    fn oifs_besides(&self, iif: Option<IfIndex>) -> impl Iterator<Item = IfIndex> + '_ {
+        self.intents
+            .values()
+            .flat_map(|intent| intent.oifs.iter().copied())
+            .filter(move |oif| Some(*oif) != iif)
+    }
+
+    /// Keeps `oif_since` to the merged outgoing interfaces, new ones joining at `now`.
+    fn track_oifs(&mut self, now: Instant) {
+        let iif = self.iif();
+        let intents = &self.intents;
+        self.oif_since
+            .retain(|oif, _| Some(*oif) != iif && intents.values().any(|intent| intent.oifs.contains(oif)));
+        for oif in intents.values().flat_map(|intent| intent.oifs.iter()).filter(|oif| Some(**oif) != iif) {
+            self.oif_since.get_or_insert(*oif, now);
+        }
+    }
+
     /// The merged intents.
     pub fn merged(&self) -> Merged {
-        let iif = self.intents.values().find_map(|intent| intent.iif);
+        let iif = self.iif();
         let mut oifs: BTreeMap<IfIndex, Vec<IntentOrigin>> = BTreeMap::new();
         for (origin, intent) in &self.intents {
             for oif in intent.oifs.iter().filter(|oif| Some(**oif) != iif) {
@@ -119,16 +150,16 @@ impl Entry {
     /// §4.2.1). (*,G) intents stay in the table for `show mroute`.
     pub fn desired<A: Afi>(&self, key: SgKey<A>, vifs: &VifTable) -> Option<MfcEntry<A>> {
         key.source?;
-        let merged = self.merged();
-        let iif = vifs.vif_of(merged.iif?)?;
-        let mut oifs: BTreeMap<hato_core::VifId, u8> = merged
-            .oifs
-            .keys()
-            .filter_map(|oif| vifs.get(*oif))
+        let iif_interface = self.iif();
+        let iif = vifs.vif_of(iif_interface?)?;
+        let mut oifs: BTreeMap<hato_core::VifId, u8> = self
+            .oifs_besides(iif_interface)
+            .filter_map(|oif| vifs.get(oif))
             .filter(|binding| binding.vif != iif)
             .map(|binding| (binding.vif, binding.ttl_threshold))
             .collect();
-        if let (true, Some(register)) = (merged.register, vifs.register()) {
+        let register = self.intents.values().any(|intent| intent.register);
+        if let (true, Some(register)) = (register, vifs.register()) {
             oifs.insert(register, 1);
         }
         Some(MfcEntry { key, iif, oifs })
@@ -153,6 +184,8 @@ pub struct MrouteTable<A: Afi> {
     orphans: BTreeMap<SgKey<A>, Installed>,
     dirty: BTreeSet<SgKey<A>>,
     failed: BTreeSet<SgKey<A>>,
+    /// Whether installs and removals are logged (one formatted line each).
+    log_installs: bool,
 }
 
 impl<A: Afi> Default for MrouteTable<A> {
@@ -162,6 +195,7 @@ impl<A: Afi> Default for MrouteTable<A> {
             orphans: BTreeMap::new(),
             dirty: BTreeSet::new(),
             failed: BTreeSet::new(),
+            log_installs: true,
         }
     }
 }
@@ -178,43 +212,45 @@ impl<A: Afi> MrouteTable<A> {
     /// Sets (`Some`) or withdraws (`None`) `origin`'s intent for `key`; queues the key when the
     /// merged result may have changed.
     pub fn set_intent(&mut self, now: Instant, key: SgKey<A>, origin: IntentOrigin, intent: Option<Intent>) {
-        match (self.entries.get_mut(&key), intent) {
-            (Some(entry), Some(intent)) => {
+        let entry = match (self.entries.entry(key), intent) {
+            (MapEntry::Occupied(occupied), Some(intent)) => {
+                let entry = occupied.into_mut();
                 if entry.intents.get(&origin) == Some(&intent) {
                     return;
                 }
                 entry.intents.insert(origin, intent);
+                entry
             }
-            (Some(entry), None) => {
-                if entry.intents.remove(&origin).is_none() {
+            (MapEntry::Occupied(mut occupied), None) => {
+                if occupied.get_mut().intents.remove(&origin).is_none() {
                     return;
                 }
-                if entry.intents.is_empty() {
-                    if let Some(installed) = self.entries.remove(&key).and_then(|entry| entry.installed) {
+                if occupied.get().intents.is_empty() {
+                    if let Some(installed) = occupied.remove().installed {
                         self.orphans.insert(key, installed);
                     }
+                    self.dirty.insert(key);
+                    return;
                 }
+                occupied.into_mut()
             }
-            (None, Some(intent)) => {
-                let entry = Entry {
-                    intents: VecMap::single(origin, intent),
-                    created: now,
-                    oif_since: VecMap::default(),
-                    counters: MfcCounters::default(),
-                    installed: self.orphans.remove(&key),
-                };
-                self.entries.insert(key, entry);
-            }
-            (None, None) => return,
-        }
-        if let Some(entry) = self.entries.get_mut(&key) {
-            let merged = entry.merged();
-            entry.oif_since.retain(|oif, _| merged.oifs.contains_key(oif));
-            for oif in merged.oifs.keys() {
-                entry.oif_since.get_or_insert(*oif, now);
-            }
-        }
+            (MapEntry::Vacant(vacant), Some(intent)) => vacant.insert(Entry {
+                intents: VecMap::single(origin, intent),
+                created: now,
+                oif_since: VecMap::default(),
+                counters: MfcCounters::default(),
+                installed: self.orphans.remove(&key),
+            }),
+            (MapEntry::Vacant(_), None) => return,
+        };
+        entry.track_oifs(now);
         self.dirty.insert(key);
+    }
+
+    /// Says whether installs and removals leave an [`Event`] each (their text costs more than the
+    /// table's own work per entry).
+    pub fn set_log_installs(&mut self, log: bool) {
+        self.log_installs = log;
     }
 
     /// `origin`'s intent for `key`.
@@ -297,7 +333,9 @@ impl<A: Afi> MrouteTable<A> {
             match plane.del_mfc(key) {
                 Ok(()) => {
                     stats.removed += 1;
-                    events.push(Event::MfcRemoved { key: key.to_string() });
+                    if self.log_installs {
+                        events.push(Event::MfcRemoved { key: key.to_string() });
+                    }
                 }
                 Err(e) => {
                     stats.failed += 1;
@@ -322,7 +360,9 @@ impl<A: Afi> MrouteTable<A> {
                 Some(desired) => match plane.set_mfc(&desired) {
                     Ok(()) => {
                         stats.installed += 1;
-                        events.push(Event::MfcInstalled { entry: desired.to_string() });
+                        if self.log_installs {
+                            events.push(Event::MfcInstalled { entry: desired.to_string() });
+                        }
                         entry.installed = Some(Installed::new(&desired));
                     }
                     Err(e) => {
@@ -334,7 +374,9 @@ impl<A: Afi> MrouteTable<A> {
                 None => match plane.del_mfc(key) {
                     Ok(()) => {
                         stats.removed += 1;
-                        events.push(Event::MfcRemoved { key: key.to_string() });
+                        if self.log_installs {
+                            events.push(Event::MfcRemoved { key: key.to_string() });
+                        }
                         entry.installed = None;
                     }
                     Err(e) => {

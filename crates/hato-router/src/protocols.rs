@@ -260,27 +260,33 @@ fn host_prefix<A: Afi>(addr: A::Addr) -> Option<A::Prefix> {
     A::prefix(addr, A::MAX_PREFIX_LEN)
 }
 
-/// A one-line rendering of a PIM event and how much it matters.
-fn pim_event_line<A: Afi>(event: &PimEvent<A>) -> (Severity, String) {
+/// How much a PIM event matters: neighbours and DRs to the operator, the rest to debugging.
+fn pim_event_severity<A: Afi>(event: &PimEvent<A>) -> Severity {
     match event {
-        PimEvent::NeighborUp { ifindex, address } => {
-            (Severity::Info, format!("neighbor {address} on {ifindex} up"))
-        }
+        PimEvent::NeighborUp { .. }
+        | PimEvent::NeighborDown { .. }
+        | PimEvent::NeighborRestarted { .. }
+        | PimEvent::DrChanged { .. } => Severity::Info,
+        PimEvent::StateChanged { .. } | PimEvent::Dropped { .. } => Severity::Debug,
+    }
+}
+
+/// A one-line rendering of a PIM event.
+fn pim_event_line<A: Afi>(event: &PimEvent<A>) -> String {
+    match event {
+        PimEvent::NeighborUp { ifindex, address } => format!("neighbor {address} on {ifindex} up"),
         PimEvent::NeighborDown { ifindex, address, reason } => {
-            (Severity::Info, format!("neighbor {address} on {ifindex} down ({reason:?})"))
+            format!("neighbor {address} on {ifindex} down ({reason:?})")
         }
-        PimEvent::NeighborRestarted { ifindex, address, generation_id } => (
-            Severity::Info,
-            format!("neighbor {address} on {ifindex} restarted (generation id 0x{generation_id:08x})"),
-        ),
-        PimEvent::DrChanged { ifindex, dr } => (Severity::Info, format!("DR on {ifindex} is {dr}")),
-        PimEvent::StateChanged { machine, key, from, to } => {
-            (Severity::Debug, format!("{machine} {key}: {from} -> {to}"))
+        PimEvent::NeighborRestarted { ifindex, address, generation_id } => {
+            format!("neighbor {address} on {ifindex} restarted (generation id 0x{generation_id:08x})")
         }
+        PimEvent::DrChanged { ifindex, dr } => format!("DR on {ifindex} is {dr}"),
+        PimEvent::StateChanged { machine, key, from, to } => format!("{machine} {key}: {from} -> {to}"),
         PimEvent::Dropped { reason, ifindex, source } => {
             let on = ifindex.map_or_else(String::new, |i| format!(" on {i}"));
             let from = source.map_or_else(String::new, |s| format!(" from {s}"));
-            (Severity::Debug, format!("dropped{on}{from}: {reason:?}"))
+            format!("dropped{on}{from}: {reason:?}")
         }
     }
 }
@@ -615,17 +621,15 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
         self.protocols.work.push_back(Work::Gmp { rx, message });
     }
 
-    /// Queues a received PIM message: Bootstrap and C-RP-Advertisements for the BSR machinery,
-    /// the rest for the PIM router.
-    pub fn receive_pim(&mut self, packet: &ProtocolPacket, counters: &mut Counters) {
+    /// Queues a received PIM message (`message`, decoded from `packet` by the caller): Bootstrap
+    /// and C-RP-Advertisements for the BSR machinery, the rest for the PIM router.
+    pub fn receive_pim(&mut self, packet: &ProtocolPacket, message: PimMessage<A>, counters: &mut Counters) {
         let (Some(ifindex), Some(source), Some(destination)) =
             (packet.ifindex, A::from_ip(packet.source), A::from_ip(packet.destination))
         else {
             counters.bump_received(&format!("{}-no-interface", packet.socket.label()));
             return;
         };
-        let context = checksum_context::<A>(source, destination);
-        let Ok(message) = PimMessage::<A>::parse(&packet.payload, context) else { return };
         let work = match message {
             PimMessage::Bootstrap(message) => {
                 Work::Bsr(bsr::Input::Bootstrap { ifindex, source, destination, message })
@@ -995,6 +999,9 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                         | hato_gmp::LogEvent::QueryVersionMismatch { .. } => Severity::Info,
                         _ => Severity::Debug,
                     };
+                    if !self.logs(severity) {
+                        continue;
+                    }
                     out.push(Output::Log(Event::Protocol {
                         protocol: A::PROTOCOL.into(),
                         severity,
@@ -1049,8 +1056,11 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                 }
                 O::Event(event) => {
                     self.pim_event_side_effects(now, &event);
-                    let (severity, message) = pim_event_line(&event);
-                    out.push(Output::Log(Event::Protocol { protocol: "PIM".into(), severity, message }));
+                    let severity = pim_event_severity(&event);
+                    if self.logs(severity) {
+                        let message = pim_event_line(&event);
+                        out.push(Output::Log(Event::Protocol { protocol: "PIM".into(), severity, message }));
+                    }
                 }
             }
         }
@@ -1124,11 +1134,15 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                     let change = RpfChanged { key: RpfWatcher::Bsr, addr: target, old: answer, new: answer };
                     self.protocols.work.push_back(Work::Rpf(change));
                 }
-                bsr::Output::Log { event } => out.push(Output::Log(Event::Protocol {
-                    protocol: "BSR".into(),
-                    severity: Severity::Debug,
-                    message: format!("{event:?}"),
-                })),
+                bsr::Output::Log { event } => {
+                    if self.logs(Severity::Debug) {
+                        out.push(Output::Log(Event::Protocol {
+                            protocol: "BSR".into(),
+                            severity: Severity::Debug,
+                            message: format!("{event:?}"),
+                        }));
+                    }
+                }
             }
         }
     }

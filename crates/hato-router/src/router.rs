@@ -18,7 +18,7 @@ use hato_wire::packet::ControlMessage;
 use crate::counters::Counters;
 use crate::family::Family;
 use crate::interfaces::{family_enabled, unusable_reason, InterfaceTable};
-use crate::io::{Event, Input, Output, ProtocolPacket, RouteChange, SocketKind};
+use crate::io::{Event, Input, Output, ProtocolPacket, RouteChange, Severity, SocketKind};
 use crate::mroute::{IntentOrigin, RECONCILE_CHUNK};
 use crate::show;
 
@@ -260,6 +260,18 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
         &self.counters
     }
 
+    /// Produces only log events at least as important as `level`: the others are never built,
+    /// so a daemon that would not print them saves their text (several per (S,G) installed).
+    /// The default, [`Severity::Debug`], produces every event.
+    pub fn set_log_level(&mut self, level: Severity) {
+        if let Some(family) = &mut self.v4 {
+            family.set_log_level(level);
+        }
+        if let Some(family) = &mut self.v6 {
+            family.set_log_level(level);
+        }
+    }
+
     /// Handles one input, then reconciles one chunk.
     pub fn handle(&mut self, now: Instant, input: Input, out: &mut Vec<Output>) {
         self.now = self.now.max(now);
@@ -413,34 +425,39 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
             }
             (SocketKind::Mld | SocketKind::Pim6, None) => Err(hato_wire::Error::BadAddressFamily),
         };
-        match decoded {
-            Ok(message) => self.counters.bump_received(&message.kind()),
+        let message = match decoded {
+            Ok(message) => {
+                self.counters.bump_received(&message.kind());
+                message
+            }
             Err(error) => {
                 self.counters.bump_decode_failure(packet.socket.label(), error.as_str());
                 return;
             }
-        }
-        match packet.socket {
-            SocketKind::Igmp => {
+        };
+        match message {
+            ControlMessage::Igmp(_) => {
                 if let Some(family) = &mut self.v4 {
                     family.receive_gmp(packet, &mut self.counters);
                 }
             }
-            SocketKind::Mld => {
+            ControlMessage::Mld(_) => {
                 if let Some(family) = &mut self.v6 {
                     family.receive_gmp(packet, &mut self.counters);
                 }
             }
-            SocketKind::Pim4 => {
+            ControlMessage::Pim4(message) => {
                 if let Some(family) = &mut self.v4 {
-                    family.receive_pim(packet, &mut self.counters);
+                    family.receive_pim(packet, message, &mut self.counters);
                 }
             }
-            SocketKind::Pim6 => {
+            ControlMessage::Pim6(message) => {
                 if let Some(family) = &mut self.v6 {
-                    family.receive_pim(packet, &mut self.counters);
+                    family.receive_pim(packet, message, &mut self.counters);
                 }
             }
+            // Not decoded from these sockets.
+            ControlMessage::Dvmrp(_) | ControlMessage::Mtrace(_) => {}
         }
     }
 

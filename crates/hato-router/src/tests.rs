@@ -914,3 +914,18 @@ fn two_thousand_groups_join_and_forward_in_linear_time() {
 
 mod drops;
 mod dump;
+
+#[test]
+fn events_below_the_log_level_are_not_built() {
+    let is_debug = |o: &Output| matches!(o, Output::Log(event) if event.severity() == crate::Severity::Debug);
+    let mut verbose = router(FLOWS);
+    let out = with_links(&mut verbose, &["eth0", "eth1", "eth2"]);
+    assert!(out.iter().any(|o| matches!(o, Output::Log(Event::MfcInstalled { .. }))));
+
+    let mut quiet = router(FLOWS);
+    quiet.set_log_level(crate::Severity::Info);
+    let out = with_links(&mut quiet, &["eth0", "eth1", "eth2"]);
+    assert!(!out.iter().any(is_debug), "debug events built: {out:?}");
+    assert!(out.iter().any(|o| matches!(o, Output::Log(Event::VifAdded { .. }))), "info events kept");
+    assert_eq!(plane4(&mut quiet).mfc, plane4(&mut verbose).mfc, "the same entries installed");
+}
