@@ -48,7 +48,10 @@ impl Counters {
     }
 
     pub fn add_plane(&mut self, family: AddressFamily, name: &str, amount: u64) {
-        add(&mut self.view.plane, format!("{}-{name}", family_label(family)), amount);
+        // Called after every reconciliation, mostly with nothing to add: no name built then.
+        if amount > 0 {
+            add(&mut self.view.plane, format!("{}-{name}", family_label(family)), amount);
+        }
     }
 
     pub fn bump_event(&mut self, name: &str) {

@@ -33,6 +33,8 @@ pub struct Router<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> {
     v4: Option<Family<V4, P4>>,
     v6: Option<Family<V6, P6>>,
     counters: Counters,
+    /// Entries installed (or replaced) in the planes since the start.
+    mfc_installs: u64,
 }
 
 /// One line per change of a configuration diff, for logs and `hatoctl reload`.
@@ -210,6 +212,7 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
             now,
             interfaces: InterfaceTable::default(),
             counters: Counters::default(),
+            mfc_installs: 0,
         };
         if let Some(family) = &mut router.v4 {
             family.set_static_flows(now, &router.config);
@@ -463,11 +466,17 @@ impl<P4: ForwardingPlane<V4>, P6: ForwardingPlane<V6>> Router<P4, P6> {
 
     fn reconcile(&mut self, out: &mut Vec<Output>) {
         if let Some(family) = &mut self.v4 {
-            family.reconcile(RECONCILE_CHUNK, &mut self.counters, out);
+            self.mfc_installs += family.reconcile(RECONCILE_CHUNK, &mut self.counters, out).installed;
         }
         if let Some(family) = &mut self.v6 {
-            family.reconcile(RECONCILE_CHUNK, &mut self.counters, out);
+            self.mfc_installs += family.reconcile(RECONCILE_CHUNK, &mut self.counters, out).installed;
         }
+    }
+
+    /// How many entries the router installed (or replaced) in its planes since it started: the
+    /// shell watches the rate to tell a bulk load of the table.
+    pub fn mfc_installs(&self) -> u64 {
+        self.mfc_installs
     }
 
     /// Runs what is due at `now`, then reconciles one chunk.

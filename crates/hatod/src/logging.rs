@@ -191,6 +191,22 @@ pub fn debug(request: &DebugRequest) -> Response {
     })
 }
 
+/// The least important router events worth building: debug events while any subsystem is
+/// switched on (each logs at trace level) or the base level shows them, else the base level's.
+pub fn router_level() -> hato_router::Severity {
+    use hato_router::Severity;
+    let Some(Ok(control)) = CONTROL_HANDLE.get().map(Mutex::lock) else { return Severity::Debug };
+    if !control.enabled.is_empty() {
+        return Severity::Debug;
+    }
+    match control.base.into_level() {
+        Some(tracing::Level::TRACE | tracing::Level::DEBUG) => Severity::Debug,
+        Some(tracing::Level::INFO) => Severity::Info,
+        Some(tracing::Level::WARN) => Severity::Warn,
+        Some(tracing::Level::ERROR) | None => Severity::Error,
+    }
+}
+
 /// The subsystem a router event belongs to.
 fn event_subsystem(event: &Event) -> DebugSubsystem {
     match event {
@@ -239,14 +255,15 @@ fn socket_subsystem(socket: SocketKind) -> DebugSubsystem {
 /// Traces a protocol packet going into the router (debug level 3).
 pub fn input(input: &Input) {
     if let Input::Packet(packet) = input {
-        let on = packet.ifindex.map_or_else(|| "?".to_string(), |i| i.to_string());
+        // The arguments are evaluated only when the line is logged.
         log_to!(
             socket_subsystem(packet.socket),
             TRACE,
-            "recv {} {} -> {} on {on}: {} octets",
+            "recv {} {} -> {} on {}: {} octets",
             packet.socket.label(),
             packet.source,
             packet.destination,
+            packet.ifindex.map_or_else(|| "?".to_string(), |i| i.to_string()),
             packet.payload.len()
         );
     }
@@ -256,12 +273,12 @@ pub fn input(input: &Input) {
 pub fn output(output: &Output) {
     match output {
         Output::Send { socket, ifindex, source, destination, payload } => {
-            let from = source.map_or_else(|| "*".to_string(), |s| s.to_string());
             log_to!(
                 socket_subsystem(*socket),
                 TRACE,
-                "send {} {from} -> {destination} on {ifindex}: {} octets",
+                "send {} {} -> {destination} on {ifindex}: {} octets",
                 socket.label(),
+                source.map_or_else(|| "*".to_string(), |s| s.to_string()),
                 payload.len()
             );
         }

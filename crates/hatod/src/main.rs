@@ -7,6 +7,7 @@
 
 mod control;
 mod dump;
+mod pacing;
 mod shell;
 mod translate;
 

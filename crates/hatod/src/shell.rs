@@ -29,22 +29,13 @@ use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 
 use crate::control::ControlServer;
+use crate::pacing::CounterPacing;
 use crate::{dump, translate, Cli, DEFAULT_RUNTIME_DIR};
 
 type KernelRouter = Router<KernelPlane<V4>, KernelPlane<V6>>;
 
 /// How long the first netlink dump may take.
 const STARTUP_DUMP_DEADLINE: Duration = Duration::from_secs(10);
-/// How often the forwarding cache counters are read: they tell PIM which (S,G) entries forward
-/// (keepalive timers, and the SPT bit at the RP, whose Register-Stop waits for it).
-const COUNTERS_INTERVAL: Duration = Duration::from_secs(1);
-/// Reading the counters takes at most this share of a core (1 / N): the next read waits N times
-/// the CPU time the last one took. A dump is linear in the table for the daemon but not for
-/// the kernel, which walks its entry list from the start again for every datagram of the dump
-/// (100,000 entries: about 0.2 s of system time), so a big table is read less often.
-const COUNTERS_COST_RATIO: u32 = 300;
-/// The longest pause between two counter reads, well inside the 210 s Keepalive Period.
-const MAX_COUNTERS_INTERVAL: Duration = Duration::from_secs(60);
 /// Messages read from one socket per loop turn, so that no source starves the others.
 const READS_PER_TURN: usize = 256;
 /// The longest poll timeout.
@@ -107,7 +98,7 @@ struct Daemon {
     signals: SignalFd,
     config_path: Option<PathBuf>,
     runtime_dir: PathBuf,
-    next_counters: Instant,
+    counter_pacing: CounterPacing,
     recv_buffer: Vec<u8>,
     stop: bool,
 }
@@ -199,7 +190,8 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
         v6.then(ProtocolSocket::<V6>::raw_ip).transpose().map_err(|e| format!("raw IPv6 socket: {e}"))?;
 
     let now = clock.now();
-    let router = Router::with_seed(now, config, plane4, plane6, random_seed());
+    let mut router = Router::with_seed(now, config, plane4, plane6, random_seed());
+    router.set_log_level(crate::logging::router_level());
     let mut daemon = Daemon {
         clock,
         router,
@@ -214,7 +206,7 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
         signals,
         config_path: cli.config.clone(),
         runtime_dir: runtime_dir.clone(),
-        next_counters: now + COUNTERS_INTERVAL,
+        counter_pacing: CounterPacing::new(now),
         recv_buffer: vec![0; 65_536],
         stop: false,
     };
@@ -301,7 +293,8 @@ impl Daemon {
     /// Polls every fd until something is readable or the router's next deadline.
     fn wait(&mut self) -> Result<Ready, String> {
         let now = self.clock.now();
-        let deadline = [self.router.poll_at(), Some(self.next_counters)].into_iter().flatten().min();
+        let deadline =
+            [self.router.poll_at(), Some(self.counter_pacing.deadline())].into_iter().flatten().min();
         let wait = deadline.map_or(MAX_WAIT, |at| timer_wait(at.saturating_since(now)));
         let mut slots: Vec<Slot> = vec![Slot::Netlink, Slot::Signals, Slot::Listener];
         let mut fds: Vec<PollFd<'_>> = vec![
@@ -621,12 +614,11 @@ impl Daemon {
 
     fn timers(&mut self) {
         let now = self.clock.now();
-        if now >= self.next_counters {
+        if self.counter_pacing.due(now, self.router.mfc_installs()) {
             let started = thread_cpu_time();
             self.dump_counters();
             let cost = thread_cpu_time().saturating_sub(started);
-            let pause = (cost * COUNTERS_COST_RATIO).clamp(COUNTERS_INTERVAL, MAX_COUNTERS_INTERVAL);
-            self.next_counters = self.clock.now() + pause;
+            self.counter_pacing.read(self.clock.now(), cost);
         }
         if self.router.poll_at().is_some_and(|at| at <= now) {
             let mut out = Vec::new();
@@ -681,7 +673,11 @@ impl Daemon {
             | Request::ShowPimRp { .. }
             | Request::ShowPimRpSet
             | Request::ShowPimBsr => self.router.query(self.clock.now(), request),
-            Request::Debug(request) => crate::logging::debug(request),
+            Request::Debug(request) => {
+                let response = crate::logging::debug(request);
+                self.router.set_log_level(crate::logging::router_level());
+                response
+            }
         }
     }
 
