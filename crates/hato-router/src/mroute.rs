@@ -11,10 +11,12 @@
 //! change to thousands of entries is spread over turns of the daemon's loop. A failed operation is
 //! retried at the next [`MrouteTable::retry_failed`].
 //!
-//! Cost per (S,G) on the install path: one lookup in the entries and one insertion into the
-//! queue to record an intent, one of each to reconcile it, no allocation besides the entry itself
-//! and the plane's [`MfcEntry`], and no text unless installs are logged
-//! ([`MrouteTable::set_log_installs`]).
+//! Keys are reconciled in key order. Cost per (S,G) on the install path: one lookup in the
+//! entries to record an intent and one to reconcile it, the queue a vector sorted once per
+//! reconciliation, no allocation besides the entry itself and the plane's [`MfcEntry`], and no
+//! text unless installs are logged ([`MrouteTable::set_log_installs`]). The entries stay in a
+//! `BTreeMap`: the (S,G)s of one Join/Prune message land next to those of the previous one, so
+//! its nodes are in cache, where a hash table (tried) misses the cache on every insertion.
 
 use std::collections::btree_map::Entry as MapEntry;
 use std::collections::{BTreeMap, BTreeSet};
@@ -69,6 +71,8 @@ pub struct Entry {
     pub oif_since: VecMap<IfIndex, Instant>,
     pub counters: MfcCounters,
     installed: Option<Installed>,
+    /// Whether the key waits in the reconcile queue.
+    queued: bool,
 }
 
 /// What the plane holds for a key, as the table keeps it: the key is the map's, and up to four
@@ -182,7 +186,13 @@ pub struct MrouteTable<A: Afi> {
     entries: BTreeMap<SgKey<A>, Entry>,
     /// Installed entries whose key has no intent any more, still to be removed.
     orphans: BTreeMap<SgKey<A>, Installed>,
-    dirty: BTreeSet<SgKey<A>>,
+    /// Keys to reconcile, each once while its entry is `queued` (a key whose entry went, or went
+    /// and came back, may stay behind: it is skipped). In decreasing order when `dirty_sorted`,
+    /// so that the smallest key comes off the end.
+    dirty: Vec<SgKey<A>>,
+    dirty_sorted: bool,
+    /// Entries whose `queued` is set.
+    queued: usize,
     failed: BTreeSet<SgKey<A>>,
     /// Whether installs and removals are logged (one formatted line each).
     log_installs: bool,
@@ -193,7 +203,9 @@ impl<A: Afi> Default for MrouteTable<A> {
         MrouteTable {
             entries: BTreeMap::new(),
             orphans: BTreeMap::new(),
-            dirty: BTreeSet::new(),
+            dirty: Vec::new(),
+            dirty_sorted: true,
+            queued: 0,
             failed: BTreeSet::new(),
             log_installs: true,
         }
@@ -226,10 +238,11 @@ impl<A: Afi> MrouteTable<A> {
                     return;
                 }
                 if occupied.get().intents.is_empty() {
-                    if let Some(installed) = occupied.remove().installed {
+                    let entry = occupied.remove();
+                    self.queued -= usize::from(entry.queued);
+                    if let Some(installed) = entry.installed {
                         self.orphans.insert(key, installed);
                     }
-                    self.dirty.insert(key);
                     return;
                 }
                 occupied.into_mut()
@@ -240,11 +253,17 @@ impl<A: Afi> MrouteTable<A> {
                 oif_since: VecMap::default(),
                 counters: MfcCounters::default(),
                 installed: self.orphans.remove(&key),
+                queued: false,
             }),
             (MapEntry::Vacant(_), None) => return,
         };
         entry.track_oifs(now);
-        self.dirty.insert(key);
+        if !entry.queued {
+            entry.queued = true;
+            self.queued += 1;
+            self.dirty.push(key);
+            self.dirty_sorted = false;
+        }
     }
 
     /// Says whether installs and removals leave an [`Event`] each (their text costs more than the
@@ -260,36 +279,48 @@ impl<A: Afi> MrouteTable<A> {
 
     /// Keys for which `origin` has an intent.
     pub fn keys_of(&self, origin: IntentOrigin) -> Vec<SgKey<A>> {
-        self.entries
-            .iter()
-            .filter(|(_, entry)| entry.intents.contains_key(&origin))
-            .map(|(key, _)| *key)
-            .collect()
+        self.iter().filter(|(_, entry)| entry.intents.contains_key(&origin)).map(|(key, _)| *key).collect()
+    }
+
+    /// Queues `key` for reconciliation unless it waits already.
+    fn enqueue(&mut self, key: SgKey<A>) {
+        if let Some(entry) = self.entries.get_mut(&key).filter(|entry| !entry.queued) {
+            entry.queued = true;
+            self.queued += 1;
+            self.dirty.push(key);
+            self.dirty_sorted = false;
+        }
     }
 
     /// Queues every key whose desired entry depends on the VIFs (after a VIF change). The kernel
     /// keeps entries that refer to a deleted VIF number and forwards by number, so comparing the
     /// VIF numbers of the desired and installed entries stays exact when a number is reused.
     pub fn vifs_changed(&mut self) {
-        self.dirty.extend(self.entries.keys().copied());
+        for (key, entry) in self.entries.iter_mut().filter(|(_, entry)| !entry.queued) {
+            entry.queued = true;
+            self.queued += 1;
+            self.dirty.push(*key);
+            self.dirty_sorted = false;
+        }
     }
 
     /// Queues the keys whose last plane operation failed.
     pub fn retry_failed(&mut self) {
-        self.dirty.append(&mut self.failed);
+        for key in std::mem::take(&mut self.failed) {
+            self.enqueue(key);
+        }
     }
 
     /// Whether reconciliation has work queued.
     pub fn has_pending(&self) -> bool {
-        !self.dirty.is_empty() || !self.orphans.is_empty()
+        self.queued > 0 || !self.orphans.is_empty()
     }
 
     /// Queued keys and orphans.
     pub fn pending(&self) -> usize {
-        self.dirty.len() + self.orphans.len()
+        self.queued + self.orphans.len()
     }
 
-    /// Records a counter dump.
     /// Takes the counters of a plane dump: one walk of both sorted maps side by side.
     pub fn update_counters(&mut self, counters: &BTreeMap<SgKey<A>, MfcCounters>) {
         let mut dump = counters.iter().peekable();
@@ -305,6 +336,7 @@ impl<A: Afi> MrouteTable<A> {
         self.entries.get(key)
     }
 
+    /// The entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&SgKey<A>, &Entry)> + '_ {
         self.entries.iter()
     }
@@ -343,9 +375,16 @@ impl<A: Afi> MrouteTable<A> {
                 }
             }
         }
+        if !self.dirty_sorted {
+            // Stable: runs already in order (a big queue with a few keys added) merge in linear time.
+            self.dirty.sort_by(|a, b| b.cmp(a));
+            self.dirty_sorted = true;
+        }
         while done < budget {
-            let Some(key) = self.dirty.pop_first() else { break };
-            let Some(entry) = self.entries.get_mut(&key) else { continue };
+            let Some(key) = self.dirty.pop() else { break };
+            let Some(entry) = self.entries.get_mut(&key).filter(|entry| entry.queued) else { continue };
+            entry.queued = false;
+            self.queued -= 1;
             let desired = entry.desired(key, vifs);
             let unchanged = match (&desired, &entry.installed) {
                 (Some(desired), Some(installed)) => installed.is(desired),
@@ -387,6 +426,10 @@ impl<A: Afi> MrouteTable<A> {
                 },
             }
         }
+        if self.queued == 0 {
+            // Only keys whose entry went (or was queued again further on) can be left.
+            self.dirty.clear();
+        }
         stats
     }
 
@@ -394,7 +437,6 @@ impl<A: Afi> MrouteTable<A> {
     pub fn withdraw_all<P: ForwardingPlane<A>>(&mut self, plane: &mut P, events: &mut Vec<Event>) -> u64 {
         let mut failures = 0;
         let installed: Vec<SgKey<A>> = self
-            .entries
             .iter()
             .filter(|(_, entry)| entry.installed.is_some())
             .map(|(key, _)| *key)
@@ -409,6 +451,7 @@ impl<A: Afi> MrouteTable<A> {
         self.entries.clear();
         self.orphans.clear();
         self.dirty.clear();
+        self.queued = 0;
         self.failed.clear();
         failures
     }

@@ -929,3 +929,27 @@ fn events_below_the_log_level_are_not_built() {
     assert!(out.iter().any(|o| matches!(o, Output::Log(Event::VifAdded { .. }))), "info events kept");
     assert_eq!(plane4(&mut quiet).mfc, plane4(&mut verbose).mfc, "the same entries installed");
 }
+
+#[test]
+fn a_key_withdrawn_and_set_again_is_reconciled_once() {
+    let mut table: MrouteTable<V4> = MrouteTable::default();
+    let mut plane: FakePlane<V4> = FakePlane::default();
+    let mut vifs = VifTable::default();
+    for i in 0..2u16 {
+        vifs.bind(IfIndex(u32::from(i)), VifBinding { vif: VifId(i), ttl_threshold: 1 });
+        let kind = hato_core::VifKind::Interface(IfIndex(u32::from(i)));
+        plane.vifs.insert(VifId(i), Vif { id: VifId(i), kind, ttl_threshold: 1 });
+    }
+    let key = sg4("198.18.0.1", "239.1.1.1");
+    let intent =
+        || Some(Intent { iif: Some(IfIndex(0)), oifs: [IfIndex(1)].into_iter().collect(), register: false });
+    table.set_intent(t(0), key, IntentOrigin::StaticFlow, intent());
+    table.set_intent(t(0), key, IntentOrigin::StaticFlow, None);
+    assert!(!table.has_pending(), "nothing to do for a key never installed");
+    table.set_intent(t(0), key, IntentOrigin::StaticFlow, intent());
+    table.set_intent(t(0), key, IntentOrigin::Pim, intent());
+    assert_eq!(table.pending(), 1);
+    let stats = table.reconcile(&mut plane, &vifs, 10, &mut Vec::new());
+    assert_eq!((stats.installed, plane.set_calls[&key]), (1, 1));
+    assert!(!table.has_pending());
+}
