@@ -187,6 +187,16 @@ fn notify_service_as_configured_user_keeps_two_capabilities_forwards_reloads_and
     lab.exec("r1", &["ip", "addr", "add", "198.18.99.3/32", "dev", "lo"]).unwrap();
     let text = wait_log(&log, "the third address is traced", "198.18.99.3/32");
     assert!(!text.contains("198.18.99.2/32"), "{text}");
+    // Router events follow the switch: an install is logged now, not the one made at level 0.
+    let third = flow(&lab, "239.1.1.3");
+    let flows = vec![flow(&lab, "239.1.1.1"), second.clone(), third.clone()];
+    std::fs::write(&conf, as_nobody(&lab, &RouterConfig { static_mroutes: flows, ..config })).unwrap();
+    hatoctl_json(&socket, &Request::Reload);
+    assert!(manager.next().starts_with("RELOADING=1\n"));
+    assert_eq!(manager.next(), "READY=1\nSTATUS=running");
+    let installed = |group: IpAddr| format!("installed ({source}, {group})");
+    let text = wait_log(&log, "the install is logged", &installed(third.group));
+    assert!(!text.contains(&installed(second.group)), "{text}");
 
     // TERM: STOPPING=1, then the runtime files go (hatod, now nobody, owns the directory).
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), nix::sys::signal::Signal::SIGTERM)
