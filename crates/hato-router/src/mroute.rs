@@ -7,9 +7,9 @@
 //! An entry whose incoming interface has no VIF is not installed; outgoing interfaces without a
 //! VIF are left out.
 //!
-//! Reconciling: changed keys are queued; each [`MrouteTable::reconcile`] call performs at most [`RECONCILE_CHUNK`] plane operations, so a
-//! change to thousands of entries is spread over turns of the daemon's loop. A failed operation is
-//! retried at the next [`MrouteTable::retry_failed`].
+//! Reconciling: changed keys are queued; each [`MrouteTable::reconcile`] call performs at most
+//! [`RECONCILE_CHUNK`] plane operations, so a change to thousands of entries is spread over turns
+//! of the daemon's loop. A failed operation is retried at the next [`MrouteTable::retry_failed`].
 //!
 //! Keys are reconciled in key order. Cost per (S,G) on the install path: one lookup in the
 //! entries to record an intent and one to reconcile it, the queue a vector sorted once per
