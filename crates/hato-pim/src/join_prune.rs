@@ -17,7 +17,7 @@ use crate::fsm::register::{RegisterEvent, RegisterState};
 use crate::fsm::upstream::{
     self, RptUpstreamAction, RptUpstreamEvent, RptUpstreamState, UpstreamAction, UpstreamEvent, UpstreamState,
 };
-use crate::io::{DropReason, MrouteIntent, Output};
+use crate::io::{DropReason, MachineState, MrouteIntent, Output};
 use crate::macros::SgLists;
 use crate::router::{DownstreamEntry, PimRouter, Timer, UpstreamNeighbor};
 
@@ -332,9 +332,8 @@ impl<A: Afi> PimRouter<A> {
                 DownstreamAction::SendPruneEcho => self.send_prune_echo(group, source, ifindex),
             }
         }
-        let key_sg = SgKey { source, group };
-        let kind = if source.is_some() { "(S,G)" } else { "(*,G)" };
-        self.log_state(format_args!("downstream {kind} {ifindex}"), key_sg, state, step.next, out);
+        let (from, to) = (MachineState::Downstream(state), MachineState::Downstream(step.next));
+        self.log_state(SgKey { source, group }, Some(ifindex), from, to, out);
         if step.next == DownstreamState::NoInfo {
             self.remove_downstream(group, source, ifindex);
         } else if let Some(e) = self.downstream.get_mut(&key) {
@@ -430,13 +429,8 @@ impl<A: Afi> PimRouter<A> {
                 }
             }
         }
-        self.log_state(
-            format_args!("downstream (S,G,rpt) {ifindex}"),
-            SgKey::sg(source, group),
-            state,
-            step.next,
-            out,
-        );
+        let (from, to) = (MachineState::RptDownstream(state), MachineState::RptDownstream(step.next));
+        self.log_state(SgKey::sg(source, group), Some(ifindex), from, to, out);
         if step.next == RptDownstreamState::NoInfo {
             self.remove_rpt_downstream(group, source, ifindex);
         } else {
@@ -558,7 +552,8 @@ impl<A: Afi> PimRouter<A> {
                 action => self.join_timer_action(now, timer.clone(), *action, current, holdtime),
             }
         }
-        self.log_state("upstream (*,G)", SgKey::star_g(group), state, step.next, out);
+        let (from, to) = (MachineState::Upstream(state), MachineState::Upstream(step.next));
+        self.log_state(SgKey::star_g(group), None, from, to, out);
         if let Some(e) = self.groups.get_mut(&group) {
             e.upstream = step.next;
         }
@@ -612,7 +607,8 @@ impl<A: Afi> PimRouter<A> {
                 action => self.join_timer_action(now, timer.clone(), *action, current, holdtime),
             }
         }
-        self.log_state("upstream (S,G)", SgKey::sg(source, group), state, step.next, out);
+        let (from, to) = (MachineState::Upstream(state), MachineState::Upstream(step.next));
+        self.log_state(SgKey::sg(source, group), None, from, to, out);
         if let Some(e) = self.sources.get_mut(&(group, source)) {
             e.upstream = step.next;
         }
@@ -700,7 +696,8 @@ impl<A: Afi> PimRouter<A> {
                 }
             }
         }
-        self.log_state("upstream (S,G,rpt)", SgKey::sg(source, group), state, step.next, out);
+        let (from, to) = (MachineState::RptUpstream(state), MachineState::RptUpstream(step.next));
+        self.log_state(SgKey::sg(source, group), None, from, to, out);
         if let Some(e) = self.sources.get_mut(&(group, source)) {
             e.rpt = step.next;
         }

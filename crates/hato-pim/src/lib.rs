@@ -34,8 +34,8 @@ pub use assert::{AssertMetric, AssertView};
 pub use bsr::{Bsr, BsrConfig, CandidateBsrConfig, CandidateRpConfig};
 pub use config::{AssertMetrics, InterfaceConfig, PimConfig, SptPolicy};
 pub use io::{
-    ByteCount, DropReason, Input, LocalMembership, MrouteIntent, NeighborDownReason, OifReason, Output,
-    PimEvent, RpfUpdate, SourceFilter,
+    ByteCount, DropReason, Input, LocalMembership, MachineState, MrouteIntent, NeighborDownReason, OifReason,
+    Output, PimEvent, RpfUpdate, SourceFilter,
 };
 pub use macros::OifList;
 pub use router::{PimRouter, UpstreamNeighbor};

@@ -20,7 +20,9 @@ use crate::config::{InterfaceConfig, PimConfig, SptPolicy};
 use crate::fsm::downstream::{DownstreamState, RptDownstreamState};
 use crate::fsm::register::RegisterState;
 use crate::fsm::upstream::{RptUpstreamState, UpstreamState};
-use crate::io::{DropReason, Input, MrouteIntent, OifReason, Output, PimEvent, RpfUpdate, SourceFilter};
+use crate::io::{
+    DropReason, Input, MachineState, MrouteIntent, OifReason, Output, PimEvent, RpfUpdate, SourceFilter,
+};
 use crate::rng::SplitMix64;
 
 /// An upstream neighbour: RPF'(...) as an interface and a neighbour's primary address.
@@ -424,21 +426,16 @@ impl<A: Afi> PimRouter<A> {
     }
 
     /// Logs a state change (nothing when `from == to`, so that refreshes cost no formatting).
-    pub(crate) fn log_state<S: std::fmt::Debug + PartialEq>(
+    pub(crate) fn log_state(
         &self,
-        machine: impl std::fmt::Display,
         key: SgKey<A>,
-        from: S,
-        to: S,
+        ifindex: Option<IfIndex>,
+        from: MachineState,
+        to: MachineState,
         out: &mut Vec<Output<A>>,
     ) {
         if from != to {
-            out.push(Output::Event(PimEvent::StateChanged {
-                machine: machine.to_string(),
-                key,
-                from: format!("{from:?}"),
-                to: format!("{to:?}"),
-            }));
+            out.push(Output::Event(PimEvent::StateChanged { key, ifindex, from, to }));
         }
     }
 

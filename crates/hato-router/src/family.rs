@@ -20,8 +20,8 @@ use crate::interfaces::{family_enabled, unusable_reason, InterfaceTable};
 use crate::io::{Event, Output};
 use crate::mroute::{Intent, IntentOrigin, MrouteTable, ReconcileStats};
 use crate::protocols::{gmp_socket, Protocols, RpfWatcher};
-use hato_core::vec_map::VecSet;
 use crate::vifs::{VifBinding, VifTable};
+use hato_core::vec_map::VecSet;
 
 /// A configured flow's interfaces.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -18,8 +18,8 @@ use serde::Serialize;
 use smallvec::SmallVec;
 
 use crate::io::Event;
-use hato_core::vec_map::{VecMap, VecSet};
 use crate::vifs::VifTable;
+use hato_core::vec_map::{VecMap, VecSet};
 
 /// Plane operations per [`MrouteTable::reconcile`] call (about 1 ms of kernel work).
 pub const RECONCILE_CHUNK: usize = 1000;

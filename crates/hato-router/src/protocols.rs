@@ -274,8 +274,9 @@ fn pim_event_line<A: Afi>(event: &PimEvent<A>) -> (Severity, String) {
             format!("neighbor {address} on {ifindex} restarted (generation id 0x{generation_id:08x})"),
         ),
         PimEvent::DrChanged { ifindex, dr } => (Severity::Info, format!("DR on {ifindex} is {dr}")),
-        PimEvent::StateChanged { machine, key, from, to } => {
-            (Severity::Debug, format!("{machine} {key}: {from} -> {to}"))
+        PimEvent::StateChanged { key, ifindex, from, to } => {
+            let on = ifindex.map_or_else(String::new, |i| format!(" on {i}"));
+            (Severity::Debug, format!("{} {key}{on}: {from} -> {to}", from.machine()))
         }
         PimEvent::Dropped { reason, ifindex, source } => {
             let on = ifindex.map_or_else(String::new, |i| format!(" on {i}"));
