@@ -278,11 +278,7 @@ impl<A: Afi> PimRouter<A> {
     ) {
         let group = stop.group.group;
         let sources: Vec<A::Addr> = if stop.source == A::UNSPECIFIED {
-            self.sources
-                .range((group, A::UNSPECIFIED)..)
-                .take_while(|((g, _), _)| *g == group)
-                .map(|((_, s), _)| *s)
-                .collect()
+            self.group_sources(group).collect()
         } else {
             vec![stop.source]
         };

@@ -247,12 +247,7 @@ impl<A: Afi> PimRouter<A> {
                     if star_toward {
                         self.star_g_event(now, group, UpstreamEvent::SeePruneToRpfPrime, holdtime, None, out);
                     }
-                    let sources: Vec<A::Addr> = self
-                        .sources
-                        .range((group, A::UNSPECIFIED)..)
-                        .take_while(|((g, _), _)| *g == group)
-                        .map(|((_, s), _)| *s)
-                        .collect();
+                    let sources: Vec<A::Addr> = self.group_sources(group).collect();
                     let toward: Vec<A::Addr> = sources.into_iter().filter(|s| sg_toward(self, *s)).collect();
                     for s in toward {
                         self.sg_event(now, group, s, UpstreamEvent::SeePruneToRpfPrime, holdtime, None, out);
@@ -501,11 +496,8 @@ impl<A: Afi> PimRouter<A> {
         }
         self.queue_join_prune(up, group, true, EncodedSource::star_g(rp));
         let pruned: Vec<A::Addr> = self
-            .sources
-            .range((group, A::UNSPECIFIED)..)
-            .take_while(|((g, _), _)| *g == group)
-            .filter(|(_, e)| e.rpt == RptUpstreamState::Pruned)
-            .map(|((_, s), _)| *s)
+            .group_sources(group)
+            .filter(|s| self.sources.get(&(group, *s)).is_some_and(|e| e.rpt == RptUpstreamState::Pruned))
             .collect();
         for s in pruned {
             if self.rpf_prime_sg_rpt(s, group) == Some(up) {
@@ -708,12 +700,7 @@ impl<A: Afi> PimRouter<A> {
 
     /// The sources of `group` anything refers to.
     fn sources_of(&self, group: A::Addr) -> BTreeSet<A::Addr> {
-        let mut set: BTreeSet<A::Addr> = self
-            .sources
-            .range((group, A::UNSPECIFIED)..)
-            .take_while(|((g, _), _)| *g == group)
-            .map(|((_, s), _)| *s)
-            .collect();
+        let mut set: BTreeSet<A::Addr> = self.group_sources(group).collect();
         set.extend(
             self.downstream
                 .range((group, None, IfIndex(0))..)
@@ -927,6 +914,7 @@ impl<A: Afi> PimRouter<A> {
                 && self.local_receiver_include_sg(source, group).is_empty();
         if unused {
             if let Some(e) = self.sources.remove(&key) {
+                self.sources_by_group.remove(&key);
                 self.sources_by_source.remove(&(source, group));
                 if let Some(n) = self.source_groups.get_mut(&group) {
                     *n = n.saturating_sub(1);

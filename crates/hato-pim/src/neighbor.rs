@@ -250,8 +250,12 @@ impl<A: Afi> PimRouter<A> {
         for g in groups {
             self.star_g_event(now, g, UpstreamEvent::RpfPrimeGenIdChanged, None, None, out);
         }
-        let sources: Vec<(A::Addr, A::Addr)> =
-            self.sources.iter().filter(|(_, e)| toward(&e.rpf_prime)).map(|(k, _)| *k).collect();
+        let sources: Vec<(A::Addr, A::Addr)> = self
+            .sources_by_group
+            .iter()
+            .filter(|key| self.sources.get(key).is_some_and(|e| toward(&e.rpf_prime)))
+            .copied()
+            .collect();
         for (g, s) in sources {
             self.sg_event(now, g, s, UpstreamEvent::RpfPrimeGenIdChanged, None, None, out);
         }

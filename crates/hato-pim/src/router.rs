@@ -10,6 +10,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustc_hash::FxHashMap;
+
 use hato_core::{Afi, Duration, IfIndex, Instant, PrefixTable, SgKey, TimerQueue};
 use hato_wire::pim::{split_join_prune, EncodedGroup, EncodedSource, JoinPruneGroup, PimMessage};
 use serde::Serialize;
@@ -189,13 +191,16 @@ pub struct PimRouter<A: Afi> {
     pub(crate) per_interface: BTreeMap<IfIndex, usize>,
     pub(crate) per_neighbor: BTreeMap<(IfIndex, A::Addr), usize>,
     pub(crate) groups: BTreeMap<A::Addr, GroupEntry<A>>,
-    pub(crate) sources: BTreeMap<(A::Addr, A::Addr), SourceEntry<A>>,
+    /// (S,G) entries by (G, S), hashed: an entry is looked up a dozen times per evaluation.
+    pub(crate) sources: FxHashMap<(A::Addr, A::Addr), SourceEntry<A>>,
+    /// The keys of `sources` in (G, S) order, for a group's sources and ordered walks.
+    pub(crate) sources_by_group: BTreeSet<(A::Addr, A::Addr)>,
     /// The keys of `sources` as (S, G), so that a route change finds its entries directly.
     pub(crate) sources_by_source: BTreeSet<(A::Addr, A::Addr)>,
     /// How many `sources` entries each group has, so that groups are listed without a walk.
     pub(crate) source_groups: BTreeMap<A::Addr, usize>,
     pub(crate) timers: TimerQueue<Timer<A>>,
-    pub(crate) intents: BTreeMap<SgKey<A>, StoredIntent>,
+    pub(crate) intents: FxHashMap<SgKey<A>, StoredIntent>,
     pub(crate) dirty: BTreeSet<A::Addr>,
     /// (G, S) entries to re-evaluate on their own, when their group is not dirty as a whole.
     pub(crate) dirty_sources: BTreeSet<(A::Addr, A::Addr)>,
@@ -234,11 +239,12 @@ impl<A: Afi> PimRouter<A> {
             per_interface: BTreeMap::new(),
             per_neighbor: BTreeMap::new(),
             groups: BTreeMap::new(),
-            sources: BTreeMap::new(),
+            sources: FxHashMap::default(),
+            sources_by_group: BTreeSet::new(),
             sources_by_source: BTreeSet::new(),
             source_groups: BTreeMap::new(),
             timers: TimerQueue::new(),
-            intents: BTreeMap::new(),
+            intents: FxHashMap::default(),
             dirty: BTreeSet::new(),
             dirty_sources: BTreeSet::new(),
             pending: BTreeMap::new(),
@@ -515,6 +521,14 @@ impl<A: Afi> PimRouter<A> {
         }
     }
 
+    /// The sources of `group`'s (S,G) entries, in order.
+    pub(crate) fn group_sources(&self, group: A::Addr) -> impl Iterator<Item = A::Addr> + '_ {
+        self.sources_by_group
+            .range((group, A::UNSPECIFIED)..)
+            .take_while(move |(g, _)| *g == group)
+            .map(|(_, s)| *s)
+    }
+
     /// Total (*,G) and (S,G) entries, for the global limit.
     pub(crate) fn entry_count(&self) -> usize {
         self.groups.len() + self.sources.len()
@@ -535,6 +549,7 @@ impl<A: Afi> PimRouter<A> {
             return false;
         }
         self.sources.insert((group, source), SourceEntry::new());
+        self.sources_by_group.insert((group, source));
         self.sources_by_source.insert((source, group));
         *self.source_groups.entry(group).or_insert(0) += 1;
         self.dirty_sources.insert((group, source));

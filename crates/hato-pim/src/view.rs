@@ -273,7 +273,10 @@ impl<A: Afi> PimRouter<A> {
 
     /// The current mroute intents (`show pim mroute`).
     pub fn mroutes(&self) -> Vec<MrouteIntent<A>> {
-        self.intents.iter().map(|(key, stored)| stored.intent(*key)).collect()
+        let mut all: Vec<MrouteIntent<A>> =
+            self.intents.iter().map(|(key, stored)| stored.intent(*key)).collect();
+        all.sort_by_key(|intent| intent.key);
+        all
     }
 
     /// The intent for one key.

@@ -202,6 +202,8 @@ fn check(r: &PimRouter<V4>, out: &[Output<V4>], now: Instant, timers_ran: bool) 
     prop_assert_eq!(per_if, on_up_ifs);
     // The indexes of `sources` agree with it.
     prop_assert_eq!(r.sources_by_source.len(), r.sources.len());
+    prop_assert_eq!(r.sources_by_group.len(), r.sources.len());
+    prop_assert!(r.sources.keys().all(|key| r.sources_by_group.contains(key)));
     prop_assert!(r.sources.keys().all(|(g, s)| r.sources_by_source.contains(&(*s, *g))));
     prop_assert_eq!(r.source_groups.values().sum::<usize>(), r.sources.len());
     // Assert state is never NoInfo, and every one has its timer (§4.6.1, §4.6.2).
