@@ -297,15 +297,18 @@ impl<A: Afi> PimRouter<A> {
         joiner: Option<A::Addr>,
         out: &mut Vec<Output<A>>,
     ) {
-        let key = (group, source, ifindex);
-        let state = self.downstream.get(&key).map_or(DownstreamState::NoInfo, |e| e.state);
+        let state =
+            self.downstream_state(group, source, ifindex).map_or(DownstreamState::NoInfo, |e| e.state);
         let step = downstream::transition(state, event);
         if state == DownstreamState::NoInfo && step.next != DownstreamState::NoInfo {
             let Some(joiner) = joiner else { return };
             if !self.admit_downstream(group, source, ifindex, joiner, out) {
                 return;
             }
-            self.downstream.insert(key, DownstreamEntry { state, joiner });
+            self.downstream
+                .entry((group, source))
+                .or_default()
+                .insert(ifindex, DownstreamEntry { state, joiner });
             *self.per_interface.entry(ifindex).or_insert(0) += 1;
             *self.per_neighbor.entry((ifindex, joiner)).or_insert(0) += 1;
         }
@@ -331,7 +334,7 @@ impl<A: Afi> PimRouter<A> {
         self.log_state(SgKey { source, group }, Some(ifindex), from, to, out);
         if step.next == DownstreamState::NoInfo {
             self.remove_downstream(group, source, ifindex);
-        } else if let Some(e) = self.downstream.get_mut(&key) {
+        } else if let Some(e) = self.downstream.get_mut(&(group, source)).and_then(|m| m.get_mut(&ifindex)) {
             e.state = step.next;
         }
         // A refresh (Join in Join) only moves a timer: nothing to re-evaluate.
@@ -367,7 +370,14 @@ impl<A: Afi> PimRouter<A> {
     }
 
     pub(crate) fn remove_downstream(&mut self, group: A::Addr, source: Option<A::Addr>, ifindex: IfIndex) {
-        if let Some(e) = self.downstream.remove(&(group, source, ifindex)) {
+        let removed = self.downstream.get_mut(&(group, source)).and_then(|m| {
+            let e = m.remove(&ifindex);
+            Some((e, m.is_empty()))
+        });
+        if let Some((_, true)) = removed {
+            self.downstream.remove(&(group, source));
+        }
+        if let Some((Some(e), _)) = removed {
             if let Some(n) = self.per_interface.get_mut(&ifindex) {
                 *n = n.saturating_sub(1);
             }
@@ -702,12 +712,6 @@ impl<A: Afi> PimRouter<A> {
     fn sources_of(&self, group: A::Addr) -> BTreeSet<A::Addr> {
         let mut set: BTreeSet<A::Addr> = self.group_sources(group).collect();
         set.extend(
-            self.downstream
-                .range((group, None, IfIndex(0))..)
-                .take_while(|((g, _, _), _)| *g == group)
-                .filter_map(|((_, s, _), _)| *s),
-        );
-        set.extend(
             self.rpt_downstream
                 .range((group, A::UNSPECIFIED, IfIndex(0))..)
                 .take_while(|((g, _, _), _)| *g == group)
@@ -766,11 +770,7 @@ impl<A: Afi> PimRouter<A> {
 
         // Remove the (*,G) entry once nothing refers to it.
         let unused = self.groups.get(&group).is_some_and(|e| e.upstream == UpstreamState::NotJoined)
-            && self
-                .downstream
-                .range((group, None, IfIndex(0))..(group, None, IfIndex(u32::MAX)))
-                .next()
-                .is_none()
+            && !self.downstream.contains_key(&(group, None))
             && self.local_receiver_include_star_g(group).is_empty();
         if unused {
             if let Some(e) = self.groups.remove(&group) {
@@ -901,11 +901,7 @@ impl<A: Afi> PimRouter<A> {
                 e.upstream == UpstreamState::NotJoined && e.register == RegisterState::NoInfo
             }) && !self.keepalive_running(source, group)
                 && self.timers.deadline(&Timer::DataTimeout(group, source)).is_none()
-                && self
-                    .downstream
-                    .range((group, Some(source), IfIndex(0))..)
-                    .next()
-                    .map_or(true, |((g, s, _), _)| *g != group || *s != Some(source))
+                && !self.downstream.contains_key(&(group, Some(source)))
                 && self
                     .rpt_downstream
                     .range((group, source, IfIndex(0))..)

@@ -57,7 +57,13 @@ impl<A: Afi> PimRouter<A> {
             self.neighbor_down(now, ifindex, addr, NeighborDownReason::InterfaceDown, out);
         }
         self.assert_interface_down(ifindex);
-        let down: Vec<_> = self.downstream.keys().filter(|(_, _, i)| *i == ifindex).copied().collect();
+        let mut down: Vec<_> = self
+            .downstream
+            .iter()
+            .filter(|(_, m)| m.contains_key(&ifindex))
+            .map(|((g, s), _)| (*g, *s, ifindex))
+            .collect();
+        down.sort_unstable();
         for (g, s, i) in down {
             self.remove_downstream(g, s, i);
         }

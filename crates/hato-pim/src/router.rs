@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use hato_core::vec_map::VecMap;
 use rustc_hash::FxHashMap;
 
 use hato_core::{Afi, Duration, IfIndex, Instant, PrefixTable, SgKey, TimerQueue};
@@ -134,7 +135,8 @@ impl<A: Afi> SourceEntry<A> {
 /// Join/Prune entries queued for one upstream neighbour: per group, per entry (0 = (*,G) with the
 /// RP as address, 1 = (S,G), 2 = (S,G,rpt)), whether it is a join, and its encoding.
 /// Downstream (*,G) / (S,G) states keyed by (G, S, I); S is `None` for (*,G).
-pub(crate) type DownstreamKey<A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>, IfIndex);
+/// (G, S) with S = None for (*,G): the key of an entry's per-interface downstream states.
+pub(crate) type EntryKey<A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>);
 
 type PendingGroups<A> =
     BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Addr), (bool, EncodedSource<A>)>>;
@@ -185,7 +187,7 @@ pub struct PimRouter<A: Afi> {
     pub(crate) watch_refs: BTreeMap<A::Addr, usize>,
     pub(crate) members: BTreeMap<(A::Addr, IfIndex), SourceFilter<A>>,
     /// Downstream (*,G) (S = None) and (S,G) states by (G, S, I).
-    pub(crate) downstream: BTreeMap<DownstreamKey<A>, DownstreamEntry<A>>,
+    pub(crate) downstream: FxHashMap<EntryKey<A>, VecMap<IfIndex, DownstreamEntry<A>>>,
     /// Downstream (S,G,rpt) states by (G, S, I).
     pub(crate) rpt_downstream: BTreeMap<(A::Addr, A::Addr, IfIndex), RptDownstreamState>,
     pub(crate) per_interface: BTreeMap<IfIndex, usize>,
@@ -234,7 +236,7 @@ impl<A: Afi> PimRouter<A> {
             rpf: BTreeMap::new(),
             watch_refs: BTreeMap::new(),
             members: BTreeMap::new(),
-            downstream: BTreeMap::new(),
+            downstream: FxHashMap::default(),
             rpt_downstream: BTreeMap::new(),
             per_interface: BTreeMap::new(),
             per_neighbor: BTreeMap::new(),
@@ -270,7 +272,7 @@ impl<A: Afi> PimRouter<A> {
         self.groups.contains_key(&group)
             || self.source_groups.contains_key(&group)
             || self.members.range((group, low)..=(group, high)).next().is_some()
-            || self.downstream.range((group, None, low)..).next().is_some_and(|((g, ..), _)| *g == group)
+            || self.downstream.contains_key(&(group, None))
             || self
                 .rpt_downstream
                 .range((group, A::UNSPECIFIED, low)..)
@@ -452,7 +454,7 @@ impl<A: Afi> PimRouter<A> {
             .keys()
             .copied()
             .chain(self.sources.keys().map(|(g, _)| *g))
-            .chain(self.downstream.keys().map(|(g, _, _)| *g))
+            .chain(self.downstream.keys().map(|(g, _)| *g))
             .chain(self.members.keys().map(|(g, _)| *g))
             .collect();
         self.dirty.extend(groups);
@@ -519,6 +521,25 @@ impl<A: Afi> PimRouter<A> {
                 }
             }
         }
+    }
+
+    /// The downstream state of (G, S or *) on `ifindex`.
+    pub(crate) fn downstream_state(
+        &self,
+        group: A::Addr,
+        source: Option<A::Addr>,
+        ifindex: IfIndex,
+    ) -> Option<&DownstreamEntry<A>> {
+        self.downstream.get(&(group, source)).and_then(|m| m.get(&ifindex))
+    }
+
+    /// The interfaces with downstream state for (G, S or *), in order.
+    pub(crate) fn downstream_of(
+        &self,
+        group: A::Addr,
+        source: Option<A::Addr>,
+    ) -> impl Iterator<Item = (IfIndex, &DownstreamEntry<A>)> + '_ {
+        self.downstream.get(&(group, source)).into_iter().flat_map(|m| m.iter().map(|(i, e)| (*i, e)))
     }
 
     /// The sources of `group`'s (S,G) entries, in order.

@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::fsm::register::RegisterState;
 use crate::io::{DropReason, MrouteIntent};
-use crate::router::{PimRouter, Timer, UpstreamNeighbor};
+use crate::router::{DownstreamEntry, PimRouter, Timer, UpstreamNeighbor};
 
 /// Seconds with one decimal, or "-" for no timer.
 struct Secs(Option<Duration>);
@@ -224,13 +224,19 @@ impl<A: Afi> PimRouter<A> {
     }
 
     pub fn join_states(&self, now: Instant) -> Vec<JoinStateView<A>> {
-        let plain = self.downstream.iter().map(|((g, s, i), e)| JoinStateView {
-            ifindex: *i,
-            key: SgKey { source: *s, group: *g },
+        let mut states: Vec<(A::Addr, Option<A::Addr>, IfIndex, &DownstreamEntry<A>)> = self
+            .downstream
+            .iter()
+            .flat_map(|((g, s), m)| m.iter().map(move |(i, e)| (*g, *s, *i, e)))
+            .collect();
+        states.sort_unstable_by_key(|(g, s, i, _)| (*g, *s, *i));
+        let plain = states.into_iter().map(|(g, s, i, e)| JoinStateView {
+            ifindex: i,
+            key: SgKey { source: s, group: g },
             kind: if s.is_some() { EntryKind::Sg } else { EntryKind::StarG },
             state: format!("{:?}", e.state),
-            expires_in: self.timers.remaining(&Timer::Expiry(*g, *s, *i), now),
-            prune_pending_in: self.timers.remaining(&Timer::PrunePending(*g, *s, *i), now),
+            expires_in: self.timers.remaining(&Timer::Expiry(g, s, i), now),
+            prune_pending_in: self.timers.remaining(&Timer::PrunePending(g, s, i), now),
         });
         let rpt = self.rpt_downstream.iter().map(|((g, s, i), st)| JoinStateView {
             ifindex: *i,

@@ -203,6 +203,11 @@ fn check(r: &PimRouter<V4>, out: &[Output<V4>], now: Instant, timers_ran: bool) 
     // The indexes of `sources` agree with it.
     prop_assert_eq!(r.sources_by_source.len(), r.sources.len());
     prop_assert_eq!(r.sources_by_group.len(), r.sources.len());
+    // An (S,G)'s downstream states keep its entry (a group's sources are listed from `sources`).
+    prop_assert!(r
+        .downstream
+        .iter()
+        .all(|((g, s), m)| !m.is_empty() && s.map_or(true, |s| r.sources.contains_key(&(*g, s)))));
     prop_assert!(r.sources.keys().all(|key| r.sources_by_group.contains(key)));
     prop_assert!(r.sources.keys().all(|(g, s)| r.sources_by_source.contains(&(*s, *g))));
     prop_assert_eq!(r.source_groups.values().sum::<usize>(), r.sources.len());
