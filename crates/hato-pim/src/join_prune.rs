@@ -370,9 +370,9 @@ impl<A: Afi> PimRouter<A> {
     }
 
     pub(crate) fn remove_downstream(&mut self, group: A::Addr, source: Option<A::Addr>, ifindex: IfIndex) {
-        let removed = self.downstream.get_mut(&(group, source)).and_then(|m| {
+        let removed = self.downstream.get_mut(&(group, source)).map(|m| {
             let e = m.remove(&ifindex);
-            Some((e, m.is_empty()))
+            (e, m.is_empty())
         });
         if let Some((_, true)) = removed {
             self.downstream.remove(&(group, source));

@@ -10,6 +10,9 @@ use crate::fsm::register::RegisterState;
 use crate::io::{DropReason, MrouteIntent};
 use crate::router::{DownstreamEntry, PimRouter, Timer, UpstreamNeighbor};
 
+/// One downstream state as listed: (G, S or *, interface, state).
+type DownstreamRow<'a, A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>, IfIndex, &'a DownstreamEntry<A>);
+
 /// Seconds with one decimal, or "-" for no timer.
 struct Secs(Option<Duration>);
 
@@ -223,8 +226,9 @@ impl<A: Afi> PimRouter<A> {
             .collect()
     }
 
+    /// Downstream (*,G) and (S,G) states by interface, then (S,G,rpt) states, each in (G, S, I) order.
     pub fn join_states(&self, now: Instant) -> Vec<JoinStateView<A>> {
-        let mut states: Vec<(A::Addr, Option<A::Addr>, IfIndex, &DownstreamEntry<A>)> = self
+        let mut states: Vec<DownstreamRow<'_, A>> = self
             .downstream
             .iter()
             .flat_map(|((g, s), m)| m.iter().map(move |(i, e)| (*g, *s, *i, e)))
