@@ -910,8 +910,8 @@ impl<A: Afi> PimRouter<A> {
                 && self.local_receiver_include_sg(source, group).is_empty();
         if unused {
             if let Some(e) = self.sources.remove(&key) {
-                self.sources_by_group.remove(&key);
-                self.sources_by_source.remove(&(source, group));
+                self.sources_by_group.remove(group, source);
+                self.sources_by_source.remove(source, group);
                 if let Some(n) = self.source_groups.get_mut(&group) {
                     *n = n.saturating_sub(1);
                     if *n == 0 {
@@ -934,7 +934,7 @@ impl<A: Afi> PimRouter<A> {
         let intent = self.sg_intent(group, source, rp, lists);
         self.set_intent(intent, SgKey::sg(source, group), out);
         // The entry's own changes above are accounted for by the steps after them.
-        self.dirty_sources.remove(&key);
+        self.dirty_sources.remove(group, source);
     }
 
     /// The (*,G) mroute intent: from RPF_interface(RP) to immediate_olist(*,G).

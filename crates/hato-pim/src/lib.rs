@@ -22,6 +22,7 @@ mod io;
 mod join_prune;
 mod macros;
 mod neighbor;
+mod pair_index;
 mod rng;
 mod router;
 pub mod rp;

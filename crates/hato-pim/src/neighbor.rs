@@ -260,7 +260,6 @@ impl<A: Afi> PimRouter<A> {
             .sources_by_group
             .iter()
             .filter(|key| self.sources.get(key).is_some_and(|e| toward(&e.rpf_prime)))
-            .copied()
             .collect();
         for (g, s) in sources {
             self.sg_event(now, g, s, UpstreamEvent::RpfPrimeGenIdChanged, None, None, out);

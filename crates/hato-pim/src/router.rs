@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use hato_core::vec_map::VecMap;
 use rustc_hash::FxHashMap;
 
+use crate::pair_index::PairIndex;
+
 use hato_core::{Afi, Duration, IfIndex, Instant, PrefixTable, SgKey, TimerQueue};
 use hato_wire::pim::{split_join_prune, EncodedGroup, EncodedSource, JoinPruneGroup, PimMessage};
 use serde::Serialize;
@@ -196,16 +198,16 @@ pub struct PimRouter<A: Afi> {
     /// (S,G) entries by (G, S), hashed: an entry is looked up a dozen times per evaluation.
     pub(crate) sources: FxHashMap<(A::Addr, A::Addr), SourceEntry<A>>,
     /// The keys of `sources` in (G, S) order, for a group's sources and ordered walks.
-    pub(crate) sources_by_group: BTreeSet<(A::Addr, A::Addr)>,
+    pub(crate) sources_by_group: PairIndex<A>,
     /// The keys of `sources` as (S, G), so that a route change finds its entries directly.
-    pub(crate) sources_by_source: BTreeSet<(A::Addr, A::Addr)>,
+    pub(crate) sources_by_source: PairIndex<A>,
     /// How many `sources` entries each group has, so that groups are listed without a walk.
     pub(crate) source_groups: BTreeMap<A::Addr, usize>,
     pub(crate) timers: TimerQueue<Timer<A>>,
     pub(crate) intents: FxHashMap<SgKey<A>, StoredIntent>,
     pub(crate) dirty: BTreeSet<A::Addr>,
     /// (G, S) entries to re-evaluate on their own, when their group is not dirty as a whole.
-    pub(crate) dirty_sources: BTreeSet<(A::Addr, A::Addr)>,
+    pub(crate) dirty_sources: PairIndex<A>,
     pub(crate) pending: BTreeMap<(IfIndex, A::Addr), PendingGroups<A>>,
     pub(crate) counters: BTreeMap<DropReason, u64>,
     /// Data arrivals (G, S) → incoming interface waiting for the RPF answer for S.
@@ -242,13 +244,13 @@ impl<A: Afi> PimRouter<A> {
             per_neighbor: BTreeMap::new(),
             groups: BTreeMap::new(),
             sources: FxHashMap::default(),
-            sources_by_group: BTreeSet::new(),
-            sources_by_source: BTreeSet::new(),
+            sources_by_group: PairIndex::default(),
+            sources_by_source: PairIndex::default(),
             source_groups: BTreeMap::new(),
             timers: TimerQueue::new(),
             intents: FxHashMap::default(),
             dirty: BTreeSet::new(),
-            dirty_sources: BTreeSet::new(),
+            dirty_sources: PairIndex::default(),
             pending: BTreeMap::new(),
             counters: BTreeMap::new(),
             pending_arrivals: BTreeMap::new(),
@@ -471,12 +473,8 @@ impl<A: Afi> PimRouter<A> {
             .filter(|g| self.rp_for(*g) == Some(target))
             .collect();
         self.dirty.extend(by_rp);
-        let by_source: Vec<(A::Addr, A::Addr)> = self
-            .sources_by_source
-            .range((target, A::UNSPECIFIED)..)
-            .take_while(|(s, _)| *s == target)
-            .map(|(s, g)| (*g, *s))
-            .collect();
+        let by_source: Vec<(A::Addr, A::Addr)> =
+            self.sources_by_source.seconds(target).map(|g| (g, target)).collect();
         self.dirty_sources.extend(by_source);
     }
 
@@ -544,10 +542,7 @@ impl<A: Afi> PimRouter<A> {
 
     /// The sources of `group`'s (S,G) entries, in order.
     pub(crate) fn group_sources(&self, group: A::Addr) -> impl Iterator<Item = A::Addr> + '_ {
-        self.sources_by_group
-            .range((group, A::UNSPECIFIED)..)
-            .take_while(move |(g, _)| *g == group)
-            .map(|(_, s)| *s)
+        self.sources_by_group.seconds(group)
     }
 
     /// Total (*,G) and (S,G) entries, for the global limit.
@@ -570,10 +565,10 @@ impl<A: Afi> PimRouter<A> {
             return false;
         }
         self.sources.insert((group, source), SourceEntry::new());
-        self.sources_by_group.insert((group, source));
-        self.sources_by_source.insert((source, group));
+        self.sources_by_group.insert(group, source);
+        self.sources_by_source.insert(source, group);
         *self.source_groups.entry(group).or_insert(0) += 1;
-        self.dirty_sources.insert((group, source));
+        self.dirty_sources.insert(group, source);
         true
     }
 
@@ -608,7 +603,7 @@ impl<A: Afi> PimRouter<A> {
                 self.dirty.insert(group);
             }
             Some(source) => {
-                self.dirty_sources.insert((group, source));
+                self.dirty_sources.insert(group, source);
             }
         }
     }
@@ -625,7 +620,7 @@ impl<A: Afi> PimRouter<A> {
             for group in &dirty {
                 self.refresh_group(now, *group, out);
             }
-            for (group, source) in dirty_sources {
+            for (group, source) in dirty_sources.iter() {
                 if !dirty.contains(&group) {
                     self.refresh_one_source(now, group, source, out);
                 }

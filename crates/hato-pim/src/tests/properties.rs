@@ -208,8 +208,8 @@ fn check(r: &PimRouter<V4>, out: &[Output<V4>], now: Instant, timers_ran: bool) 
         .downstream
         .iter()
         .all(|((g, s), m)| !m.is_empty() && s.map_or(true, |s| r.sources.contains_key(&(*g, s)))));
-    prop_assert!(r.sources.keys().all(|key| r.sources_by_group.contains(key)));
-    prop_assert!(r.sources.keys().all(|(g, s)| r.sources_by_source.contains(&(*s, *g))));
+    prop_assert!(r.sources.keys().all(|(g, s)| r.sources_by_group.contains(*g, *s)));
+    prop_assert!(r.sources.keys().all(|(g, s)| r.sources_by_source.contains(*s, *g)));
     prop_assert_eq!(r.source_groups.values().sum::<usize>(), r.sources.len());
     // Assert state is never NoInfo, and every one has its timer (§4.6.1, §4.6.2).
     for view in r.asserts(now) {
