@@ -141,7 +141,7 @@ impl<A: Afi> SourceEntry<A> {
 pub(crate) type EntryKey<A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>);
 
 type PendingGroups<A> =
-    BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Addr), (bool, EncodedSource<A>)>>;
+    BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Key), (bool, EncodedSource<A>)>>;
 
 /// An [`MrouteIntent`] as the router keeps it, the last one output for its key: without the key
 /// (the map has it) and with up to two outgoing interfaces inline rather than in a `BTreeMap`
@@ -649,7 +649,7 @@ impl<A: Afi> PimRouter<A> {
             .or_default()
             .entry(group)
             .or_default()
-            .insert((kind, address), (join, source));
+            .insert((kind, A::key(address)), (join, source));
     }
 
     fn flush_join_prune(&mut self, out: &mut Vec<Output<A>>) {
