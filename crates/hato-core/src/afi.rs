@@ -54,6 +54,11 @@ pub trait Afi:
         + prefix_trie::Prefix
         + 'static;
 
+    /// The address as an integer in network byte order (`u32`, `u128`): it orders as the address
+    /// does and compares in one instruction, where the addresses' own `Ord` compares octet slices.
+    /// Big ordered indexes key on it.
+    type Key: Copy + Debug + Eq + Ord + Hash + Send + Sync + 'static;
+
     /// The run-time tag of this family.
     const FAMILY: AddressFamily;
     /// Length of an address in octets.
@@ -78,6 +83,10 @@ pub trait Afi:
     /// left open by matching `ff30::/12`.
     const DEFAULT_SSM_RANGE: Self::Prefix;
 
+    /// The address as a [`Self::Key`].
+    fn key(addr: Self::Addr) -> Self::Key;
+    /// The address of a [`Self::Key`].
+    fn from_key(key: Self::Key) -> Self::Addr;
     /// Parses an address from exactly [`Self::ADDR_LEN`] octets.
     fn addr_from_octets(octets: &[u8]) -> Option<Self::Addr>;
     /// Writes an address into the first [`Self::ADDR_LEN`] octets of `out`; returns `false` if `out`
@@ -122,6 +131,7 @@ const fn v6net(first: u16, len: u8) -> Ipv6Net {
 }
 
 impl Afi for V4 {
+    type Key = u32;
     type Addr = Ipv4Addr;
     type Prefix = Ipv4Net;
 
@@ -136,6 +146,14 @@ impl Afi for V4 {
     const ALL_V3_ROUTERS: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 22);
     const MULTICAST_RANGE: Ipv4Net = v4net(224, 0, 0, 0, 4);
     const DEFAULT_SSM_RANGE: Ipv4Net = v4net(232, 0, 0, 0, 8);
+
+    fn key(addr: Ipv4Addr) -> u32 {
+        addr.to_bits()
+    }
+
+    fn from_key(key: u32) -> Ipv4Addr {
+        Ipv4Addr::from_bits(key)
+    }
 
     fn addr_from_octets(octets: &[u8]) -> Option<Ipv4Addr> {
         let octets: [u8; 4] = octets.try_into().ok()?;
@@ -186,6 +204,7 @@ impl Afi for V4 {
 }
 
 impl Afi for V6 {
+    type Key = u128;
     type Addr = Ipv6Addr;
     type Prefix = Ipv6Net;
 
@@ -200,6 +219,14 @@ impl Afi for V6 {
     const ALL_V3_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x16);
     const MULTICAST_RANGE: Ipv6Net = v6net(0xff00, 8);
     const DEFAULT_SSM_RANGE: Ipv6Net = v6net(0xff30, 12);
+
+    fn key(addr: Ipv6Addr) -> u128 {
+        addr.to_bits()
+    }
+
+    fn from_key(key: u128) -> Ipv6Addr {
+        Ipv6Addr::from_bits(key)
+    }
 
     fn addr_from_octets(octets: &[u8]) -> Option<Ipv6Addr> {
         let octets: [u8; 16] = octets.try_into().ok()?;
@@ -264,6 +291,19 @@ mod tests {
     fn octets_roundtrip_both_families() {
         roundtrip::<V4>("198.18.0.1".parse().unwrap());
         roundtrip::<V6>("fd00::1".parse().unwrap());
+    }
+
+    proptest::proptest! {
+        /// Keys order as their addresses do and give them back.
+        #[test]
+        fn keys_order_as_addresses(a: u32, b: u32, c: u128, d: u128) {
+            let (a, b) = (Ipv4Addr::from_bits(a), Ipv4Addr::from_bits(b));
+            proptest::prop_assert_eq!(V4::key(a).cmp(&V4::key(b)), a.cmp(&b));
+            proptest::prop_assert_eq!(V4::from_key(V4::key(a)), a);
+            let (c, d) = (Ipv6Addr::from_bits(c), Ipv6Addr::from_bits(d));
+            proptest::prop_assert_eq!(V6::key(c).cmp(&V6::key(d)), c.cmp(&d));
+            proptest::prop_assert_eq!(V6::from_key(V6::key(c)), c);
+        }
     }
 
     #[test]

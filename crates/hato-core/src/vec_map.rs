@@ -35,6 +35,11 @@ impl<K: Ord, V, const N: usize> VecMap<K, V, N> {
         self.position(key).ok().and_then(|i| self.items.get(i)).map(|(_, v)| v)
     }
 
+    pub fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        let i = self.position(key).ok()?;
+        self.items.get_mut(i).map(|(_, v)| v)
+    }
+
     pub fn contains_key(&self, key: &K) -> bool {
         self.position(key).is_ok()
     }
@@ -253,6 +258,11 @@ mod tests {
         assert_eq!(m.insert(5, "FIVE"), Some("five"));
         assert_eq!(m.keys().copied().collect::<Vec<_>>(), [1, 5, 9]);
         assert_eq!(m.get(&5), Some(&"FIVE"));
+        if let Some(v) = m.get_mut(&5) {
+            *v = "five";
+        }
+        assert_eq!(m.insert(5, "FIVE"), Some("five"));
+        assert!(m.get_mut(&4).is_none());
         assert!(m.contains_key(&9) && !m.contains_key(&2));
         assert_eq!(*m.get_or_insert(2, "two"), "two");
         assert_eq!(*m.get_or_insert(2, "zwei"), "two");

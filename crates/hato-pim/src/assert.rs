@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::config::AssertMetrics;
 use crate::fsm::assert::{self, AssertAction, AssertEvent, AssertState};
 use crate::fsm::upstream::UpstreamState;
-use crate::io::{DropReason, Output};
+use crate::io::{DropReason, MachineState, Output};
 use crate::router::{PimRouter, Timer};
 
 /// An Assert metric (§4.6.1): the RPT bit, the route's preference and metric, and the sender's
@@ -611,14 +611,8 @@ impl<A: Afi> PimRouter<A> {
                 }
             }
         }
-        let kind = if source.is_some() { "(S,G)" } else { "(*,G)" };
-        self.log_state(
-            format_args!("assert {kind} {ifindex}"),
-            SgKey { source, group },
-            state,
-            step.next,
-            out,
-        );
+        let (from, to) = (MachineState::Assert(state), MachineState::Assert(step.next));
+        self.log_state(SgKey { source, group }, Some(ifindex), from, to, out);
         entry.state = step.next;
         let loser_after = (keep && step.next == AssertState::Loser).then_some(entry.winner);
         if keep && step.next != AssertState::NoInfo {

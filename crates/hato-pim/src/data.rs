@@ -10,7 +10,7 @@ use hato_wire::pim::{EncodedGroup, PimMessage, Register, RegisterStop, IP_PROTOC
 use crate::config::SptPolicy;
 use crate::fsm::register::{self, RegisterAction, RegisterEvent, RegisterState};
 use crate::fsm::upstream::UpstreamState;
-use crate::io::{ByteCount, DropReason, Output};
+use crate::io::{ByteCount, DropReason, MachineState, Output};
 use crate::router::{PimRouter, Timer};
 
 /// The dummy IP header of a Null-Register (§4.4.1): source S, destination G, no payload.
@@ -278,11 +278,7 @@ impl<A: Afi> PimRouter<A> {
     ) {
         let group = stop.group.group;
         let sources: Vec<A::Addr> = if stop.source == A::UNSPECIFIED {
-            self.sources
-                .range((group, A::UNSPECIFIED)..)
-                .take_while(|((g, _), _)| *g == group)
-                .map(|((_, s), _)| *s)
-                .collect()
+            self.group_sources(group).collect()
         } else {
             vec![stop.source]
         };
@@ -337,7 +333,8 @@ impl<A: Afi> PimRouter<A> {
                 }
             }
         }
-        self.log_state("register", SgKey::sg(source, group), state, step.next, out);
+        let (from, to) = (MachineState::Register(state), MachineState::Register(step.next));
+        self.log_state(SgKey::sg(source, group), None, from, to, out);
         if let Some(e) = self.sources.get_mut(&(group, source)) {
             e.register = step.next;
             if step.next == RegisterState::NoInfo {

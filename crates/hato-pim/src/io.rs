@@ -10,6 +10,10 @@ use hato_wire::pim::PimMessage;
 use serde::Serialize;
 
 use crate::config::{InterfaceConfig, SptPolicy};
+use crate::fsm::assert::AssertState;
+use crate::fsm::downstream::{DownstreamState, RptDownstreamState};
+use crate::fsm::register::RegisterState;
+use crate::fsm::upstream::{RptUpstreamState, UpstreamState};
 
 /// An RPF answer for one target (a source or an RP), as the router derives it from hato-rib.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -159,6 +163,52 @@ impl<A: Afi> fmt::Display for MrouteIntent<A> {
     }
 }
 
+/// The state of one of PIM's per-entry machines, as a state-change event carries it (typed, so
+/// that an event nobody prints costs no formatting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MachineState {
+    /// Downstream (*,G) or (S,G) per interface (§4.5.1, §4.5.2).
+    Downstream(DownstreamState),
+    /// Downstream (S,G,rpt) per interface (§4.5.3).
+    RptDownstream(RptDownstreamState),
+    /// Upstream (*,G) or (S,G) (§4.5.4, §4.5.5).
+    Upstream(UpstreamState),
+    /// Upstream (S,G,rpt) (§4.5.7).
+    RptUpstream(RptUpstreamState),
+    /// Register (§4.4.1).
+    Register(RegisterState),
+    /// Assert per interface (§4.6.1, §4.6.2).
+    Assert(AssertState),
+}
+
+impl MachineState {
+    /// The machine's name in log lines.
+    pub fn machine(&self) -> &'static str {
+        match self {
+            MachineState::Downstream(_) => "downstream",
+            MachineState::RptDownstream(_) => "downstream rpt",
+            MachineState::Upstream(_) => "upstream",
+            MachineState::RptUpstream(_) => "upstream rpt",
+            MachineState::Register(_) => "register",
+            MachineState::Assert(_) => "assert",
+        }
+    }
+}
+
+impl fmt::Display for MachineState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MachineState::Downstream(s) => write!(f, "{s:?}"),
+            MachineState::RptDownstream(s) => write!(f, "{s:?}"),
+            MachineState::Upstream(s) => write!(f, "{s:?}"),
+            MachineState::RptUpstream(s) => write!(f, "{s:?}"),
+            MachineState::Register(s) => write!(f, "{s:?}"),
+            MachineState::Assert(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
 /// A log event: state changes and dropped input, one variant per kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(bound(serialize = ""), rename_all = "kebab-case")]
@@ -181,12 +231,12 @@ pub enum PimEvent<A: Afi> {
         ifindex: IfIndex,
         dr: A::Addr,
     },
-    /// A state machine changed state: `machine` names it (e.g. "downstream (*,G) if2").
+    /// A per-entry state machine changed state (`ifindex` for the per-interface machines).
     StateChanged {
-        machine: String,
         key: SgKey<A>,
-        from: String,
-        to: String,
+        ifindex: Option<IfIndex>,
+        from: MachineState,
+        to: MachineState,
     },
     Dropped {
         reason: DropReason,

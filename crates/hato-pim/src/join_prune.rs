@@ -17,7 +17,7 @@ use crate::fsm::register::{RegisterEvent, RegisterState};
 use crate::fsm::upstream::{
     self, RptUpstreamAction, RptUpstreamEvent, RptUpstreamState, UpstreamAction, UpstreamEvent, UpstreamState,
 };
-use crate::io::{DropReason, MrouteIntent, Output};
+use crate::io::{DropReason, MachineState, MrouteIntent, Output};
 use crate::macros::SgLists;
 use crate::router::{DownstreamEntry, PimRouter, Timer, UpstreamNeighbor};
 
@@ -247,12 +247,7 @@ impl<A: Afi> PimRouter<A> {
                     if star_toward {
                         self.star_g_event(now, group, UpstreamEvent::SeePruneToRpfPrime, holdtime, None, out);
                     }
-                    let sources: Vec<A::Addr> = self
-                        .sources
-                        .range((group, A::UNSPECIFIED)..)
-                        .take_while(|((g, _), _)| *g == group)
-                        .map(|((_, s), _)| *s)
-                        .collect();
+                    let sources: Vec<A::Addr> = self.group_sources(group).collect();
                     let toward: Vec<A::Addr> = sources.into_iter().filter(|s| sg_toward(self, *s)).collect();
                     for s in toward {
                         self.sg_event(now, group, s, UpstreamEvent::SeePruneToRpfPrime, holdtime, None, out);
@@ -302,15 +297,18 @@ impl<A: Afi> PimRouter<A> {
         joiner: Option<A::Addr>,
         out: &mut Vec<Output<A>>,
     ) {
-        let key = (group, source, ifindex);
-        let state = self.downstream.get(&key).map_or(DownstreamState::NoInfo, |e| e.state);
+        let state =
+            self.downstream_state(group, source, ifindex).map_or(DownstreamState::NoInfo, |e| e.state);
         let step = downstream::transition(state, event);
         if state == DownstreamState::NoInfo && step.next != DownstreamState::NoInfo {
             let Some(joiner) = joiner else { return };
             if !self.admit_downstream(group, source, ifindex, joiner, out) {
                 return;
             }
-            self.downstream.insert(key, DownstreamEntry { state, joiner });
+            self.downstream
+                .entry((group, source))
+                .or_default()
+                .insert(ifindex, DownstreamEntry { state, joiner });
             *self.per_interface.entry(ifindex).or_insert(0) += 1;
             *self.per_neighbor.entry((ifindex, joiner)).or_insert(0) += 1;
         }
@@ -332,12 +330,11 @@ impl<A: Afi> PimRouter<A> {
                 DownstreamAction::SendPruneEcho => self.send_prune_echo(group, source, ifindex),
             }
         }
-        let key_sg = SgKey { source, group };
-        let kind = if source.is_some() { "(S,G)" } else { "(*,G)" };
-        self.log_state(format_args!("downstream {kind} {ifindex}"), key_sg, state, step.next, out);
+        let (from, to) = (MachineState::Downstream(state), MachineState::Downstream(step.next));
+        self.log_state(SgKey { source, group }, Some(ifindex), from, to, out);
         if step.next == DownstreamState::NoInfo {
             self.remove_downstream(group, source, ifindex);
-        } else if let Some(e) = self.downstream.get_mut(&key) {
+        } else if let Some(e) = self.downstream.get_mut(&(group, source)).and_then(|m| m.get_mut(&ifindex)) {
             e.state = step.next;
         }
         // A refresh (Join in Join) only moves a timer: nothing to re-evaluate.
@@ -373,7 +370,14 @@ impl<A: Afi> PimRouter<A> {
     }
 
     pub(crate) fn remove_downstream(&mut self, group: A::Addr, source: Option<A::Addr>, ifindex: IfIndex) {
-        if let Some(e) = self.downstream.remove(&(group, source, ifindex)) {
+        let removed = self.downstream.get_mut(&(group, source)).map(|m| {
+            let e = m.remove(&ifindex);
+            (e, m.is_empty())
+        });
+        if let Some((_, true)) = removed {
+            self.downstream.remove(&(group, source));
+        }
+        if let Some((Some(e), _)) = removed {
             if let Some(n) = self.per_interface.get_mut(&ifindex) {
                 *n = n.saturating_sub(1);
             }
@@ -430,13 +434,8 @@ impl<A: Afi> PimRouter<A> {
                 }
             }
         }
-        self.log_state(
-            format_args!("downstream (S,G,rpt) {ifindex}"),
-            SgKey::sg(source, group),
-            state,
-            step.next,
-            out,
-        );
+        let (from, to) = (MachineState::RptDownstream(state), MachineState::RptDownstream(step.next));
+        self.log_state(SgKey::sg(source, group), Some(ifindex), from, to, out);
         if step.next == RptDownstreamState::NoInfo {
             self.remove_rpt_downstream(group, source, ifindex);
         } else {
@@ -507,11 +506,8 @@ impl<A: Afi> PimRouter<A> {
         }
         self.queue_join_prune(up, group, true, EncodedSource::star_g(rp));
         let pruned: Vec<A::Addr> = self
-            .sources
-            .range((group, A::UNSPECIFIED)..)
-            .take_while(|((g, _), _)| *g == group)
-            .filter(|(_, e)| e.rpt == RptUpstreamState::Pruned)
-            .map(|((_, s), _)| *s)
+            .group_sources(group)
+            .filter(|s| self.sources.get(&(group, *s)).is_some_and(|e| e.rpt == RptUpstreamState::Pruned))
             .collect();
         for s in pruned {
             if self.rpf_prime_sg_rpt(s, group) == Some(up) {
@@ -558,7 +554,8 @@ impl<A: Afi> PimRouter<A> {
                 action => self.join_timer_action(now, timer.clone(), *action, current, holdtime),
             }
         }
-        self.log_state("upstream (*,G)", SgKey::star_g(group), state, step.next, out);
+        let (from, to) = (MachineState::Upstream(state), MachineState::Upstream(step.next));
+        self.log_state(SgKey::star_g(group), None, from, to, out);
         if let Some(e) = self.groups.get_mut(&group) {
             e.upstream = step.next;
         }
@@ -612,7 +609,8 @@ impl<A: Afi> PimRouter<A> {
                 action => self.join_timer_action(now, timer.clone(), *action, current, holdtime),
             }
         }
-        self.log_state("upstream (S,G)", SgKey::sg(source, group), state, step.next, out);
+        let (from, to) = (MachineState::Upstream(state), MachineState::Upstream(step.next));
+        self.log_state(SgKey::sg(source, group), None, from, to, out);
         if let Some(e) = self.sources.get_mut(&(group, source)) {
             e.upstream = step.next;
         }
@@ -700,7 +698,8 @@ impl<A: Afi> PimRouter<A> {
                 }
             }
         }
-        self.log_state("upstream (S,G,rpt)", SgKey::sg(source, group), state, step.next, out);
+        let (from, to) = (MachineState::RptUpstream(state), MachineState::RptUpstream(step.next));
+        self.log_state(SgKey::sg(source, group), None, from, to, out);
         if let Some(e) = self.sources.get_mut(&(group, source)) {
             e.rpt = step.next;
         }
@@ -711,18 +710,7 @@ impl<A: Afi> PimRouter<A> {
 
     /// The sources of `group` anything refers to.
     fn sources_of(&self, group: A::Addr) -> BTreeSet<A::Addr> {
-        let mut set: BTreeSet<A::Addr> = self
-            .sources
-            .range((group, A::UNSPECIFIED)..)
-            .take_while(|((g, _), _)| *g == group)
-            .map(|((_, s), _)| *s)
-            .collect();
-        set.extend(
-            self.downstream
-                .range((group, None, IfIndex(0))..)
-                .take_while(|((g, _, _), _)| *g == group)
-                .filter_map(|((_, s, _), _)| *s),
-        );
+        let mut set: BTreeSet<A::Addr> = self.group_sources(group).collect();
         set.extend(
             self.rpt_downstream
                 .range((group, A::UNSPECIFIED, IfIndex(0))..)
@@ -782,11 +770,7 @@ impl<A: Afi> PimRouter<A> {
 
         // Remove the (*,G) entry once nothing refers to it.
         let unused = self.groups.get(&group).is_some_and(|e| e.upstream == UpstreamState::NotJoined)
-            && self
-                .downstream
-                .range((group, None, IfIndex(0))..(group, None, IfIndex(u32::MAX)))
-                .next()
-                .is_none()
+            && !self.downstream.contains_key(&(group, None))
             && self.local_receiver_include_star_g(group).is_empty();
         if unused {
             if let Some(e) = self.groups.remove(&group) {
@@ -917,11 +901,7 @@ impl<A: Afi> PimRouter<A> {
                 e.upstream == UpstreamState::NotJoined && e.register == RegisterState::NoInfo
             }) && !self.keepalive_running(source, group)
                 && self.timers.deadline(&Timer::DataTimeout(group, source)).is_none()
-                && self
-                    .downstream
-                    .range((group, Some(source), IfIndex(0))..)
-                    .next()
-                    .map_or(true, |((g, s, _), _)| *g != group || *s != Some(source))
+                && !self.downstream.contains_key(&(group, Some(source)))
                 && self
                     .rpt_downstream
                     .range((group, source, IfIndex(0))..)
@@ -930,7 +910,8 @@ impl<A: Afi> PimRouter<A> {
                 && self.local_receiver_include_sg(source, group).is_empty();
         if unused {
             if let Some(e) = self.sources.remove(&key) {
-                self.sources_by_source.remove(&(source, group));
+                self.sources_by_group.remove(group, source);
+                self.sources_by_source.remove(source, group);
                 if let Some(n) = self.source_groups.get_mut(&group) {
                     *n = n.saturating_sub(1);
                     if *n == 0 {
@@ -953,7 +934,7 @@ impl<A: Afi> PimRouter<A> {
         let intent = self.sg_intent(group, source, rp, lists);
         self.set_intent(intent, SgKey::sg(source, group), out);
         // The entry's own changes above are accounted for by the steps after them.
-        self.dirty_sources.remove(&key);
+        self.dirty_sources.remove(group, source);
     }
 
     /// The (*,G) mroute intent: from RPF_interface(RP) to immediate_olist(*,G).

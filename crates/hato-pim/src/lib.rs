@@ -22,6 +22,7 @@ mod io;
 mod join_prune;
 mod macros;
 mod neighbor;
+mod pair_index;
 mod rng;
 mod router;
 pub mod rp;
@@ -34,8 +35,8 @@ pub use assert::{AssertMetric, AssertView};
 pub use bsr::{Bsr, BsrConfig, CandidateBsrConfig, CandidateRpConfig};
 pub use config::{AssertMetrics, InterfaceConfig, PimConfig, SptPolicy};
 pub use io::{
-    ByteCount, DropReason, Input, LocalMembership, MrouteIntent, NeighborDownReason, OifReason, Output,
-    PimEvent, RpfUpdate, SourceFilter,
+    ByteCount, DropReason, Input, LocalMembership, MachineState, MrouteIntent, NeighborDownReason, OifReason,
+    Output, PimEvent, RpfUpdate, SourceFilter,
 };
 pub use macros::OifList;
 pub use router::{PimRouter, UpstreamNeighbor};

@@ -211,11 +211,9 @@ impl<A: Afi> PimRouter<A> {
     // ---- Join state (§4.1.6) ----
 
     fn joined(&self, group: A::Addr, source: Option<A::Addr>) -> VecSet<IfIndex> {
-        self.downstream
-            .range((group, source, IfIndex(0))..)
-            .take_while(|((g, s, _), _)| *g == group && *s == source)
+        self.downstream_of(group, source)
             .filter(|(_, e)| matches!(e.state, DownstreamState::Join | DownstreamState::PrunePending))
-            .map(|((_, _, i), _)| *i)
+            .map(|(i, _)| i)
             .collect()
     }
 

@@ -57,7 +57,13 @@ impl<A: Afi> PimRouter<A> {
             self.neighbor_down(now, ifindex, addr, NeighborDownReason::InterfaceDown, out);
         }
         self.assert_interface_down(ifindex);
-        let down: Vec<_> = self.downstream.keys().filter(|(_, _, i)| *i == ifindex).copied().collect();
+        let mut down: Vec<_> = self
+            .downstream
+            .iter()
+            .filter(|(_, m)| m.contains_key(&ifindex))
+            .map(|((g, s), _)| (*g, *s, ifindex))
+            .collect();
+        down.sort_unstable();
         for (g, s, i) in down {
             self.remove_downstream(g, s, i);
         }
@@ -250,8 +256,11 @@ impl<A: Afi> PimRouter<A> {
         for g in groups {
             self.star_g_event(now, g, UpstreamEvent::RpfPrimeGenIdChanged, None, None, out);
         }
-        let sources: Vec<(A::Addr, A::Addr)> =
-            self.sources.iter().filter(|(_, e)| toward(&e.rpf_prime)).map(|(k, _)| *k).collect();
+        let sources: Vec<(A::Addr, A::Addr)> = self
+            .sources_by_group
+            .iter()
+            .filter(|key| self.sources.get(key).is_some_and(|e| toward(&e.rpf_prime)))
+            .collect();
         for (g, s) in sources {
             self.sg_event(now, g, s, UpstreamEvent::RpfPrimeGenIdChanged, None, None, out);
         }

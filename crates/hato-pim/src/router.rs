@@ -10,6 +10,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use hato_core::vec_map::VecMap;
+use rustc_hash::FxHashMap;
+
+use crate::pair_index::PairIndex;
+
 use hato_core::{Afi, Duration, IfIndex, Instant, PrefixTable, SgKey, TimerQueue};
 use hato_wire::pim::{split_join_prune, EncodedGroup, EncodedSource, JoinPruneGroup, PimMessage};
 use serde::Serialize;
@@ -20,7 +25,9 @@ use crate::config::{InterfaceConfig, PimConfig, SptPolicy};
 use crate::fsm::downstream::{DownstreamState, RptDownstreamState};
 use crate::fsm::register::RegisterState;
 use crate::fsm::upstream::{RptUpstreamState, UpstreamState};
-use crate::io::{DropReason, Input, MrouteIntent, OifReason, Output, PimEvent, RpfUpdate, SourceFilter};
+use crate::io::{
+    DropReason, Input, MachineState, MrouteIntent, OifReason, Output, PimEvent, RpfUpdate, SourceFilter,
+};
 use crate::rng::SplitMix64;
 
 /// An upstream neighbour: RPF'(...) as an interface and a neighbour's primary address.
@@ -130,10 +137,11 @@ impl<A: Afi> SourceEntry<A> {
 /// Join/Prune entries queued for one upstream neighbour: per group, per entry (0 = (*,G) with the
 /// RP as address, 1 = (S,G), 2 = (S,G,rpt)), whether it is a join, and its encoding.
 /// Downstream (*,G) / (S,G) states keyed by (G, S, I); S is `None` for (*,G).
-pub(crate) type DownstreamKey<A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>, IfIndex);
+/// (G, S) with S = None for (*,G): the key of an entry's per-interface downstream states.
+pub(crate) type EntryKey<A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>);
 
 type PendingGroups<A> =
-    BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Addr), (bool, EncodedSource<A>)>>;
+    BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Key), (bool, EncodedSource<A>)>>;
 
 /// An [`MrouteIntent`] as the router keeps it, the last one output for its key: without the key
 /// (the map has it) and with up to two outgoing interfaces inline rather than in a `BTreeMap`
@@ -181,22 +189,25 @@ pub struct PimRouter<A: Afi> {
     pub(crate) watch_refs: BTreeMap<A::Addr, usize>,
     pub(crate) members: BTreeMap<(A::Addr, IfIndex), SourceFilter<A>>,
     /// Downstream (*,G) (S = None) and (S,G) states by (G, S, I).
-    pub(crate) downstream: BTreeMap<DownstreamKey<A>, DownstreamEntry<A>>,
+    pub(crate) downstream: FxHashMap<EntryKey<A>, VecMap<IfIndex, DownstreamEntry<A>>>,
     /// Downstream (S,G,rpt) states by (G, S, I).
     pub(crate) rpt_downstream: BTreeMap<(A::Addr, A::Addr, IfIndex), RptDownstreamState>,
     pub(crate) per_interface: BTreeMap<IfIndex, usize>,
     pub(crate) per_neighbor: BTreeMap<(IfIndex, A::Addr), usize>,
     pub(crate) groups: BTreeMap<A::Addr, GroupEntry<A>>,
-    pub(crate) sources: BTreeMap<(A::Addr, A::Addr), SourceEntry<A>>,
+    /// (S,G) entries by (G, S), hashed: an entry is looked up a dozen times per evaluation.
+    pub(crate) sources: FxHashMap<(A::Addr, A::Addr), SourceEntry<A>>,
+    /// The keys of `sources` in (G, S) order, for a group's sources and ordered walks.
+    pub(crate) sources_by_group: PairIndex<A>,
     /// The keys of `sources` as (S, G), so that a route change finds its entries directly.
-    pub(crate) sources_by_source: BTreeSet<(A::Addr, A::Addr)>,
+    pub(crate) sources_by_source: PairIndex<A>,
     /// How many `sources` entries each group has, so that groups are listed without a walk.
     pub(crate) source_groups: BTreeMap<A::Addr, usize>,
     pub(crate) timers: TimerQueue<Timer<A>>,
-    pub(crate) intents: BTreeMap<SgKey<A>, StoredIntent>,
+    pub(crate) intents: FxHashMap<SgKey<A>, StoredIntent>,
     pub(crate) dirty: BTreeSet<A::Addr>,
     /// (G, S) entries to re-evaluate on their own, when their group is not dirty as a whole.
-    pub(crate) dirty_sources: BTreeSet<(A::Addr, A::Addr)>,
+    pub(crate) dirty_sources: PairIndex<A>,
     pub(crate) pending: BTreeMap<(IfIndex, A::Addr), PendingGroups<A>>,
     pub(crate) counters: BTreeMap<DropReason, u64>,
     /// Data arrivals (G, S) → incoming interface waiting for the RPF answer for S.
@@ -227,18 +238,19 @@ impl<A: Afi> PimRouter<A> {
             rpf: BTreeMap::new(),
             watch_refs: BTreeMap::new(),
             members: BTreeMap::new(),
-            downstream: BTreeMap::new(),
+            downstream: FxHashMap::default(),
             rpt_downstream: BTreeMap::new(),
             per_interface: BTreeMap::new(),
             per_neighbor: BTreeMap::new(),
             groups: BTreeMap::new(),
-            sources: BTreeMap::new(),
-            sources_by_source: BTreeSet::new(),
+            sources: FxHashMap::default(),
+            sources_by_group: PairIndex::default(),
+            sources_by_source: PairIndex::default(),
             source_groups: BTreeMap::new(),
             timers: TimerQueue::new(),
-            intents: BTreeMap::new(),
+            intents: FxHashMap::default(),
             dirty: BTreeSet::new(),
-            dirty_sources: BTreeSet::new(),
+            dirty_sources: PairIndex::default(),
             pending: BTreeMap::new(),
             counters: BTreeMap::new(),
             pending_arrivals: BTreeMap::new(),
@@ -262,7 +274,7 @@ impl<A: Afi> PimRouter<A> {
         self.groups.contains_key(&group)
             || self.source_groups.contains_key(&group)
             || self.members.range((group, low)..=(group, high)).next().is_some()
-            || self.downstream.range((group, None, low)..).next().is_some_and(|((g, ..), _)| *g == group)
+            || self.downstream.contains_key(&(group, None))
             || self
                 .rpt_downstream
                 .range((group, A::UNSPECIFIED, low)..)
@@ -424,21 +436,16 @@ impl<A: Afi> PimRouter<A> {
     }
 
     /// Logs a state change (nothing when `from == to`, so that refreshes cost no formatting).
-    pub(crate) fn log_state<S: std::fmt::Debug + PartialEq>(
+    pub(crate) fn log_state(
         &self,
-        machine: impl std::fmt::Display,
         key: SgKey<A>,
-        from: S,
-        to: S,
+        ifindex: Option<IfIndex>,
+        from: MachineState,
+        to: MachineState,
         out: &mut Vec<Output<A>>,
     ) {
         if from != to {
-            out.push(Output::Event(PimEvent::StateChanged {
-                machine: machine.to_string(),
-                key,
-                from: format!("{from:?}"),
-                to: format!("{to:?}"),
-            }));
+            out.push(Output::Event(PimEvent::StateChanged { key, ifindex, from, to }));
         }
     }
 
@@ -449,7 +456,7 @@ impl<A: Afi> PimRouter<A> {
             .keys()
             .copied()
             .chain(self.sources.keys().map(|(g, _)| *g))
-            .chain(self.downstream.keys().map(|(g, _, _)| *g))
+            .chain(self.downstream.keys().map(|(g, _)| *g))
             .chain(self.members.keys().map(|(g, _)| *g))
             .collect();
         self.dirty.extend(groups);
@@ -466,12 +473,8 @@ impl<A: Afi> PimRouter<A> {
             .filter(|g| self.rp_for(*g) == Some(target))
             .collect();
         self.dirty.extend(by_rp);
-        let by_source: Vec<(A::Addr, A::Addr)> = self
-            .sources_by_source
-            .range((target, A::UNSPECIFIED)..)
-            .take_while(|(s, _)| *s == target)
-            .map(|(s, g)| (*g, *s))
-            .collect();
+        let by_source: Vec<(A::Addr, A::Addr)> =
+            self.sources_by_source.seconds(target).map(|g| (g, target)).collect();
         self.dirty_sources.extend(by_source);
     }
 
@@ -518,6 +521,30 @@ impl<A: Afi> PimRouter<A> {
         }
     }
 
+    /// The downstream state of (G, S or *) on `ifindex`.
+    pub(crate) fn downstream_state(
+        &self,
+        group: A::Addr,
+        source: Option<A::Addr>,
+        ifindex: IfIndex,
+    ) -> Option<&DownstreamEntry<A>> {
+        self.downstream.get(&(group, source)).and_then(|m| m.get(&ifindex))
+    }
+
+    /// The interfaces with downstream state for (G, S or *), in order.
+    pub(crate) fn downstream_of(
+        &self,
+        group: A::Addr,
+        source: Option<A::Addr>,
+    ) -> impl Iterator<Item = (IfIndex, &DownstreamEntry<A>)> + '_ {
+        self.downstream.get(&(group, source)).into_iter().flat_map(|m| m.iter().map(|(i, e)| (*i, e)))
+    }
+
+    /// The sources of `group`'s (S,G) entries, in order.
+    pub(crate) fn group_sources(&self, group: A::Addr) -> impl Iterator<Item = A::Addr> + '_ {
+        self.sources_by_group.seconds(group)
+    }
+
     /// Total (*,G) and (S,G) entries, for the global limit.
     pub(crate) fn entry_count(&self) -> usize {
         self.groups.len() + self.sources.len()
@@ -538,9 +565,10 @@ impl<A: Afi> PimRouter<A> {
             return false;
         }
         self.sources.insert((group, source), SourceEntry::new());
-        self.sources_by_source.insert((source, group));
+        self.sources_by_group.insert(group, source);
+        self.sources_by_source.insert(source, group);
         *self.source_groups.entry(group).or_insert(0) += 1;
-        self.dirty_sources.insert((group, source));
+        self.dirty_sources.insert(group, source);
         true
     }
 
@@ -575,7 +603,7 @@ impl<A: Afi> PimRouter<A> {
                 self.dirty.insert(group);
             }
             Some(source) => {
-                self.dirty_sources.insert((group, source));
+                self.dirty_sources.insert(group, source);
             }
         }
     }
@@ -592,7 +620,7 @@ impl<A: Afi> PimRouter<A> {
             for group in &dirty {
                 self.refresh_group(now, *group, out);
             }
-            for (group, source) in dirty_sources {
+            for (group, source) in dirty_sources.iter() {
                 if !dirty.contains(&group) {
                     self.refresh_one_source(now, group, source, out);
                 }
@@ -621,7 +649,7 @@ impl<A: Afi> PimRouter<A> {
             .or_default()
             .entry(group)
             .or_default()
-            .insert((kind, address), (join, source));
+            .insert((kind, A::key(address)), (join, source));
     }
 
     fn flush_join_prune(&mut self, out: &mut Vec<Output<A>>) {

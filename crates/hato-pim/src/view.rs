@@ -8,7 +8,10 @@ use serde::Serialize;
 
 use crate::fsm::register::RegisterState;
 use crate::io::{DropReason, MrouteIntent};
-use crate::router::{PimRouter, Timer, UpstreamNeighbor};
+use crate::router::{DownstreamEntry, PimRouter, Timer, UpstreamNeighbor};
+
+/// One downstream state as listed: (G, S or *, interface, state).
+type DownstreamRow<'a, A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>, IfIndex, &'a DownstreamEntry<A>);
 
 /// Seconds with one decimal, or "-" for no timer.
 struct Secs(Option<Duration>);
@@ -223,14 +226,21 @@ impl<A: Afi> PimRouter<A> {
             .collect()
     }
 
+    /// Downstream (*,G) and (S,G) states by interface, then (S,G,rpt) states, each in (G, S, I) order.
     pub fn join_states(&self, now: Instant) -> Vec<JoinStateView<A>> {
-        let plain = self.downstream.iter().map(|((g, s, i), e)| JoinStateView {
-            ifindex: *i,
-            key: SgKey { source: *s, group: *g },
+        let mut states: Vec<DownstreamRow<'_, A>> = self
+            .downstream
+            .iter()
+            .flat_map(|((g, s), m)| m.iter().map(move |(i, e)| (*g, *s, *i, e)))
+            .collect();
+        states.sort_unstable_by_key(|(g, s, i, _)| (*g, *s, *i));
+        let plain = states.into_iter().map(|(g, s, i, e)| JoinStateView {
+            ifindex: i,
+            key: SgKey { source: s, group: g },
             kind: if s.is_some() { EntryKind::Sg } else { EntryKind::StarG },
             state: format!("{:?}", e.state),
-            expires_in: self.timers.remaining(&Timer::Expiry(*g, *s, *i), now),
-            prune_pending_in: self.timers.remaining(&Timer::PrunePending(*g, *s, *i), now),
+            expires_in: self.timers.remaining(&Timer::Expiry(g, s, i), now),
+            prune_pending_in: self.timers.remaining(&Timer::PrunePending(g, s, i), now),
         });
         let rpt = self.rpt_downstream.iter().map(|((g, s, i), st)| JoinStateView {
             ifindex: *i,
@@ -273,7 +283,10 @@ impl<A: Afi> PimRouter<A> {
 
     /// The current mroute intents (`show pim mroute`).
     pub fn mroutes(&self) -> Vec<MrouteIntent<A>> {
-        self.intents.iter().map(|(key, stored)| stored.intent(*key)).collect()
+        let mut all: Vec<MrouteIntent<A>> =
+            self.intents.iter().map(|(key, stored)| stored.intent(*key)).collect();
+        all.sort_by_key(|intent| intent.key);
+        all
     }
 
     /// The intent for one key.

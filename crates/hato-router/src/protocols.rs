@@ -282,7 +282,10 @@ fn pim_event_line<A: Afi>(event: &PimEvent<A>) -> String {
             format!("neighbor {address} on {ifindex} restarted (generation id 0x{generation_id:08x})")
         }
         PimEvent::DrChanged { ifindex, dr } => format!("DR on {ifindex} is {dr}"),
-        PimEvent::StateChanged { machine, key, from, to } => format!("{machine} {key}: {from} -> {to}"),
+        PimEvent::StateChanged { key, ifindex, from, to } => {
+            let on = ifindex.map_or_else(String::new, |i| format!(" on {i}"));
+            format!("{} {key}{on}: {from} -> {to}", from.machine())
+        }
         PimEvent::Dropped { reason, ifindex, source } => {
             let on = ifindex.map_or_else(String::new, |i| format!(" on {i}"));
             let from = source.map_or_else(String::new, |s| format!(" from {s}"));

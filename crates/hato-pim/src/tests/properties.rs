@@ -202,7 +202,14 @@ fn check(r: &PimRouter<V4>, out: &[Output<V4>], now: Instant, timers_ran: bool) 
     prop_assert_eq!(per_if, on_up_ifs);
     // The indexes of `sources` agree with it.
     prop_assert_eq!(r.sources_by_source.len(), r.sources.len());
-    prop_assert!(r.sources.keys().all(|(g, s)| r.sources_by_source.contains(&(*s, *g))));
+    prop_assert_eq!(r.sources_by_group.len(), r.sources.len());
+    // An (S,G)'s downstream states keep its entry (a group's sources are listed from `sources`).
+    prop_assert!(r
+        .downstream
+        .iter()
+        .all(|((g, s), m)| !m.is_empty() && s.map_or(true, |s| r.sources.contains_key(&(*g, s)))));
+    prop_assert!(r.sources.keys().all(|(g, s)| r.sources_by_group.contains(*g, *s)));
+    prop_assert!(r.sources.keys().all(|(g, s)| r.sources_by_source.contains(*s, *g)));
     prop_assert_eq!(r.source_groups.values().sum::<usize>(), r.sources.len());
     // Assert state is never NoInfo, and every one has its timer (§4.6.1, §4.6.2).
     for view in r.asserts(now) {
