@@ -687,8 +687,8 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
         let mut entries = self.mroutes.iter().peekable();
         for (key, counters) in dump {
             let Some(source) = key.source else { continue };
-            while entries.next_if(|(k, _)| *k < key).is_some() {}
-            let Some((_, entry)) = entries.next_if(|(k, _)| *k == key) else { continue };
+            while entries.next_if(|(k, _)| k < key).is_some() {}
+            let Some((_, entry)) = entries.next_if(|(k, _)| k == key) else { continue };
             if entry.intents.contains_key(&IntentOrigin::Pim) && native(counters) > native(&entry.counters) {
                 let input = hato_pim::Input::TrafficSeen { source, group: key.group };
                 self.protocols.work.push_back(Work::Pim(input));

@@ -120,6 +120,7 @@ fn mroute_views<A: GmpFamily, P: ForwardingPlane<A>>(
 ) -> Vec<MrouteEntryView> {
     let mut views = Vec::new();
     for (key, entry) in family.mroutes().iter() {
+        let key = &key;
         let key_source: Option<IpAddr> = key.source.map(Into::into);
         if source.is_some_and(|s| key_source != Some(s))
             || group.is_some_and(|g| Into::<IpAddr>::into(key.group) != g)

@@ -477,6 +477,7 @@ fn dump_routes<A: GmpFamily, P: ForwardingPlane<A>>(
         .mroutes()
         .iter()
         .map(|(key, entry)| {
+            let key = &key;
             let merged = entry.merged();
             let desired = entry.desired(*key, vifs);
             let installed = desired.as_ref().is_some_and(|desired| entry.holds(desired));

@@ -524,7 +524,7 @@ proptest! {
         }
         let desired: BTreeMap<SgKey<V4>, MfcEntry<V4>> = table
             .iter()
-            .filter_map(|(key, entry)| entry.desired(*key, &vifs).map(|e| (*key, e)))
+            .filter_map(|(key, entry)| entry.desired(key, &vifs).map(|e| (key, e)))
             .collect();
         prop_assert_eq!(plane.mfc, desired);
     }
