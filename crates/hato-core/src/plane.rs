@@ -166,6 +166,9 @@ pub trait ForwardingPlane<A: Afi> {
 
     /// Counters of every installed entry, read in one pass.
     fn counters(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Self::Error>;
+
+    /// Counters of one installed entry; `None` when it is not installed.
+    fn entry_counters(&mut self, key: SgKey<A>) -> Result<Option<MfcCounters>, Self::Error>;
 }
 
 #[cfg(test)]

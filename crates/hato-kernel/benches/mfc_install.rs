@@ -21,18 +21,18 @@ const ENTRIES: u32 = 100_000;
 const CHUNK: usize = 1_000;
 
 trait BenchFamily: MrtFamily {
-    fn key(i: u32) -> SgKey<Self>;
+    fn bench_key(i: u32) -> SgKey<Self>;
     /// The bare kernel call for entry `i`: parent VIF 0, outgoing VIF 1.
     fn bare_add(fd: std::os::fd::BorrowedFd<'_>, i: u32) -> std::io::Result<()>;
 }
 
 impl BenchFamily for V4 {
-    fn key(i: u32) -> SgKey<V4> {
+    fn bench_key(i: u32) -> SgKey<V4> {
         let [_, b, c, d] = i.to_be_bytes();
         SgKey::sg(Ipv4Addr::new(198, 18, 0, 1 + b), Ipv4Addr::new(239, 1, c, d))
     }
     fn bare_add(fd: std::os::fd::BorrowedFd<'_>, i: u32) -> std::io::Result<()> {
-        let key = Self::key(i);
+        let key = Self::bench_key(i);
         let mut ttls = [0u8; sys::MAXVIFS];
         ttls[1] = 1;
         let ctl = sys::MfcCtl {
@@ -62,12 +62,12 @@ fn sin6(addr: Ipv6Addr) -> libc::sockaddr_in6 {
 }
 
 impl BenchFamily for V6 {
-    fn key(i: u32) -> SgKey<V6> {
+    fn bench_key(i: u32) -> SgKey<V6> {
         let source = Ipv6Addr::new(0xfd00, 1, 0, 0, 0, 0, 0, 2 + (i >> 16) as u16);
         SgKey::sg(source, Ipv6Addr::new(0xff3e, 0, 0, 0, 0, 1, (i >> 16) as u16, i as u16))
     }
     fn bare_add(fd: std::os::fd::BorrowedFd<'_>, i: u32) -> std::io::Result<()> {
-        let key = Self::key(i);
+        let key = Self::bench_key(i);
         let ctl = sys::Mf6cCtl {
             origin: sin6(key.source.unwrap_or(V6::UNSPECIFIED)),
             mcastgrp: sin6(key.group),
@@ -114,7 +114,7 @@ fn run<A: BenchFamily>(name: &str) {
 
     // KernelPlane, from typed entries built beforehand, in chunks.
     let entries: Vec<MfcEntry<A>> = (0..ENTRIES)
-        .map(|i| MfcEntry { key: A::key(i), iif: VifId(0), oifs: BTreeMap::from([(VifId(1), 1)]) })
+        .map(|i| MfcEntry { key: A::bench_key(i), iif: VifId(0), oifs: BTreeMap::from([(VifId(1), 1)]) })
         .collect();
     let mut worst_chunk = Duration::ZERO;
     let start = Instant::now();

@@ -5,7 +5,7 @@
 use std::io;
 use std::os::fd::BorrowedFd;
 
-use hato_core::{Afi, MfcEntry, SgKey, Vif, VifId, VifKind, V4, V6};
+use hato_core::{Afi, MfcCounters, MfcEntry, SgKey, Vif, VifId, VifKind, V4, V6};
 use hato_wire::upcall::{igmpmsg_is_upcall, mrt6msg_is_upcall, IgmpMsgRepr, Mrt6MsgRepr};
 
 use crate::sys;
@@ -34,6 +34,9 @@ pub trait MrtFamily: Afi {
     fn add_mfc(fd: BorrowedFd<'_>, entry: &MfcEntry<Self>) -> io::Result<()>;
     /// `MRT_DEL_MFC` / `MRT6_DEL_MFC`.
     fn del_mfc(fd: BorrowedFd<'_>, key: SgKey<Self>) -> io::Result<()>;
+    /// The counters of one resolved (S,G) entry in the socket's table (a hash lookup in the
+    /// kernel); `None` when the table has no such entry.
+    fn sg_counters(fd: BorrowedFd<'_>, key: SgKey<Self>) -> io::Result<Option<MfcCounters>>;
     /// Classifies one message read from the routing socket.
     fn classify(bytes: &[u8]) -> Received<Self>;
 }
@@ -44,6 +47,15 @@ fn check_vif(id: VifId) -> io::Result<usize> {
         Ok(index)
     } else {
         Err(io::Error::new(io::ErrorKind::InvalidInput, format!("{id} is beyond the kernel's 32 VIFs")))
+    }
+}
+
+/// `EADDRNOTAVAIL` from a counter lookup means "no such entry".
+fn not_found_as_none(result: io::Result<()>) -> io::Result<Option<()>> {
+    match result {
+        Ok(()) => Ok(Some(())),
+        Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -107,6 +119,19 @@ impl MrtFamily for V4 {
 
     fn del_mfc(fd: BorrowedFd<'_>, key: SgKey<V4>) -> io::Result<()> {
         sys::setsockopt(fd, Self::LEVEL, sys::MRT_DEL_MFC, &mfcctl(key, 0))
+    }
+
+    fn sg_counters(fd: BorrowedFd<'_>, key: SgKey<V4>) -> io::Result<Option<MfcCounters>> {
+        let mut req = sys::SiocSgReq {
+            src: in_addr(key.source.unwrap_or(V4::UNSPECIFIED)),
+            grp: in_addr(key.group),
+            pktcnt: 0,
+            bytecnt: 0,
+            wrong_if: 0,
+        };
+        not_found_as_none(sys::get_sg_count(fd, &mut req)).map(|found| {
+            found.map(|()| MfcCounters { packets: req.pktcnt, bytes: req.bytecnt, wrong_if: req.wrong_if })
+        })
     }
 
     fn classify(bytes: &[u8]) -> Received<V4> {
@@ -183,6 +208,19 @@ impl MrtFamily for V6 {
 
     fn del_mfc(fd: BorrowedFd<'_>, key: SgKey<V6>) -> io::Result<()> {
         sys::setsockopt(fd, Self::LEVEL, sys::MRT_DEL_MFC, &mf6cctl(key, 0))
+    }
+
+    fn sg_counters(fd: BorrowedFd<'_>, key: SgKey<V6>) -> io::Result<Option<MfcCounters>> {
+        let mut req = sys::SiocSgReq6 {
+            src: sockaddr_in6(key.source.unwrap_or(V6::UNSPECIFIED)),
+            grp: sockaddr_in6(key.group),
+            pktcnt: 0,
+            bytecnt: 0,
+            wrong_if: 0,
+        };
+        not_found_as_none(sys::get_sg_count6(fd, &mut req)).map(|found| {
+            found.map(|()| MfcCounters { packets: req.pktcnt, bytes: req.bytecnt, wrong_if: req.wrong_if })
+        })
     }
 
     fn classify(bytes: &[u8]) -> Received<V6> {

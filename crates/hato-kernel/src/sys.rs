@@ -190,8 +190,21 @@ pub struct SiocSgReq {
     pub wrong_if: u64,
 }
 
+/// `struct sioc_sg_req6` (linux/mroute6.h), the argument of `SIOCGETSGCNT_IN6` (the same
+/// number as [`SIOCGETSGCNT`], on an ICMPv6 raw socket).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct SiocSgReq6 {
+    pub src: libc::sockaddr_in6,
+    pub grp: libc::sockaddr_in6,
+    pub pktcnt: u64,
+    pub bytecnt: u64,
+    pub wrong_if: u64,
+}
+
 const _: () = {
     assert!(size_of::<SiocSgReq>() == 8 + 3 * size_of::<libc::c_ulong>());
+    assert!(size_of::<SiocSgReq6>() == 56 + 3 * size_of::<libc::c_ulong>());
     assert!(size_of::<GroupSourceReq>() == 264);
     assert!(size_of::<GroupSourceReq>() == size_of::<libc::group_source_req>());
     assert!(size_of::<VifCtl>() == 16);
@@ -307,6 +320,13 @@ pub fn enter_netns(ns: BorrowedFd<'_>) -> io::Result<()> {
 pub fn get_sg_count(fd: BorrowedFd<'_>, req: &mut SiocSgReq) -> io::Result<()> {
     // SAFETY: `req` is a valid, exclusively borrowed `struct sioc_sg_req` for the whole call.
     cvt(unsafe { libc::ioctl(fd.as_raw_fd(), SIOCGETSGCNT as _, req as *mut SiocSgReq) })?;
+    Ok(())
+}
+
+/// `ioctl(SIOCGETSGCNT_IN6)` on a raw ICMPv6 socket: [`get_sg_count`] for IPv6.
+pub fn get_sg_count6(fd: BorrowedFd<'_>, req: &mut SiocSgReq6) -> io::Result<()> {
+    // SAFETY: `req` is a valid, exclusively borrowed `struct sioc_sg_req6` for the whole call.
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), SIOCGETSGCNT as _, req as *mut SiocSgReq6) })?;
     Ok(())
 }
 

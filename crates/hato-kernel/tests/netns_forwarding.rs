@@ -230,10 +230,12 @@ fn scenario<A: TestFamily>() {
     assert_eq!(c.packets, sent);
     assert_eq!(c.bytes, sent * (A::HEADERS + PAYLOAD.len() as u64));
     assert_eq!(c.wrong_if, 0);
+    assert_eq!(rig.plane.entry_counters(key).unwrap(), Some(c), "one entry's lookup agrees with the dump");
 
     // Deleted: the next packet misses the cache (NOCACHE) and is not forwarded.
     rig.plane.del_mfc(key).unwrap();
     assert!(!rig.plane.counters().unwrap().contains_key(&key));
+    assert_eq!(rig.plane.entry_counters(key).unwrap(), None);
     rig.wait_upcall("nocache after delete", rig.dest, |u| {
         matches!(u, Upcall::NoCache { .. }) && u.key() == key
     });
@@ -245,6 +247,31 @@ fn scenario<A: TestFamily>() {
     let up = rig.wait_upcall("wrongvif", rig.dest, |u| matches!(u, Upcall::WrongVif { .. }));
     assert_eq!(up, Upcall::WrongVif { vif: vif0, source, group });
     wait_for("wrong_if counter", || rig.plane.counters().unwrap().get(&key).is_some_and(|c| c.wrong_if >= 1));
+
+    // A big table is read entry by entry: the same counters, every entry.
+    let extra: Vec<SgKey<A>> = (0..20_000u32)
+        .map(|i| {
+            let group = if A::ADDR_LEN == 4 {
+                format!("239.200.{}.{}", i / 256, i % 256)
+            } else {
+                format!("ff3e::200:{i:x}")
+            };
+            SgKey::sg(source, A::addr(&group))
+        })
+        .collect();
+    for extra_key in &extra {
+        rig.plane
+            .set_mfc(&MfcEntry { key: *extra_key, iif: vif0, oifs: BTreeMap::from([(vif1, 1)]) })
+            .unwrap();
+    }
+    let all = rig.plane.counters().unwrap();
+    assert_eq!(all.len(), extra.len() + 1);
+    assert_eq!(all.get(&key).copied(), rig.plane.entry_counters(key).unwrap());
+    assert!(all.get(&key).is_some_and(|c| c.wrong_if >= 1));
+    for extra_key in &extra {
+        rig.plane.del_mfc(*extra_key).unwrap();
+    }
+    assert_eq!(rig.plane.counters().unwrap().len(), 1);
 
     // The register VIF: packets forwarded to it come up whole, IP header first.
     let register = VifId(2);

@@ -140,8 +140,7 @@ impl<A: Afi> SourceEntry<A> {
 /// (G, S) with S = None for (*,G): the key of an entry's per-interface downstream states.
 pub(crate) type EntryKey<A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>);
 
-type PendingGroups<A> =
-    BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Key), (bool, EncodedSource<A>)>>;
+type PendingGroups<A> = BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Key), (bool, EncodedSource<A>)>>;
 
 /// An [`MrouteIntent`] as the router keeps it, the last one output for its key: without the key
 /// (the map has it) and with up to two outgoing interfaces inline rather than in a `BTreeMap`

@@ -435,7 +435,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
             Upcall::WrongVifWholePacket { .. } => "wrvifwhole",
         };
         counters.bump_upcall(A::FAMILY, kind);
-        self.refresh_before_wrong_vif(now, upcall);
+        self.refresh_before_wrong_vif(upcall);
         self.upcall_to_pim(upcall, counters);
         let Upcall::NoCache { vif, .. } = upcall else { return };
         let key = upcall.key();

@@ -348,6 +348,13 @@ impl<A: Afi> MrouteTable<A> {
         }
     }
 
+    /// Sets the counters of one entry.
+    pub fn set_counters(&mut self, key: SgKey<A>, counters: MfcCounters) {
+        if let Some(entry) = self.entries.get_mut(&table_key(key)) {
+            entry.counters = counters;
+        }
+    }
+
     pub fn get(&self, key: &SgKey<A>) -> Option<&Entry> {
         self.entries.get(&table_key(*key)).map(|entry| &**entry)
     }

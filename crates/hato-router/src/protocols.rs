@@ -60,9 +60,6 @@ pub(crate) enum Work<A: GmpFamily> {
     Rpf(RpfChanged<A, RpfWatcher>),
 }
 
-/// The shortest time between two counter reads for Registers at the RP.
-const COUNTER_READ_INTERVAL: hato_core::Duration = hato_core::Duration::from_millis(1);
-
 /// How often followed groups are checked for PIM state; a group PIM keeps nothing for is no
 /// longer followed (its next input follows it again), so groups seen once do not accumulate.
 pub(crate) const RP_GROUP_SWEEP_INTERVAL: hato_core::Duration = hato_core::Duration::from_secs(60);
@@ -103,8 +100,6 @@ pub struct Protocols<A: GmpFamily> {
     pim_watches: BTreeSet<A::Addr>,
     bsr_watches: BTreeSet<A::Addr>,
     pub(crate) work: VecDeque<Work<A>>,
-    /// When the RP last read the plane's counters for a Register.
-    counters_read: Option<Instant>,
 }
 
 /// The socket PIM of family `A` uses.
@@ -294,6 +289,20 @@ fn pim_event_line<A: Afi>(event: &PimEvent<A>) -> String {
     }
 }
 
+/// `TrafficSeen` for PIM when `counters`, newly read for `key`, show packets that arrived on the
+/// entry's incoming interface since its last reading (the kernel counts the register VIF's
+/// decapsulated copies as wrong-interface packets of the same entry).
+fn traffic_seen<A: Afi>(
+    key: SgKey<A>,
+    entry: &Entry,
+    counters: &hato_core::MfcCounters,
+) -> Option<hato_pim::Input<A>> {
+    let native = |c: &hato_core::MfcCounters| c.packets.saturating_sub(c.wrong_if);
+    let source = key.source?;
+    (entry.intents.contains_key(&IntentOrigin::Pim) && native(counters) > native(&entry.counters))
+        .then_some(hato_pim::Input::TrafficSeen { source, group: key.group })
+}
+
 impl<A: GmpFamily> Protocols<A> {
     pub(crate) fn new(config: &Config, now: Instant, seed: u64) -> Self {
         let mut ignored = Vec::new();
@@ -321,7 +330,6 @@ impl<A: GmpFamily> Protocols<A> {
             pim_watches: BTreeSet::new(),
             bsr_watches: BTreeSet::new(),
             work: VecDeque::new(),
-            counters_read: None,
         }
     }
 
@@ -682,44 +690,39 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     /// Queues `TrafficSeen` for every PIM (S,G) entry that forwarded packets arriving on its incoming
     /// interface since the last dump (the kernel counts wrong-interface arrivals as packets too).
     pub(crate) fn traffic_to_pim(&mut self, dump: &BTreeMap<SgKey<A>, hato_core::MfcCounters>) {
-        let native = |c: &hato_core::MfcCounters| c.packets.saturating_sub(c.wrong_if);
         // Both maps are sorted by key: one walk side by side rather than a lookup per entry.
         let mut entries = self.mroutes.iter().peekable();
         for (key, counters) in dump {
-            let Some(source) = key.source else { continue };
             while entries.next_if(|(k, _)| k < key).is_some() {}
             let Some((_, entry)) = entries.next_if(|(k, _)| k == key) else { continue };
-            if entry.intents.contains_key(&IntentOrigin::Pim) && native(counters) > native(&entry.counters) {
-                let input = hato_pim::Input::TrafficSeen { source, group: key.group };
+            if let Some(input) = traffic_seen(*key, entry, counters) {
                 self.protocols.work.push_back(Work::Pim(input));
             }
         }
+    }
+
+    /// Reads the counters of the installed entry `key` into the mroute table, queueing
+    /// `TrafficSeen` for PIM: one lookup, whatever the size of the table.
+    fn read_entry_counters(&mut self, key: SgKey<A>) {
+        let Ok(Some(counters)) = self.plane.entry_counters(key) else { return };
+        let Some(entry) = self.mroutes.get(&key) else { return };
+        if let Some(input) = traffic_seen(key, entry, &counters) {
+            self.protocols.work.push_back(Work::Pim(input));
+        }
+        self.mroutes.set_counters(key, counters);
     }
 
     /// Whether the installed (S,G) of `key` has forwarded packets that arrived on its incoming
     /// interface: then the RP's source tree delivers and a Register's copy would be a duplicate
     /// (RFC 7761 §4.4.2 forwards decapsulated packets only until the SPT bit is set, which this
     /// also brings about through `TrafficSeen`). Reads the plane's counters, at most once per
-    /// [`COUNTER_READ_INTERVAL`].
-    fn source_tree_delivers(&mut self, now: Instant, key: SgKey<A>) -> bool {
+    /// the entry's counters.
+    fn source_tree_delivers(&mut self, key: SgKey<A>) -> bool {
         if !self.mroutes.get(&key).is_some_and(Entry::is_installed) {
             return false;
         }
-        self.read_counters(now);
+        self.read_entry_counters(key);
         self.mroutes.get(&key).is_some_and(|entry| entry.counters.packets > entry.counters.wrong_if)
-    }
-
-    /// Reads the plane's counters into the mroute table and queues `TrafficSeen` for PIM, at most
-    /// once per [`COUNTER_READ_INTERVAL`].
-    fn read_counters(&mut self, now: Instant) {
-        let due = self.protocols.counters_read.map_or(true, |at| now >= at + COUNTER_READ_INTERVAL);
-        if due {
-            self.protocols.counters_read = Some(now);
-            if let Ok(dump) = self.plane.counters() {
-                self.traffic_to_pim(&dump);
-                self.mroutes.update_counters(&dump);
-            }
-        }
     }
 
     /// Before PIM sees a WRONGVIF, brings its SPT bits up to date: the upcall may be an Assert
@@ -727,13 +730,14 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     /// the kernel raises the next one for the entry only 3 s later (`MFC_ASSERT_THRESH`). Without
     /// this, two forwarders that start together on a LAN both miss the first trigger while the
     /// counter dump that sets the bit is pending, and duplicate for 3 s.
-    pub(crate) fn refresh_before_wrong_vif(&mut self, now: Instant, upcall: &Upcall<A>) {
+    pub(crate) fn refresh_before_wrong_vif(&mut self, upcall: &Upcall<A>) {
         let on_interface = self.vifs.interface_of(upcall.vif()).is_some();
         if matches!(upcall, Upcall::WrongVif { .. } | Upcall::WrongVifWholePacket { .. })
             && on_interface
             && self.protocols.pim_running()
+            && upcall.key().source.is_some()
         {
-            self.read_counters(now);
+            self.read_entry_counters(upcall.key());
         }
     }
 
@@ -1039,7 +1043,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
                 O::MrouteRemove(key) => self.mroutes.set_intent(now, key, IntentOrigin::Pim, None),
                 O::ForwardDecapsulated { key, packet, oifs } => {
                     counters.bump_event("pim-register-decapsulated");
-                    if self.source_tree_delivers(now, key) {
+                    if self.source_tree_delivers(key) {
                         counters.bump_event("pim-register-copy-dropped");
                         continue;
                     }

@@ -25,6 +25,11 @@ struct FakePlane<A: Afi> {
     fail_set: bool,
 }
 
+impl<A: Afi> FakePlane<A> {
+    /// What every installed entry counted.
+    const COUNTERS: MfcCounters = MfcCounters { packets: 7, bytes: 700, wrong_if: 0 };
+}
+
 #[derive(Debug)]
 struct FakeError(&'static str);
 
@@ -76,7 +81,11 @@ impl<A: Afi> ForwardingPlane<A> for FakePlane<A> {
     }
 
     fn counters(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, FakeError> {
-        Ok(self.mfc.keys().map(|key| (*key, MfcCounters { packets: 7, bytes: 700, wrong_if: 0 })).collect())
+        Ok(self.mfc.keys().map(|key| (*key, Self::COUNTERS)).collect())
+    }
+
+    fn entry_counters(&mut self, key: SgKey<A>) -> Result<Option<MfcCounters>, FakeError> {
+        Ok(self.mfc.contains_key(&key).then_some(Self::COUNTERS))
     }
 }
 

@@ -142,6 +142,7 @@ pub enum PlaneCall<A: Afi> {
     DelMfc(SgKey<A>),
     Flush,
     Counters,
+    EntryCounters(SgKey<A>),
 }
 
 /// A recorded call and its outcome.
@@ -617,6 +618,12 @@ impl<A: Afi> ForwardingPlane<A> for SimPlane<A> {
     fn counters(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, SimError> {
         let counters = self.entries.iter().map(|(&k, e)| (k, e.counters)).collect();
         self.record(PlaneCall::Counters, Ok(()))?;
+        Ok(counters)
+    }
+
+    fn entry_counters(&mut self, key: SgKey<A>) -> Result<Option<MfcCounters>, SimError> {
+        let counters = self.entries.get(&key).map(|e| e.counters);
+        self.record(PlaneCall::EntryCounters(key), Ok(()))?;
         Ok(counters)
     }
 }

@@ -2,10 +2,10 @@
 //! forward (keepalive timers, and the SPT bit, RFC 7761 §4.2.1), so they are read every second
 //! while a read is cheap. Two things make a read dear:
 //!
-//! - its cost grows faster than the table: the kernel walks its entry list from the start again
-//!   for every datagram of an rtnetlink dump (`mr_table_dump`; 100,000 entries take about 0.2 s
-//!   of system time), so the next read waits [`COST_RATIO`] times the CPU time the last one took,
-//!   at most [`MAX_INTERVAL`];
+//! - its cost grows with the table: a big table is read by one lookup per entry (the kernel's
+//!   rtnetlink dump, used for small tables, walks its entry list from the start again for every
+//!   datagram, quadratic), about 50 ms for 100,000 entries, so the next read waits [`COST_RATIO`]
+//!   times the CPU time the last one took, at most [`MAX_INTERVAL`];
 //! - a read during a bulk load of the table (a burst of Joins) costs the load that much time and
 //!   measures a table that is still growing, so while entries are installed faster than
 //!   [`BULK_INSTALL_RATE`] a due read waits for the load to end, at most [`MAX_DEFERRAL`].
@@ -19,7 +19,7 @@ use hato_core::{Duration, Instant};
 pub const INTERVAL: Duration = Duration::from_secs(1);
 /// Reading takes at most this share of a core (1 / N): the next read waits N times the CPU time
 /// the last one took.
-pub const COST_RATIO: u32 = 300;
+pub const COST_RATIO: u32 = 1_000;
 /// The longest pause between two reads, well inside the 210 s Keepalive Period.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(60);
 /// Installs per second from which the table counts as being loaded in bulk.
@@ -108,9 +108,9 @@ mod tests {
         pacing.read(ms(1000), Duration::from_micros(100));
         assert_eq!(pacing.deadline(), ms(2000));
         pacing.read(ms(2000), Duration::from_millis(50));
-        assert_eq!(pacing.deadline(), ms(17_000), "300 times 50 ms");
-        pacing.read(ms(17_000), Duration::from_millis(500));
-        assert_eq!(pacing.deadline(), ms(77_000), "at most a minute");
+        assert_eq!(pacing.deadline(), ms(52_000), "1,000 times 50 ms");
+        pacing.read(ms(52_000), Duration::from_millis(500));
+        assert_eq!(pacing.deadline(), ms(112_000), "at most a minute");
     }
 
     #[test]
