@@ -50,10 +50,13 @@ fn check_vif(id: VifId) -> io::Result<usize> {
     }
 }
 
-/// `EADDRNOTAVAIL` from a counter lookup means "no such entry".
-fn not_found_as_none(result: io::Result<()>) -> io::Result<Option<()>> {
+/// The counters `[packets, bytes, wrong_if]` a lookup filled in, `None` for "no such entry".
+fn looked_up(
+    result: io::Result<()>,
+    [packets, bytes, wrong_if]: [u64; 3],
+) -> io::Result<Option<MfcCounters>> {
     match result {
-        Ok(()) => Ok(Some(())),
+        Ok(()) => Ok(Some(MfcCounters { packets, bytes, wrong_if })),
         Err(e) if e.raw_os_error() == Some(libc::EADDRNOTAVAIL) => Ok(None),
         Err(e) => Err(e),
     }
@@ -122,16 +125,9 @@ impl MrtFamily for V4 {
     }
 
     fn sg_counters(fd: BorrowedFd<'_>, key: SgKey<V4>) -> io::Result<Option<MfcCounters>> {
-        let mut req = sys::SiocSgReq {
-            src: in_addr(key.source.unwrap_or(V4::UNSPECIFIED)),
-            grp: in_addr(key.group),
-            pktcnt: 0,
-            bytecnt: 0,
-            wrong_if: 0,
-        };
-        not_found_as_none(sys::get_sg_count(fd, &mut req)).map(|found| {
-            found.map(|()| MfcCounters { packets: req.pktcnt, bytes: req.bytecnt, wrong_if: req.wrong_if })
-        })
+        let mut req = sys::SiocSgReq::new(in_addr(key.source.unwrap_or(V4::UNSPECIFIED)), in_addr(key.group));
+        let result = sys::get_sg_count(fd, &mut req);
+        looked_up(result, [req.pktcnt, req.bytecnt, req.wrong_if])
     }
 
     fn classify(bytes: &[u8]) -> Received<V4> {
@@ -211,16 +207,12 @@ impl MrtFamily for V6 {
     }
 
     fn sg_counters(fd: BorrowedFd<'_>, key: SgKey<V6>) -> io::Result<Option<MfcCounters>> {
-        let mut req = sys::SiocSgReq6 {
-            src: sockaddr_in6(key.source.unwrap_or(V6::UNSPECIFIED)),
-            grp: sockaddr_in6(key.group),
-            pktcnt: 0,
-            bytecnt: 0,
-            wrong_if: 0,
-        };
-        not_found_as_none(sys::get_sg_count6(fd, &mut req)).map(|found| {
-            found.map(|()| MfcCounters { packets: req.pktcnt, bytes: req.bytecnt, wrong_if: req.wrong_if })
-        })
+        let mut req = sys::SiocSgReq6::new(
+            sockaddr_in6(key.source.unwrap_or(V6::UNSPECIFIED)),
+            sockaddr_in6(key.group),
+        );
+        let result = sys::get_sg_count6(fd, &mut req);
+        looked_up(result, [req.pktcnt, req.bytecnt, req.wrong_if])
     }
 
     fn classify(bytes: &[u8]) -> Received<V6> {

@@ -202,6 +202,20 @@ pub struct SiocSgReq6 {
     pub wrong_if: u64,
 }
 
+impl SiocSgReq {
+    /// A request for (`src`, `grp`), counters zero.
+    pub fn new(src: libc::in_addr, grp: libc::in_addr) -> Self {
+        SiocSgReq { src, grp, pktcnt: 0, bytecnt: 0, wrong_if: 0 }
+    }
+}
+
+impl SiocSgReq6 {
+    /// A request for (`src`, `grp`), counters zero.
+    pub fn new(src: libc::sockaddr_in6, grp: libc::sockaddr_in6) -> Self {
+        SiocSgReq6 { src, grp, pktcnt: 0, bytecnt: 0, wrong_if: 0 }
+    }
+}
+
 const _: () = {
     assert!(size_of::<SiocSgReq>() == 8 + 3 * size_of::<libc::c_ulong>());
     assert!(size_of::<SiocSgReq6>() == 56 + 3 * size_of::<libc::c_ulong>());

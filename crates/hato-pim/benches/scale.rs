@@ -7,7 +7,6 @@
 //!
 //! Run with `cargo bench -p hato-pim --bench scale`.
 
-use std::alloc::System;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
 
@@ -16,47 +15,14 @@ use hato_pim::{Input, InterfaceConfig, Output, PimConfig, PimRouter, RpfUpdate};
 use hato_wire::pim::{
     EncodedGroup, EncodedSource, Hello, HelloOption, JoinPrune, JoinPruneGroup, PimMessage,
 };
-use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+#[path = "support/workload.rs"]
+mod workload;
 
-const GROUPS: u32 = 1_000;
-const SOURCES: u32 = 100;
-const DOWNSTREAM_INTERFACES: u32 = 10;
-const UPSTREAM: IfIndex = IfIndex(1);
-const STEADY_SECS: u64 = 600;
-
-fn live_bytes() -> isize {
-    let s = GLOBAL.stats();
-    let allocated = isize::try_from(s.bytes_allocated).unwrap_or(isize::MAX);
-    let deallocated = isize::try_from(s.bytes_deallocated).unwrap_or(isize::MAX);
-    allocated - deallocated + s.bytes_reallocated
-}
-
-/// CPU time of this thread (nanoseconds on CPU, from the scheduler's statistics).
-fn cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn my_addr(ifindex: IfIndex) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, u8::try_from(ifindex.0).unwrap(), 1)
-}
-fn neighbor(ifindex: IfIndex) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, u8::try_from(ifindex.0).unwrap(), 2)
-}
-fn source(i: u32) -> Ipv4Addr {
-    Ipv4Addr::new(198, 19, 0, u8::try_from(i + 1).unwrap())
-}
-fn group(i: u32) -> Ipv4Addr {
-    Ipv4Addr::new(232, 1, u8::try_from(i / 256).unwrap(), u8::try_from(i % 256).unwrap())
-}
-fn downstream_if(g: u32) -> IfIndex {
-    IfIndex(2 + g % DOWNSTREAM_INTERFACES)
-}
+use workload::{
+    cpu_ns, downstream_if, group, live_bytes, my_addr, neighbor, source, DOWNSTREAM_INTERFACES, GROUPS,
+    SOURCES, STEADY_SECS, UPSTREAM,
+};
 
 fn hello() -> PimMessage<V4> {
     PimMessage::Hello(Hello {

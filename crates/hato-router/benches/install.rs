@@ -12,7 +12,6 @@
 //! Run with `cargo bench -p hato-router --bench install`; `-- --install-only` stops after the
 //! install (for profiles of it).
 
-use std::alloc::System;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -26,23 +25,22 @@ use hato_wire::checksum::ChecksumContext;
 use hato_wire::pim::{
     EncodedGroup, EncodedSource, Hello, HelloOption, JoinPrune, JoinPruneGroup, PimMessage,
 };
-use stats_alloc::{StatsAlloc, INSTRUMENTED_SYSTEM};
 
-#[global_allocator]
-static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+#[path = "../../hato-pim/benches/support/workload.rs"]
+mod workload;
 
-const GROUPS: u32 = 1_000;
-const SOURCES: u32 = 100;
-const DOWNSTREAM_INTERFACES: u32 = 10;
-const UPSTREAM: IfIndex = IfIndex(1);
-const STEADY_SECS: u64 = 600;
+use workload::{
+    cpu_ns, downstream_if, group, live_bytes, my_addr, neighbor, source, DOWNSTREAM_INTERFACES, GROUPS,
+    SOURCES, STEADY_SECS, UPSTREAM,
+};
+
 /// Join/Prune period of the downstream neighbours (RFC 7761 §4.11 default).
 const JOIN_PRUNE_PERIOD_MS: u64 = 60_000;
 /// Hello period of every neighbour (RFC 7761 §4.11 default).
 const HELLO_PERIOD_SECS: u64 = 30;
 /// hatod's counter pacing: the next read waits this many times the last one's cost, between
 /// one second and a minute.
-const COUNTERS_COST_RATIO: u32 = 300;
+const COUNTERS_COST_RATIO: u32 = 1_000;
 const COUNTERS_MIN: Duration = Duration::from_secs(1);
 const COUNTERS_MAX: Duration = Duration::from_secs(60);
 /// Bounds the loops that run the router until it is idle.
@@ -58,39 +56,6 @@ log-level = "info"
 
 type SimRouter = Router<SimPlane<V4>, SimPlane<V6>>;
 
-fn live_bytes() -> isize {
-    let s = GLOBAL.stats();
-    let allocated = isize::try_from(s.bytes_allocated).unwrap_or(isize::MAX);
-    let deallocated = isize::try_from(s.bytes_deallocated).unwrap_or(isize::MAX);
-    allocated - deallocated + s.bytes_reallocated
-}
-
-/// CPU time of this thread (nanoseconds on CPU, from the scheduler's statistics).
-fn cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
-        .unwrap_or(0)
-}
-
-fn octet(n: u32) -> u8 {
-    u8::try_from(n).expect("fits an octet")
-}
-fn my_addr(ifindex: IfIndex) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, octet(ifindex.0), 1)
-}
-fn neighbor(ifindex: IfIndex) -> Ipv4Addr {
-    Ipv4Addr::new(198, 18, octet(ifindex.0), 2)
-}
-fn source(i: u32) -> Ipv4Addr {
-    Ipv4Addr::new(198, 19, 0, octet(i + 1))
-}
-fn group(i: u32) -> Ipv4Addr {
-    Ipv4Addr::new(232, 1, octet(i / 256), octet(i % 256))
-}
-fn downstream_if(g: u32) -> IfIndex {
-    IfIndex(2 + g % DOWNSTREAM_INTERFACES)
-}
 fn interfaces() -> impl Iterator<Item = IfIndex> {
     (1..=1 + DOWNSTREAM_INTERFACES).map(IfIndex)
 }
