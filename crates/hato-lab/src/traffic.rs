@@ -128,6 +128,24 @@ pub struct SendOptions {
     pub size: usize,
 }
 
+impl SendOptions {
+    /// `count` datagrams of 100 octets to `group:port` from `source` out of `eth0`, one every
+    /// 10 ms with TTL / hop limit 16: the flow the lab's tests send through a chain of routers.
+    pub fn stream(group: IpAddr, port: u16, source: Option<IpAddr>, count: u32, run_id: u64) -> Self {
+        SendOptions {
+            group,
+            port,
+            source,
+            iface: Some("eth0".into()),
+            count,
+            interval: Duration::from_millis(10),
+            ttl: 16,
+            run_id,
+            size: 100,
+        }
+    }
+}
+
 /// What the sender did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendReport {

@@ -38,22 +38,8 @@ fn flow(lab: &mut Lab, group: IpAddr, ssm_source: Option<IpAddr>, run_id: u64) {
     };
     wait_frr_mroute(lab, node, &source, &group.to_string(), false, Duration::from_secs(20))
         .unwrap_or_else(|e| panic!("{e}"));
-    let sent = lab
-        .send(
-            "sender",
-            &SendOptions {
-                group,
-                port: 5001,
-                source: Some(sender_addr),
-                iface: Some("eth0".into()),
-                count: COUNT,
-                interval: Duration::from_millis(10),
-                ttl: 16,
-                run_id,
-                size: 100,
-            },
-        )
-        .unwrap();
+    let sent =
+        lab.send("sender", &SendOptions::stream(group, 5001, Some(sender_addr), COUNT, run_id)).unwrap();
     assert_eq!(sent.sent, COUNT, "{sent:?}");
     let report = lab.finish_receiver(&receiver).unwrap();
     eprintln!("{group}: {report:?}");

@@ -36,17 +36,8 @@ fn recv_options(group: IpAddr, timeout: Duration) -> RecvOptions {
 }
 
 fn send_options(lab: &Lab, group: IpAddr, count: u32) -> SendOptions {
-    SendOptions {
-        group,
-        port: 5002,
-        source: Some(lab.topology().primary_addr("sender", group.is_ipv6()).unwrap()),
-        iface: Some("eth0".into()),
-        count,
-        interval: Duration::from_millis(10),
-        ttl: 8,
-        run_id: RUN,
-        size: 64,
-    }
+    let source = lab.topology().primary_addr("sender", group.is_ipv6()).unwrap();
+    SendOptions { ttl: 8, size: 64, ..SendOptions::stream(group, 5002, Some(source), count, RUN) }
 }
 
 fn assert_delivered(report: &RecvReport, sent: u32) {

@@ -224,17 +224,7 @@ fn asm_flow(lab: &Lab, group: IpAddr, run_id: u64, joined: impl Fn()) {
         }
     });
     joined();
-    let stream = |run_id: u64, count: u32| SendOptions {
-        group,
-        port: PORT,
-        source: Some(source),
-        iface: Some("eth0".into()),
-        count,
-        interval: Duration::from_millis(10),
-        ttl: 16,
-        run_id,
-        size: 100,
-    };
+    let stream = |run_id: u64, count: u32| SendOptions::stream(group, PORT, Some(source), count, run_id);
     let before = udp_delivered(lab, v6);
     let warm_up = stream(run_id + 1000, 2500);
     let warming = in_node(lab, "sender", move || traffic::send(&warm_up).unwrap());

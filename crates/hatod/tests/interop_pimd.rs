@@ -149,17 +149,7 @@ fn sender_addr(lab: &Lab) -> IpAddr {
 }
 
 fn send_options(lab: &Lab, group: IpAddr, run_id: u64, count: u32) -> SendOptions {
-    SendOptions {
-        group,
-        port: PORT,
-        source: Some(sender_addr(lab)),
-        iface: Some("eth0".into()),
-        count,
-        interval: Duration::from_millis(10),
-        ttl: 16,
-        run_id,
-        size: 100,
-    }
+    SendOptions::stream(group, PORT, Some(sender_addr(lab)), count, run_id)
 }
 
 fn send(lab: &Lab, options: SendOptions) -> SendReport {

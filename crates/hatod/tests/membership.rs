@@ -494,15 +494,9 @@ fn send_from_both(lab: &Lab, capture: &Capture, socket: &HostSocket, group: IpAd
         .enumerate()
         .map(|(i, node)| {
             let options = SendOptions {
-                group,
-                port: PORT,
-                source: None,
-                iface: Some("eth0".into()),
-                count: COUNT,
-                interval: Duration::from_millis(10),
                 ttl: 8,
-                run_id: 7 + i as u64,
                 size: 64,
+                ..SendOptions::stream(group, PORT, None, COUNT, 7 + i as u64)
             };
             in_node(lab, node, move || traffic::send(&options))
         })
