@@ -370,14 +370,7 @@ impl<A: Afi> PimRouter<A> {
     }
 
     pub(crate) fn remove_downstream(&mut self, group: A::Addr, source: Option<A::Addr>, ifindex: IfIndex) {
-        let removed = self.downstream.get_mut(&(group, source)).map(|m| {
-            let e = m.remove(&ifindex);
-            (e, m.is_empty())
-        });
-        if let Some((_, true)) = removed {
-            self.downstream.remove(&(group, source));
-        }
-        if let Some((Some(e), _)) = removed {
+        if let Some(e) = self.take_downstream(group, source, ifindex) {
             if let Some(n) = self.per_interface.get_mut(&ifindex) {
                 *n = n.saturating_sub(1);
             }

@@ -530,6 +530,22 @@ impl<A: Afi> PimRouter<A> {
         self.downstream.get(&(group, source)).and_then(|m| m.get(&ifindex))
     }
 
+    /// Removes the downstream state of (G, S or *) on `ifindex`, dropping the entry's map once it
+    /// is empty; returns the state removed.
+    pub(crate) fn take_downstream(
+        &mut self,
+        group: A::Addr,
+        source: Option<A::Addr>,
+        ifindex: IfIndex,
+    ) -> Option<DownstreamEntry<A>> {
+        let interfaces = self.downstream.get_mut(&(group, source))?;
+        let taken = interfaces.remove(&ifindex);
+        if interfaces.is_empty() {
+            self.downstream.remove(&(group, source));
+        }
+        taken
+    }
+
     /// The interfaces with downstream state for (G, S or *), in order.
     pub(crate) fn downstream_of(
         &self,
