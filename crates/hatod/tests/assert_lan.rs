@@ -7,20 +7,21 @@
 //!                           └── rd ── receiver2
 //! ```
 //!
-//! hatod runs on r0, rd and one of ra / rb; the peer on the other. rb has the highest address on the
-//! LAN, so it is the DR and forwards for `receiver`; rd's route to the source points at ra, so ra
-//! forwards for rd's Join. Each forwarded packet reaches the other upstream router on an outgoing
-//! interface (a WRONGVIF upcall), both send Asserts and one is elected (§4.6.1: lower metric
-//! preference, then lower route metric, then higher address). The winner is steered through the
-//! unicast route to the source: a worse metric on the loser (hatod and FRR advertise the route's
-//! distance, 0 for these routes, and its kernel metric), for hatod against pimd (which advertises a
-//! fixed preference 101) an OSPF-made route (distance 110) on hatod, or equal metrics and the
-//! address. Duplicates are counted only after the loser has removed the LAN from its kernel entry:
-//! then a flow at 200 packets/s must reach both receivers exactly once. `hatoctl show pim assert`
-//! must show the result on hatod's upstream router and on rd, which tracks the winner as its RPF';
-//! FRR 8.4.4 has no JSON for `show ip pim assert`, so its text table is read, and pimd's state
-//! comes from `pimd -r`. FRR as the loser of an address tie-break (on ra, where its LAN oif comes
-//! from rd's Join, which rd then sends to the winner) removes the LAN from its kernel entry.
+//! hatod runs on r0, rd and one of ra / rb; the peer on the other. rb has the highest address on
+//! the LAN, so it is the DR and forwards for `receiver`; rd's route to the source points at ra, so
+//! ra forwards for rd's Join. Each forwarded packet reaches the other upstream router on an
+//! outgoing interface (a WRONGVIF upcall), both send Asserts and one is elected (§4.6.1: lower
+//! metric preference, then lower route metric, then higher address). The winner is steered through
+//! the unicast route to the source: a worse metric on the loser (hatod and FRR advertise the
+//! route's distance, 0 for these routes, and its kernel metric), for hatod against pimd (which
+//! advertises a fixed preference 101) an OSPF-made route (distance 110) on hatod, or equal metrics
+//! and the address. The flow starts once ra, rb and rd are PIM neighbours of each other. Duplicates
+//! are counted only after the loser has removed the LAN from its kernel entry: then a flow at 200
+//! packets/s must reach both receivers exactly once. `hatoctl show pim assert` must show the result
+//! on hatod's upstream router and on rd, which tracks the winner as its RPF'; FRR 8.4.4 has no JSON
+//! for `show ip pim assert`, so its text table is read, and pimd's state comes from `pimd -r`. FRR
+//! as the loser of an address tie-break (on ra, where its LAN oif comes from rd's Join, which rd
+//! then sends to the winner) removes the LAN from its kernel entry.
 
 use std::net::IpAddr;
 use std::thread::JoinHandle;
@@ -322,6 +323,65 @@ fn dr_seen_by(lab: &Lab, node: &str) -> Option<IpAddr> {
     }
 }
 
+/// The IPv4 PIM neighbours `node` lists on the LAN.
+fn lan_neighbors(lab: &Lab, node: &str) -> Vec<IpAddr> {
+    let Some(router) = lab.router(node) else {
+        return Vec::new();
+    };
+    match router.kind {
+        RouterKind::Hatod => {
+            let lan = lab.topology().iface(node, "lan").unwrap_or_default().to_string();
+            let json = hatoctl_json(lab, node, &Request::ShowPimNeighbors);
+            let neighbors = json["neighbors"].as_array().cloned().unwrap_or_default();
+            neighbors
+                .iter()
+                .filter(|n| n["interface"] == lan.as_str())
+                .filter_map(|n| n["address"].as_str()?.parse().ok())
+                .filter(IpAddr::is_ipv4)
+                .collect()
+        }
+        RouterKind::Frr => {
+            let json = frr::vtysh_json(lab, node, "show ip pim neighbor json").unwrap_or_default();
+            json[LAN_IFACE]
+                .as_object()
+                .map_or(Vec::new(), |n| n.keys().filter_map(|a| a.parse().ok()).collect())
+        }
+        // Before any flow, the only foreign LAN addresses `pimd -r` prints are its neighbours.
+        RouterKind::Pimd | RouterKind::Smcroute => {
+            let text = router_state(lab, node);
+            text.split_whitespace().filter_map(|w| w.parse().ok()).collect()
+        }
+    }
+}
+
+/// Waits until ra, rb and rd each list the other two as PIM neighbours on the LAN. Until then a
+/// router drops the others' Join/Prunes and elects itself DR, and the election that follows
+/// rewrites the forwarders the Assert chose.
+fn wait_lan_adjacency(lab: &Lab) {
+    let nodes = ["ra", "rb", "rd"];
+    poll_until("the LAN's PIM adjacencies", SETTLE_DEADLINE, Duration::from_millis(50), || {
+        let missing: Vec<String> = nodes
+            .iter()
+            .flat_map(|node| {
+                let seen = lan_neighbors(lab, node);
+                nodes
+                    .iter()
+                    .filter(move |other| *other != node)
+                    .map(|other| (node, lan_addr(lab, other)))
+                    .filter(move |(_, addr)| !seen.contains(addr))
+                    .map(|(node, addr)| format!("{node} misses {addr}"))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        if missing.is_empty() {
+            Probe::Done(())
+        } else {
+            Probe::Pending(missing.join(", "))
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", report(lab)));
+}
+
 /// Runs one Assert scenario: warm-up bursts until the Assert has settled (the winner forwards onto
 /// the LAN, the loser does not, hatod holds the expected state), then the measured flow, then the
 /// state every router shows.
@@ -344,6 +404,7 @@ fn run(case: Case) {
     let (winner, loser) = (case.winner, case.loser());
     let winner_addr = lan_addr(&lab, winner);
     let state_of = |node: &str| if node == winner { "winner" } else { "loser" };
+    wait_lan_adjacency(&lab);
     let receivers = [receive(&lab, "receiver"), receive(&lab, "receiver2")];
 
     // Both forward onto the LAN until the Assert: bursts keep the flow alive until it settles.
