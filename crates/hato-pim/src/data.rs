@@ -63,7 +63,7 @@ impl<A: Afi> PimRouter<A> {
             } else {
                 self.config.data_timeout
             };
-            self.arm(Timer::DataTimeout(group, source), now, lifetime);
+            self.arm_data_timer(Timer::DataTimeout(group, source), now, lifetime);
         }
         if !self.rpf.contains_key(&source) {
             // The RPF watch for S is requested when the group is re-evaluated; the arrival is
@@ -75,11 +75,11 @@ impl<A: Afi> PimRouter<A> {
         let keepalive = self.config.keepalive_period;
         // §4.2: a directly connected source's DR, or a router joined on the SPT, keeps (S,G) alive.
         if on_spt_iif && self.directly_connected(source) && self.i_am_dr(iif) {
-            self.arm(Timer::Keepalive(group, source), now, keepalive);
+            self.arm_data_timer(Timer::Keepalive(group, source), now, keepalive);
         }
         let joined = self.sources.get(&(group, source)).is_some_and(|e| e.upstream == UpstreamState::Joined);
         if on_spt_iif && joined && !self.inherited_olist_sg(source, group).is_empty() {
-            self.arm(Timer::Keepalive(group, source), now, keepalive);
+            self.arm_data_timer(Timer::Keepalive(group, source), now, keepalive);
         }
         self.update_spt_bit(source, group, iif);
         let spt_bit = self.sources.get(&(group, source)).is_some_and(|e| e.spt_bit);
@@ -122,7 +122,7 @@ impl<A: Afi> PimRouter<A> {
         local.extend(self.pim_include_sg(source, group));
         if !local.is_empty() && self.switch_to_spt_desired(source, group) {
             let keepalive = self.config.keepalive_period;
-            self.arm(Timer::Keepalive(group, source), now, keepalive);
+            self.arm_data_timer(Timer::Keepalive(group, source), now, keepalive);
         }
     }
 
@@ -168,12 +168,13 @@ impl<A: Afi> PimRouter<A> {
         group: A::Addr,
         out: &mut Vec<Output<A>>,
     ) {
-        let Some(iif) = self.intents.get(&SgKey::sg(source, group)).and_then(|i| i.iif) else {
+        let intent = self.sources.get(&(group, source)).and_then(|e| e.intent.as_ref());
+        let Some(iif) = intent.and_then(|i| i.iif) else {
             return;
         };
-        if self.timers.deadline(&Timer::DataTimeout(group, source)).is_some() {
+        if self.data_timer_running(Timer::DataTimeout(group, source)) {
             let lifetime = self.config.data_timeout;
-            self.arm(Timer::DataTimeout(group, source), now, lifetime);
+            self.arm_data_timer(Timer::DataTimeout(group, source), now, lifetime);
         }
         self.data_arrived(now, iif, source, group, out);
     }
@@ -254,7 +255,7 @@ impl<A: Afi> PimRouter<A> {
         if spt_bit || switch {
             let period =
                 if sent_stop { self.config.rp_keepalive_period() } else { self.config.keepalive_period };
-            self.arm(Timer::Keepalive(group, source), now, period);
+            self.arm_data_timer(Timer::Keepalive(group, source), now, period);
         }
         if !spt_bit && !register.null_register {
             let oifs: Vec<IfIndex> = self.inherited_olist_sg_rpt(source, group).keys().copied().collect();

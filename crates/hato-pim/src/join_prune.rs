@@ -305,10 +305,7 @@ impl<A: Afi> PimRouter<A> {
             if !self.admit_downstream(group, source, ifindex, joiner, out) {
                 return;
             }
-            self.downstream
-                .entry((group, source))
-                .or_default()
-                .insert(ifindex, DownstreamEntry { state, joiner });
+            self.insert_downstream(group, source, ifindex, DownstreamEntry { state, joiner });
             *self.per_interface.entry(ifindex).or_insert(0) += 1;
             *self.per_neighbor.entry((ifindex, joiner)).or_insert(0) += 1;
         }
@@ -334,7 +331,7 @@ impl<A: Afi> PimRouter<A> {
         self.log_state(SgKey { source, group }, Some(ifindex), from, to, out);
         if step.next == DownstreamState::NoInfo {
             self.remove_downstream(group, source, ifindex);
-        } else if let Some(e) = self.downstream.get_mut(&(group, source)).and_then(|m| m.get_mut(&ifindex)) {
+        } else if let Some(e) = self.downstream_state_mut(group, source, ifindex) {
             e.state = step.next;
         }
         // A refresh (Join in Join) only moves a timer: nothing to re-evaluate.
@@ -763,10 +760,13 @@ impl<A: Afi> PimRouter<A> {
 
         // Remove the (*,G) entry once nothing refers to it.
         let unused = self.groups.get(&group).is_some_and(|e| e.upstream == UpstreamState::NotJoined)
-            && !self.downstream.contains_key(&(group, None))
+            && !self.star_g_downstream.contains_key(&group)
             && self.local_receiver_include_star_g(group).is_empty();
         if unused {
             if let Some(e) = self.groups.remove(&group) {
+                if e.intent.is_some() {
+                    out.push(Output::MrouteRemove(SgKey::star_g(group)));
+                }
                 self.timers.cancel(&Timer::Join(group, None));
                 self.rewatch(&e.watched, &[], out);
             }
@@ -889,20 +889,23 @@ impl<A: Afi> PimRouter<A> {
         }
 
         // Remove the entry once nothing refers to it.
-        let unused =
-            self.sources.get(&key).is_some_and(|e| {
-                e.upstream == UpstreamState::NotJoined && e.register == RegisterState::NoInfo
-            }) && !self.keepalive_running(source, group)
-                && self.timers.deadline(&Timer::DataTimeout(group, source)).is_none()
-                && !self.downstream.contains_key(&(group, Some(source)))
-                && self
-                    .rpt_downstream
-                    .range((group, source, IfIndex(0))..)
-                    .next()
-                    .map_or(true, |((g, s, _), _)| *g != group || *s != source)
-                && self.local_receiver_include_sg(source, group).is_empty();
+        let unused = self.sources.get(&key).is_some_and(|e| {
+            e.upstream == UpstreamState::NotJoined
+                && e.register == RegisterState::NoInfo
+                && e.downstream.is_empty()
+        }) && !self.keepalive_running(source, group)
+            && !self.data_timer_running(Timer::DataTimeout(group, source))
+            && self
+                .rpt_downstream
+                .range((group, source, IfIndex(0))..)
+                .next()
+                .map_or(true, |((g, s, _), _)| *g != group || *s != source)
+            && self.local_receiver_include_sg(source, group).is_empty();
         if unused {
             if let Some(e) = self.sources.remove(&key) {
+                if e.intent.is_some() {
+                    out.push(Output::MrouteRemove(SgKey::sg(source, group)));
+                }
                 self.sources_by_group.remove(group, source);
                 self.sources_by_source.remove(source, group);
                 if let Some(n) = self.source_groups.get_mut(&group) {
@@ -927,7 +930,9 @@ impl<A: Afi> PimRouter<A> {
         let intent = self.sg_intent(group, source, rp, lists);
         self.set_intent(intent, SgKey::sg(source, group), out);
         // The entry's own changes above are accounted for by the steps after them.
-        self.dirty_sources.remove(group, source);
+        if let Some(e) = self.sources.get_mut(&key) {
+            e.dirty = false;
+        }
     }
 
     /// The (*,G) mroute intent: from RPF_interface(RP) to immediate_olist(*,G).

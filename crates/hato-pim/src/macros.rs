@@ -295,7 +295,7 @@ impl<A: Afi> PimRouter<A> {
     // ---- Desires (§4.5.4-§4.5.7, §4.4.1, §4.2.1) ----
 
     pub(crate) fn keepalive_running(&self, source: A::Addr, group: A::Addr) -> bool {
-        self.timers.deadline(&Timer::Keepalive(group, source)).is_some()
+        self.data_timer_running(Timer::Keepalive(group, source))
     }
 
     /// `JoinDesired(*,G) = immediate_olist(*,G) != NULL` (with an RP, outside SSM ranges).

@@ -57,12 +57,8 @@ impl<A: Afi> PimRouter<A> {
             self.neighbor_down(now, ifindex, addr, NeighborDownReason::InterfaceDown, out);
         }
         self.assert_interface_down(ifindex);
-        let mut down: Vec<_> = self
-            .downstream
-            .iter()
-            .filter(|(_, m)| m.contains_key(&ifindex))
-            .map(|((g, s), _)| (*g, *s, ifindex))
-            .collect();
+        let mut down: Vec<_> =
+            self.all_downstream().filter(|(.., i, _)| *i == ifindex).map(|(g, s, i, _)| (g, s, i)).collect();
         down.sort_unstable();
         for (g, s, i) in down {
             self.remove_downstream(g, s, i);

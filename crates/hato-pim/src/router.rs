@@ -104,6 +104,8 @@ pub(crate) struct GroupEntry<A: Afi> {
     /// The RP named in our last Join(*,G), so that the Prune names it too after RP(G) changed.
     pub(crate) joined_rp: Option<A::Addr>,
     pub(crate) watched: Vec<A::Addr>,
+    /// The (*,G) mroute intent last output.
+    pub(crate) intent: Option<StoredIntent>,
 }
 
 /// Per-(S,G) state: upstream (S,G) and (S,G,rpt) machines, SPT bit and register state.
@@ -118,6 +120,15 @@ pub(crate) struct SourceEntry<A: Afi> {
     pub(crate) register_rp: Option<A::Addr>,
     /// The addresses whose RPF this entry watches: S, and the RP when it is another router.
     pub(crate) watched: SmallVec<[A::Addr; 2]>,
+    /// Downstream (S,G) states by interface (§4.5.2).
+    pub(crate) downstream: VecMap<IfIndex, DownstreamEntry<A>>,
+    /// A Keepalive or data-timeout timer was armed for this entry: most entries, created by
+    /// Joins, never see either, and skip looking them up.
+    pub(crate) data_timers: bool,
+    /// The (S,G) mroute intent last output.
+    pub(crate) intent: Option<StoredIntent>,
+    /// Queued in `dirty_sources` and not evaluated since.
+    pub(crate) dirty: bool,
 }
 
 impl<A: Afi> SourceEntry<A> {
@@ -130,20 +141,20 @@ impl<A: Afi> SourceEntry<A> {
             register: RegisterState::NoInfo,
             register_rp: None,
             watched: SmallVec::new(),
+            downstream: VecMap::default(),
+            data_timers: false,
+            intent: None,
+            dirty: false,
         }
     }
 }
 
 /// Join/Prune entries queued for one upstream neighbour: per group, per entry (0 = (*,G) with the
 /// RP as address, 1 = (S,G), 2 = (S,G,rpt)), whether it is a join, and its encoding.
-/// Downstream (*,G) / (S,G) states keyed by (G, S, I); S is `None` for (*,G).
-/// (G, S) with S = None for (*,G): the key of an entry's per-interface downstream states.
-pub(crate) type EntryKey<A> = (<A as Afi>::Addr, Option<<A as Afi>::Addr>);
-
 type PendingGroups<A> = BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Key), (bool, EncodedSource<A>)>>;
 
 /// An [`MrouteIntent`] as the router keeps it, the last one output for its key: without the key
-/// (the map has it) and with up to two outgoing interfaces inline rather than in a `BTreeMap`
+/// (its entry has it) and with up to two outgoing interfaces inline rather than in a `BTreeMap`
 /// node of its own, which at 100,000 (S,G) entries was most of an intent's memory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StoredIntent {
@@ -187,8 +198,8 @@ pub struct PimRouter<A: Afi> {
     pub(crate) rpf: BTreeMap<A::Addr, RpfUpdate<A>>,
     pub(crate) watch_refs: BTreeMap<A::Addr, usize>,
     pub(crate) members: BTreeMap<(A::Addr, IfIndex), SourceFilter<A>>,
-    /// Downstream (*,G) (S = None) and (S,G) states by (G, S, I).
-    pub(crate) downstream: FxHashMap<EntryKey<A>, VecMap<IfIndex, DownstreamEntry<A>>>,
+    /// Downstream (*,G) states by G, then I; (S,G) states live in their [`SourceEntry`].
+    pub(crate) star_g_downstream: FxHashMap<A::Addr, VecMap<IfIndex, DownstreamEntry<A>>>,
     /// Downstream (S,G,rpt) states by (G, S, I).
     pub(crate) rpt_downstream: BTreeMap<(A::Addr, A::Addr, IfIndex), RptDownstreamState>,
     pub(crate) per_interface: BTreeMap<IfIndex, usize>,
@@ -203,10 +214,10 @@ pub struct PimRouter<A: Afi> {
     /// How many `sources` entries each group has, so that groups are listed without a walk.
     pub(crate) source_groups: BTreeMap<A::Addr, usize>,
     pub(crate) timers: TimerQueue<Timer<A>>,
-    pub(crate) intents: FxHashMap<SgKey<A>, StoredIntent>,
     pub(crate) dirty: BTreeSet<A::Addr>,
-    /// (G, S) entries to re-evaluate on their own, when their group is not dirty as a whole.
-    pub(crate) dirty_sources: PairIndex<A>,
+    /// (G, S) entries to re-evaluate on their own, when their group is not dirty as a whole, in
+    /// the order they were marked; an existing entry is queued once (`SourceEntry::dirty`).
+    pub(crate) dirty_sources: Vec<(A::Addr, A::Addr)>,
     pub(crate) pending: BTreeMap<(IfIndex, A::Addr), PendingGroups<A>>,
     pub(crate) counters: BTreeMap<DropReason, u64>,
     /// Data arrivals (G, S) → incoming interface waiting for the RPF answer for S.
@@ -237,7 +248,7 @@ impl<A: Afi> PimRouter<A> {
             rpf: BTreeMap::new(),
             watch_refs: BTreeMap::new(),
             members: BTreeMap::new(),
-            downstream: FxHashMap::default(),
+            star_g_downstream: FxHashMap::default(),
             rpt_downstream: BTreeMap::new(),
             per_interface: BTreeMap::new(),
             per_neighbor: BTreeMap::new(),
@@ -247,9 +258,8 @@ impl<A: Afi> PimRouter<A> {
             sources_by_source: PairIndex::default(),
             source_groups: BTreeMap::new(),
             timers: TimerQueue::new(),
-            intents: FxHashMap::default(),
             dirty: BTreeSet::new(),
-            dirty_sources: PairIndex::default(),
+            dirty_sources: Vec::new(),
             pending: BTreeMap::new(),
             counters: BTreeMap::new(),
             pending_arrivals: BTreeMap::new(),
@@ -273,7 +283,7 @@ impl<A: Afi> PimRouter<A> {
         self.groups.contains_key(&group)
             || self.source_groups.contains_key(&group)
             || self.members.range((group, low)..=(group, high)).next().is_some()
-            || self.downstream.contains_key(&(group, None))
+            || self.star_g_downstream.contains_key(&group)
             || self
                 .rpt_downstream
                 .range((group, A::UNSPECIFIED, low)..)
@@ -455,7 +465,7 @@ impl<A: Afi> PimRouter<A> {
             .keys()
             .copied()
             .chain(self.sources.keys().map(|(g, _)| *g))
-            .chain(self.downstream.keys().map(|(g, _)| *g))
+            .chain(self.star_g_downstream.keys().copied())
             .chain(self.members.keys().map(|(g, _)| *g))
             .collect();
         self.dirty.extend(groups);
@@ -472,9 +482,10 @@ impl<A: Afi> PimRouter<A> {
             .filter(|g| self.rp_for(*g) == Some(target))
             .collect();
         self.dirty.extend(by_rp);
-        let by_source: Vec<(A::Addr, A::Addr)> =
-            self.sources_by_source.seconds(target).map(|g| (g, target)).collect();
-        self.dirty_sources.extend(by_source);
+        let by_source: Vec<A::Addr> = self.sources_by_source.seconds(target).collect();
+        for group in by_source {
+            self.mark_dirty_source(group, target);
+        }
     }
 
     /// Marks what depends on I_am_DR(`ifindex`): groups with local members or Assert state there
@@ -520,6 +531,29 @@ impl<A: Afi> PimRouter<A> {
         }
     }
 
+    /// The downstream states of (G, S or *) by interface.
+    fn downstream_states(
+        &self,
+        group: A::Addr,
+        source: Option<A::Addr>,
+    ) -> Option<&VecMap<IfIndex, DownstreamEntry<A>>> {
+        match source {
+            None => self.star_g_downstream.get(&group),
+            Some(source) => self.sources.get(&(group, source)).map(|e| &e.downstream),
+        }
+    }
+
+    fn downstream_states_mut(
+        &mut self,
+        group: A::Addr,
+        source: Option<A::Addr>,
+    ) -> Option<&mut VecMap<IfIndex, DownstreamEntry<A>>> {
+        match source {
+            None => self.star_g_downstream.get_mut(&group),
+            Some(source) => self.sources.get_mut(&(group, source)).map(|e| &mut e.downstream),
+        }
+    }
+
     /// The downstream state of (G, S or *) on `ifindex`.
     pub(crate) fn downstream_state(
         &self,
@@ -527,21 +561,47 @@ impl<A: Afi> PimRouter<A> {
         source: Option<A::Addr>,
         ifindex: IfIndex,
     ) -> Option<&DownstreamEntry<A>> {
-        self.downstream.get(&(group, source)).and_then(|m| m.get(&ifindex))
+        self.downstream_states(group, source)?.get(&ifindex)
     }
 
-    /// Removes the downstream state of (G, S or *) on `ifindex`, dropping the entry's map once it
-    /// is empty; returns the state removed.
+    pub(crate) fn downstream_state_mut(
+        &mut self,
+        group: A::Addr,
+        source: Option<A::Addr>,
+        ifindex: IfIndex,
+    ) -> Option<&mut DownstreamEntry<A>> {
+        self.downstream_states_mut(group, source)?.get_mut(&ifindex)
+    }
+
+    /// Stores a new downstream state; an (S,G) state needs its entry ([`Self::ensure_source`]).
+    pub(crate) fn insert_downstream(
+        &mut self,
+        group: A::Addr,
+        source: Option<A::Addr>,
+        ifindex: IfIndex,
+        state: DownstreamEntry<A>,
+    ) {
+        let states = match source {
+            None => Some(self.star_g_downstream.entry(group).or_default()),
+            Some(source) => self.sources.get_mut(&(group, source)).map(|e| &mut e.downstream),
+        };
+        if let Some(states) = states {
+            states.insert(ifindex, state);
+        }
+    }
+
+    /// Removes the downstream state of (G, S or *) on `ifindex`, dropping a (*,G) map once it is
+    /// empty; returns the state removed.
     pub(crate) fn take_downstream(
         &mut self,
         group: A::Addr,
         source: Option<A::Addr>,
         ifindex: IfIndex,
     ) -> Option<DownstreamEntry<A>> {
-        let interfaces = self.downstream.get_mut(&(group, source))?;
-        let taken = interfaces.remove(&ifindex);
-        if interfaces.is_empty() {
-            self.downstream.remove(&(group, source));
+        let states = self.downstream_states_mut(group, source)?;
+        let taken = states.remove(&ifindex);
+        if source.is_none() && states.is_empty() {
+            self.star_g_downstream.remove(&group);
         }
         taken
     }
@@ -552,7 +612,20 @@ impl<A: Afi> PimRouter<A> {
         group: A::Addr,
         source: Option<A::Addr>,
     ) -> impl Iterator<Item = (IfIndex, &DownstreamEntry<A>)> + '_ {
-        self.downstream.get(&(group, source)).into_iter().flat_map(|m| m.iter().map(|(i, e)| (*i, e)))
+        self.downstream_states(group, source).into_iter().flat_map(|m| m.iter().map(|(i, e)| (*i, e)))
+    }
+
+    /// Every downstream (*,G) and (S,G) state as (G, S or None, I, state), in no order.
+    pub(crate) fn all_downstream(
+        &self,
+    ) -> impl Iterator<Item = (A::Addr, Option<A::Addr>, IfIndex, &DownstreamEntry<A>)> + '_ {
+        let star_g =
+            self.star_g_downstream.iter().flat_map(|(g, m)| m.iter().map(move |(i, e)| (*g, None, *i, e)));
+        let sg = self
+            .sources
+            .iter()
+            .flat_map(|((g, s), entry)| entry.downstream.iter().map(move |(i, e)| (*g, Some(*s), *i, e)));
+        star_g.chain(sg)
     }
 
     /// The sources of `group`'s (S,G) entries, in order.
@@ -583,7 +656,7 @@ impl<A: Afi> PimRouter<A> {
         self.sources_by_group.insert(group, source);
         self.sources_by_source.insert(source, group);
         *self.source_groups.entry(group).or_insert(0) += 1;
-        self.dirty_sources.insert(group, source);
+        self.mark_dirty_source(group, source);
         true
     }
 
@@ -603,6 +676,7 @@ impl<A: Afi> PimRouter<A> {
                 rpf_prime: None,
                 joined_rp: None,
                 watched: Vec::new(),
+                intent: None,
             },
         );
         self.dirty.insert(group);
@@ -617,10 +691,19 @@ impl<A: Afi> PimRouter<A> {
             None => {
                 self.dirty.insert(group);
             }
-            Some(source) => {
-                self.dirty_sources.insert(group, source);
-            }
+            Some(source) => self.mark_dirty_source(group, source),
         }
+    }
+
+    /// Queues one (S,G) entry for re-evaluation, once while it waits.
+    pub(crate) fn mark_dirty_source(&mut self, group: A::Addr, source: A::Addr) {
+        if let Some(entry) = self.sources.get_mut(&(group, source)) {
+            if entry.dirty {
+                return;
+            }
+            entry.dirty = true;
+        }
+        self.dirty_sources.push((group, source));
     }
 
     /// Re-evaluates dirty groups, emits changed intents and flushes queued Join/Prune entries.
@@ -635,8 +718,11 @@ impl<A: Afi> PimRouter<A> {
             for group in &dirty {
                 self.refresh_group(now, *group, out);
             }
-            for (group, source) in dirty_sources.iter() {
-                if !dirty.contains(&group) {
+            for (group, source) in dirty_sources {
+                // Skipped when its group is evaluated as a whole, or it was evaluated since it was
+                // queued (an entry that no longer exists is evaluated once more, to withdraw it).
+                let evaluated = self.sources.get(&(group, source)).is_some_and(|e| !e.dirty);
+                if !dirty.contains(&group) && !evaluated {
                     self.refresh_one_source(now, group, source, out);
                 }
             }
@@ -709,16 +795,22 @@ impl<A: Afi> PimRouter<A> {
         key: SgKey<A>,
         out: &mut Vec<Output<A>>,
     ) {
+        // An intent exists only with its entry; removing the entry withdraws its intent.
+        let slot = match key.source {
+            Some(source) => self.sources.get_mut(&(key.group, source)).map(|e| &mut e.intent),
+            None => self.groups.get_mut(&key.group).map(|e| &mut e.intent),
+        };
+        let Some(slot) = slot else { return };
         match intent {
             Some(intent) => {
                 let stored = StoredIntent::new(&intent);
-                if self.intents.get(&key) != Some(&stored) {
-                    self.intents.insert(key, stored);
+                if slot.as_ref() != Some(&stored) {
+                    *slot = Some(stored);
                     out.push(Output::MrouteSet(intent));
                 }
             }
             None => {
-                if self.intents.remove(&key).is_some() {
+                if slot.take().is_some() {
                     out.push(Output::MrouteRemove(key));
                 }
             }
@@ -733,5 +825,27 @@ impl<A: Afi> PimRouter<A> {
     /// Arms `timer` at `now + after`.
     pub(crate) fn arm(&mut self, timer: Timer<A>, now: Instant, after: Duration) {
         self.timers.arm(timer, now + after);
+    }
+
+    /// Arms an (S,G) entry's Keepalive or data-timeout `timer`, noting it in the entry.
+    pub(crate) fn arm_data_timer(&mut self, timer: Timer<A>, now: Instant, after: Duration) {
+        if let Timer::Keepalive(group, source) | Timer::DataTimeout(group, source) = timer {
+            if let Some(entry) = self.sources.get_mut(&(group, source)) {
+                entry.data_timers = true;
+            }
+        }
+        self.arm(timer, now, after);
+    }
+
+    /// Whether `timer` is pending; an (S,G) entry's Keepalive or data-timeout timer is looked up
+    /// only when the entry notes one was armed.
+    pub(crate) fn data_timer_running(&self, timer: Timer<A>) -> bool {
+        let noted = match timer {
+            Timer::Keepalive(group, source) | Timer::DataTimeout(group, source) => {
+                self.sources.get(&(group, source)).is_some_and(|e| e.data_timers)
+            }
+            _ => true,
+        };
+        noted && self.timers.deadline(&timer).is_some()
     }
 }

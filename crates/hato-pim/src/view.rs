@@ -228,11 +228,7 @@ impl<A: Afi> PimRouter<A> {
 
     /// Downstream (*,G) and (S,G) states by interface, then (S,G,rpt) states, each in (G, S, I) order.
     pub fn join_states(&self, now: Instant) -> Vec<JoinStateView<A>> {
-        let mut states: Vec<DownstreamRow<'_, A>> = self
-            .downstream
-            .iter()
-            .flat_map(|((g, s), m)| m.iter().map(move |(i, e)| (*g, *s, *i, e)))
-            .collect();
+        let mut states: Vec<DownstreamRow<'_, A>> = self.all_downstream().collect();
         states.sort_unstable_by_key(|(g, s, i, _)| (*g, *s, *i));
         let plain = states.into_iter().map(|(g, s, i, e)| JoinStateView {
             ifindex: i,
@@ -283,15 +279,22 @@ impl<A: Afi> PimRouter<A> {
 
     /// The current mroute intents (`show pim mroute`).
     pub fn mroutes(&self) -> Vec<MrouteIntent<A>> {
-        let mut all: Vec<MrouteIntent<A>> =
-            self.intents.iter().map(|(key, stored)| stored.intent(*key)).collect();
+        let star_g =
+            self.groups.iter().filter_map(|(g, e)| Some(e.intent.as_ref()?.intent(SgKey::star_g(*g))));
+        let sg =
+            self.sources.iter().filter_map(|((g, s), e)| Some(e.intent.as_ref()?.intent(SgKey::sg(*s, *g))));
+        let mut all: Vec<MrouteIntent<A>> = star_g.chain(sg).collect();
         all.sort_by_key(|intent| intent.key);
         all
     }
 
     /// The intent for one key.
     pub fn mroute(&self, key: &SgKey<A>) -> Option<MrouteIntent<A>> {
-        self.intents.get(key).map(|stored| stored.intent(*key))
+        let stored = match key.source {
+            Some(source) => self.sources.get(&(key.group, source))?.intent.as_ref(),
+            None => self.groups.get(&key.group)?.intent.as_ref(),
+        };
+        stored.map(|stored| stored.intent(*key))
     }
 
     pub fn counters(&self) -> Vec<CounterView> {
