@@ -5,6 +5,11 @@
 //! Keys are found through a hash index (Fx hashing: keys are addresses and interface numbers, not
 //! attacker-chosen sizes), so a key is compared only on its own slot; the deadline order compares
 //! two integers.
+//!
+//! A deadline can also be *scheduled* ([`TimerQueue::schedule`]) for a timer whose owner keeps the
+//! deadline in its own record: it enters the deadline order only, with no key index, so that
+//! arming 100,000 such timers costs no hash table. Such a deadline cannot be cancelled or moved
+//! here; the owner checks each one [`TimerQueue::pop_expired`] returns against its record.
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -16,8 +21,9 @@ use crate::Instant;
 /// Pending deadlines keyed by `K`.
 #[derive(Debug, Clone)]
 pub struct TimerQueue<K: Eq + Hash + Clone> {
-    /// Deadline order; the sequence number keeps equal deadlines in arming order.
-    by_deadline: BTreeMap<(Instant, u64), K>,
+    /// Deadline order; the sequence number keeps equal deadlines in arming order. The flag says
+    /// whether the key is in `by_key` (false for scheduled deadlines).
+    by_deadline: BTreeMap<(Instant, u64), (K, bool)>,
     /// Each key's current slot in `by_deadline`.
     by_key: FxHashMap<K, (Instant, u64)>,
     next_seq: u64,
@@ -42,8 +48,17 @@ impl<K: Eq + Hash + Clone> TimerQueue<K> {
         if let Some(old_slot) = old {
             self.by_deadline.remove(&old_slot);
         }
-        self.by_deadline.insert(slot, key);
+        self.by_deadline.insert(slot, (key, true));
         old.map(|(t, _)| t)
+    }
+
+    /// Adds a deadline for `key` that its owner keeps: it expires through
+    /// [`TimerQueue::pop_expired`] like any other, but neither [`TimerQueue::cancel`],
+    /// [`TimerQueue::deadline`] nor [`TimerQueue::len`] know it.
+    pub fn schedule(&mut self, key: K, deadline: Instant) {
+        let slot = (deadline, self.next_seq);
+        self.next_seq += 1;
+        self.by_deadline.insert(slot, (key, false));
     }
 
     /// Cancels `key`'s deadline; returns it if one was pending.
@@ -63,7 +78,7 @@ impl<K: Eq + Hash + Clone> TimerQueue<K> {
         self.deadline(key).map(|t| t.saturating_since(now))
     }
 
-    /// The earliest pending deadline.
+    /// The earliest pending deadline, scheduled ones included.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.by_deadline.keys().next().map(|(t, _)| *t)
     }
@@ -74,8 +89,10 @@ impl<K: Eq + Hash + Clone> TimerQueue<K> {
         if entry.key().0 > now {
             return None;
         }
-        let ((deadline, _), key) = entry.remove_entry();
-        self.by_key.remove(&key);
+        let ((deadline, _), (key, keyed)) = entry.remove_entry();
+        if keyed {
+            self.by_key.remove(&key);
+        }
         Some((key, deadline))
     }
 
@@ -84,7 +101,7 @@ impl<K: Eq + Hash + Clone> TimerQueue<K> {
         std::iter::from_fn(|| self.pop_expired(now)).map(|(k, _)| k).collect()
     }
 
-    /// Number of pending deadlines.
+    /// Number of pending keyed deadlines.
     pub fn len(&self) -> usize {
         self.by_key.len()
     }
@@ -119,6 +136,20 @@ mod tests {
         assert!(q.drain_expired(Instant::from_secs(4)).is_empty());
         assert_eq!(q.drain_expired(Instant::from_secs(5)), vec!["b"]);
         assert!(q.is_empty());
+        assert_eq!(q.next_deadline(), None);
+    }
+
+    #[test]
+    fn scheduled_deadlines_expire_in_order_with_keyed_ones() {
+        let mut q = TimerQueue::new();
+        q.arm("keyed", Instant::from_secs(5));
+        q.schedule("owned", Instant::from_secs(3));
+        q.schedule("owned", Instant::from_secs(5));
+        assert_eq!(q.len(), 1);
+        assert_eq!(q.deadline(&"owned"), None);
+        assert_eq!(q.next_deadline(), Some(Instant::from_secs(3)));
+        assert_eq!(q.pop_expired(Instant::from_secs(4)), Some(("owned", Instant::from_secs(3))));
+        assert_eq!(q.drain_expired(Instant::from_secs(5)), vec!["keyed", "owned"]);
         assert_eq!(q.next_deadline(), None);
     }
 

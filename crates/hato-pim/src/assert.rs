@@ -471,7 +471,7 @@ impl<A: Afi> PimRouter<A> {
             self.asserts.keys().filter(|(_, _, i)| *i == ifindex).copied().collect();
         for key in gone {
             self.asserts.remove(&key);
-            self.timers.cancel(&Timer::Assert(key.0, key.1, key.2));
+            self.cancel_timer(&Timer::Assert(key.0, key.1, key.2));
             self.assert_rpf_changed.insert((key.0, key.1));
             self.dirty.insert(key.0);
         }
@@ -595,7 +595,7 @@ impl<A: Afi> PimRouter<A> {
                     }
                 }
                 AssertAction::DeleteAssertInfo => {
-                    self.timers.cancel(&timer);
+                    self.cancel_timer(&timer);
                     keep = false;
                 }
                 AssertAction::SetSptBitIfUpstreamJoined => {
@@ -618,7 +618,7 @@ impl<A: Afi> PimRouter<A> {
         if keep && step.next != AssertState::NoInfo {
             self.asserts.insert(key, entry);
         } else {
-            self.timers.cancel(&timer);
+            self.cancel_timer(&timer);
         }
         if loser_before != loser_after {
             self.assert_rpf_changed.insert((group, source));
@@ -654,7 +654,7 @@ impl<A: Afi> PimRouter<A> {
                 state: e.state,
                 winner: e.winner,
                 winner_metric: e.winner_metric,
-                expires_in: self.timers.remaining(&Timer::Assert(*g, *s, *i), now),
+                expires_in: self.timer_remaining(&Timer::Assert(*g, *s, *i), now),
             })
             .collect()
     }

@@ -321,7 +321,7 @@ impl<A: Afi> PimRouter<A> {
                     self.arm(timer.clone(), now, probe);
                 }
                 RegisterAction::CancelTimer => {
-                    self.timers.cancel(&timer);
+                    self.cancel_timer(&timer);
                 }
                 RegisterAction::SendNullRegister => {
                     let register = Register {

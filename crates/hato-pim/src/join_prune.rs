@@ -305,7 +305,7 @@ impl<A: Afi> PimRouter<A> {
             if !self.admit_downstream(group, source, ifindex, joiner, out) {
                 return;
             }
-            self.insert_downstream(group, source, ifindex, DownstreamEntry { state, joiner });
+            self.insert_downstream(group, source, ifindex, DownstreamEntry { state, joiner, expiry: None });
             *self.per_interface.entry(ifindex).or_insert(0) += 1;
             *self.per_neighbor.entry((ifindex, joiner)).or_insert(0) += 1;
         }
@@ -319,10 +319,10 @@ impl<A: Afi> PimRouter<A> {
                     self.arm(prune_pending.clone(), now, delay);
                 }
                 DownstreamAction::CancelPrunePending => {
-                    self.timers.cancel(&prune_pending);
+                    self.cancel_timer(&prune_pending);
                 }
                 DownstreamAction::CancelExpiry => {
-                    self.timers.cancel(&expiry);
+                    self.cancel_timer(&expiry);
                 }
                 DownstreamAction::SendPruneEcho => self.send_prune_echo(group, source, ifindex),
             }
@@ -375,8 +375,8 @@ impl<A: Afi> PimRouter<A> {
                 *n = n.saturating_sub(1);
             }
         }
-        self.timers.cancel(&Timer::Expiry(group, source, ifindex));
-        self.timers.cancel(&Timer::PrunePending(group, source, ifindex));
+        self.cancel_timer(&Timer::Expiry(group, source, ifindex));
+        self.cancel_timer(&Timer::PrunePending(group, source, ifindex));
         self.mark_dirty_entry(group, source);
     }
 
@@ -417,10 +417,10 @@ impl<A: Afi> PimRouter<A> {
                     self.arm(prune_pending.clone(), now, delay);
                 }
                 RptDownstreamAction::CancelPrunePending => {
-                    self.timers.cancel(&prune_pending);
+                    self.cancel_timer(&prune_pending);
                 }
                 RptDownstreamAction::CancelExpiry => {
-                    self.timers.cancel(&expiry);
+                    self.cancel_timer(&expiry);
                 }
             }
         }
@@ -440,8 +440,8 @@ impl<A: Afi> PimRouter<A> {
                 *n = n.saturating_sub(1);
             }
         }
-        self.timers.cancel(&Timer::RptExpiry(group, source, ifindex));
-        self.timers.cancel(&Timer::RptPrunePending(group, source, ifindex));
+        self.cancel_timer(&Timer::RptExpiry(group, source, ifindex));
+        self.cancel_timer(&Timer::RptPrunePending(group, source, ifindex));
         self.mark_dirty_entry(group, Some(source));
     }
 
@@ -449,12 +449,12 @@ impl<A: Afi> PimRouter<A> {
     fn extend(&mut self, timer: Timer<A>, now: Instant, holdtime: Holdtime) {
         match holdtime {
             None => {
-                self.timers.cancel(&timer);
+                self.cancel_timer(&timer);
             }
             Some(h) => {
                 let deadline = now + h;
-                if self.timers.deadline(&timer).map_or(true, |d| d < deadline) {
-                    self.timers.arm(timer, deadline);
+                if self.timer_deadline(&timer).map_or(true, |d| d < deadline) {
+                    self.arm_at(timer, deadline);
                 }
             }
         }
@@ -624,21 +624,21 @@ impl<A: Afi> PimRouter<A> {
                 self.arm(timer, now, period);
             }
             UpstreamAction::CancelJoinTimer => {
-                self.timers.cancel(&timer);
+                self.cancel_timer(&timer);
             }
             UpstreamAction::IncreaseJoinTimer => {
                 if let Some(up) = upstream {
                     let deadline = now + self.t_joinsuppress(up.ifindex, holdtime);
-                    if self.timers.deadline(&timer).is_some_and(|d| d < deadline) {
-                        self.timers.arm(timer, deadline);
+                    if self.timer_deadline(&timer).is_some_and(|d| d < deadline) {
+                        self.arm_at(timer, deadline);
                     }
                 }
             }
             UpstreamAction::DecreaseJoinTimer => {
                 if let Some(up) = upstream {
                     let deadline = now + self.t_override(up.ifindex);
-                    if self.timers.deadline(&timer).is_some_and(|d| d > deadline) {
-                        self.timers.arm(timer, deadline);
+                    if self.timer_deadline(&timer).is_some_and(|d| d > deadline) {
+                        self.arm_at(timer, deadline);
                     }
                 }
             }
@@ -676,13 +676,13 @@ impl<A: Afi> PimRouter<A> {
                     }
                 }
                 RptUpstreamAction::CancelOverride => {
-                    self.timers.cancel(&timer);
+                    self.cancel_timer(&timer);
                 }
                 RptUpstreamAction::DecreaseOverride => {
                     if let Some(up) = up {
                         let deadline = now + self.t_override(up.ifindex);
-                        if self.timers.deadline(&timer).map_or(true, |d| d > deadline) {
-                            self.timers.arm(timer.clone(), deadline);
+                        if self.timer_deadline(&timer).map_or(true, |d| d > deadline) {
+                            self.arm_at(timer.clone(), deadline);
                         }
                     }
                 }
@@ -767,7 +767,7 @@ impl<A: Afi> PimRouter<A> {
                 if e.intent.is_some() {
                     out.push(Output::MrouteRemove(SgKey::star_g(group)));
                 }
-                self.timers.cancel(&Timer::Join(group, None));
+                self.cancel_timer(&Timer::Join(group, None));
                 self.rewatch(&e.watched, &[], out);
             }
         }
@@ -922,7 +922,7 @@ impl<A: Afi> PimRouter<A> {
                     Timer::Override(group, source),
                     Timer::RegisterStop(group, source),
                 ] {
-                    self.timers.cancel(&timer);
+                    self.cancel_timer(&timer);
                 }
                 self.rewatch(&e.watched, &[], out);
             }

@@ -68,7 +68,7 @@ impl<A: Afi> PimRouter<A> {
             self.remove_rpt_downstream(g, s, i);
         }
         self.members.retain(|(_, i), _| *i != ifindex);
-        self.timers.cancel(&Timer::Hello(ifindex));
+        self.cancel_timer(&Timer::Hello(ifindex));
         self.interfaces.remove(&ifindex);
         self.mark_all_dirty();
     }
@@ -201,7 +201,7 @@ impl<A: Afi> PimRouter<A> {
             },
         );
         if holdtime == HOLDTIME_FOREVER {
-            self.timers.cancel(&Timer::Neighbor(ifindex, source));
+            self.cancel_timer(&Timer::Neighbor(ifindex, source));
         } else {
             self.arm(Timer::Neighbor(ifindex, source), now, Duration::from_secs(holdtime.into()));
         }
@@ -273,7 +273,7 @@ impl<A: Afi> PimRouter<A> {
         if self.neighbors.remove(&(ifindex, addr)).is_none() {
             return;
         }
-        self.timers.cancel(&Timer::Neighbor(ifindex, addr));
+        self.cancel_timer(&Timer::Neighbor(ifindex, addr));
         out.push(Output::Event(PimEvent::NeighborDown { ifindex, address: addr, reason }));
         self.assert_neighbor_expired(now, ifindex, addr, out);
         self.elect_dr(ifindex, out);

@@ -94,6 +94,8 @@ pub(crate) struct DownstreamEntry<A: Afi> {
     pub(crate) state: DownstreamState,
     /// The neighbour charged for this state (the first to join it), for the per-neighbour limit.
     pub(crate) joiner: A::Addr,
+    /// The Expiry Timer's deadline ([`Timer::Expiry`] is kept in the record).
+    pub(crate) expiry: Option<Instant>,
 }
 
 /// (*,G) upstream state (§4.5.4).
@@ -104,6 +106,8 @@ pub(crate) struct GroupEntry<A: Afi> {
     /// The RP named in our last Join(*,G), so that the Prune names it too after RP(G) changed.
     pub(crate) joined_rp: Option<A::Addr>,
     pub(crate) watched: Vec<A::Addr>,
+    /// The Join Timer's deadline ([`Timer::Join`] is kept in the record).
+    pub(crate) join_timer: Option<Instant>,
     /// The (*,G) mroute intent last output.
     pub(crate) intent: Option<StoredIntent>,
 }
@@ -120,6 +124,8 @@ pub(crate) struct SourceEntry<A: Afi> {
     pub(crate) register_rp: Option<A::Addr>,
     /// The addresses whose RPF this entry watches: S, and the RP when it is another router.
     pub(crate) watched: SmallVec<[A::Addr; 2]>,
+    /// The Join Timer's deadline ([`Timer::Join`] is kept in the record).
+    pub(crate) join_timer: Option<Instant>,
     /// Downstream (S,G) states by interface (§4.5.2).
     pub(crate) downstream: VecMap<IfIndex, DownstreamEntry<A>>,
     /// A Keepalive or data-timeout timer was armed for this entry: most entries, created by
@@ -141,6 +147,7 @@ impl<A: Afi> SourceEntry<A> {
             register: RegisterState::NoInfo,
             register_rp: None,
             watched: SmallVec::new(),
+            join_timer: None,
             downstream: VecMap::default(),
             data_timers: false,
             intent: None,
@@ -379,8 +386,10 @@ impl<A: Afi> PimRouter<A> {
 
     /// Runs every timer due at `now`.
     pub fn on_timeout(&mut self, now: Instant, out: &mut Vec<Output<A>>) {
-        while let Some((timer, _)) = self.timers.pop_expired(now) {
-            self.timer_expired(now, timer, out);
+        while let Some((timer, deadline)) = self.timers.pop_expired(now) {
+            if self.record_timer_due(&timer, deadline) {
+                self.timer_expired(now, timer, out);
+            }
         }
         self.finish(now, out);
     }
@@ -676,6 +685,7 @@ impl<A: Afi> PimRouter<A> {
                 rpf_prime: None,
                 joined_rp: None,
                 watched: Vec::new(),
+                join_timer: None,
                 intent: None,
             },
         );
@@ -824,7 +834,89 @@ impl<A: Afi> PimRouter<A> {
 
     /// Arms `timer` at `now + after`.
     pub(crate) fn arm(&mut self, timer: Timer<A>, now: Instant, after: Duration) {
-        self.timers.arm(timer, now + after);
+        self.arm_at(timer, now + after);
+    }
+
+    /// The deadline field of a timer kept in its state's record (the Expiry and Join Timers, one
+    /// or two per (S,G) entry): `None` for other timers, `Some(None)` when the record is gone.
+    fn record_deadline(&self, timer: &Timer<A>) -> Option<Option<Instant>> {
+        match *timer {
+            Timer::Expiry(g, s, i) => Some(self.downstream_state(g, s, i).and_then(|e| e.expiry)),
+            Timer::Join(g, None) => Some(self.groups.get(&g).and_then(|e| e.join_timer)),
+            Timer::Join(g, Some(s)) => Some(self.sources.get(&(g, s)).and_then(|e| e.join_timer)),
+            _ => None,
+        }
+    }
+
+    fn record_deadline_mut(&mut self, timer: &Timer<A>) -> Option<&mut Option<Instant>> {
+        match *timer {
+            Timer::Expiry(g, s, i) => self.downstream_state_mut(g, s, i).map(|e| &mut e.expiry),
+            Timer::Join(g, None) => self.groups.get_mut(&g).map(|e| &mut e.join_timer),
+            Timer::Join(g, Some(s)) => self.sources.get_mut(&(g, s)).map(|e| &mut e.join_timer),
+            _ => None,
+        }
+    }
+
+    fn kept_in_record(timer: &Timer<A>) -> bool {
+        matches!(timer, Timer::Expiry(..) | Timer::Join(..))
+    }
+
+    /// Arms `timer` at `deadline`, replacing any deadline it had. A record-kept timer is
+    /// scheduled only when it moves earlier: a later deadline is rescheduled when the earlier one
+    /// comes ([`Self::record_timer_due`]), so a refresh costs a field write. Every armed
+    /// record-kept timer thus has a scheduled deadline at or before its own.
+    pub(crate) fn arm_at(&mut self, timer: Timer<A>, deadline: Instant) {
+        if !Self::kept_in_record(&timer) {
+            self.timers.arm(timer, deadline);
+            return;
+        }
+        let Some(field) = self.record_deadline_mut(&timer) else { return };
+        if field.replace(deadline).map_or(true, |old| deadline < old) {
+            self.timers.schedule(timer, deadline);
+        }
+    }
+
+    pub(crate) fn cancel_timer(&mut self, timer: &Timer<A>) {
+        match self.record_deadline_mut(timer) {
+            Some(field) => *field = None,
+            None if !Self::kept_in_record(timer) => {
+                self.timers.cancel(timer);
+            }
+            None => {}
+        }
+    }
+
+    pub(crate) fn timer_deadline(&self, timer: &Timer<A>) -> Option<Instant> {
+        match self.record_deadline(timer) {
+            Some(deadline) => deadline,
+            None => self.timers.deadline(timer),
+        }
+    }
+
+    /// Time left until `timer` expires, for displays.
+    pub(crate) fn timer_remaining(&self, timer: &Timer<A>, now: Instant) -> Option<Duration> {
+        self.timer_deadline(timer).map(|t| t.saturating_since(now))
+    }
+
+    /// Whether a popped `deadline` of `timer` is due: always for queue-kept timers; for a
+    /// record-kept one only when it is the record's deadline (which it clears), and a record
+    /// extended since is scheduled again at its new deadline.
+    fn record_timer_due(&mut self, timer: &Timer<A>, deadline: Instant) -> bool {
+        if !Self::kept_in_record(timer) {
+            return true;
+        }
+        let Some(field) = self.record_deadline_mut(timer) else { return false };
+        match *field {
+            Some(due) if due == deadline => {
+                *field = None;
+                true
+            }
+            Some(later) if later > deadline => {
+                self.timers.schedule(timer.clone(), later);
+                false
+            }
+            _ => false,
+        }
     }
 
     /// Arms an (S,G) entry's Keepalive or data-timeout `timer`, noting it in the entry.

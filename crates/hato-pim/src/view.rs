@@ -201,7 +201,7 @@ impl<A: Afi> PimRouter<A> {
                 generation_id: n.generation_id,
                 dr_priority: n.dr_priority,
                 holdtime: n.holdtime,
-                expires_in: self.timers.remaining(&Timer::Neighbor(*ifindex, *address), now),
+                expires_in: self.timer_remaining(&Timer::Neighbor(*ifindex, *address), now),
                 uptime: now.saturating_since(n.since),
                 lan_prune_delay: n.lan_prune_delay,
             })
@@ -220,7 +220,7 @@ impl<A: Afi> PimRouter<A> {
                 dr_priority: i.config.dr_priority,
                 generation_id: i.generation_id,
                 neighbors: self.neighbors_on(*ifindex).count(),
-                hello_in: self.timers.remaining(&Timer::Hello(*ifindex), now),
+                hello_in: self.timer_remaining(&Timer::Hello(*ifindex), now),
                 join_prune_states: self.per_interface.get(ifindex).copied().unwrap_or(0),
             })
             .collect()
@@ -235,16 +235,16 @@ impl<A: Afi> PimRouter<A> {
             key: SgKey { source: s, group: g },
             kind: if s.is_some() { EntryKind::Sg } else { EntryKind::StarG },
             state: format!("{:?}", e.state),
-            expires_in: self.timers.remaining(&Timer::Expiry(g, s, i), now),
-            prune_pending_in: self.timers.remaining(&Timer::PrunePending(g, s, i), now),
+            expires_in: self.timer_remaining(&Timer::Expiry(g, s, i), now),
+            prune_pending_in: self.timer_remaining(&Timer::PrunePending(g, s, i), now),
         });
         let rpt = self.rpt_downstream.iter().map(|((g, s, i), st)| JoinStateView {
             ifindex: *i,
             key: SgKey::sg(*s, *g),
             kind: EntryKind::SgRpt,
             state: format!("{st:?}"),
-            expires_in: self.timers.remaining(&Timer::RptExpiry(*g, *s, *i), now),
-            prune_pending_in: self.timers.remaining(&Timer::RptPrunePending(*g, *s, *i), now),
+            expires_in: self.timer_remaining(&Timer::RptExpiry(*g, *s, *i), now),
+            prune_pending_in: self.timer_remaining(&Timer::RptPrunePending(*g, *s, *i), now),
         });
         plain.chain(rpt).collect()
     }
@@ -255,7 +255,7 @@ impl<A: Afi> PimRouter<A> {
             state: format!("{:?}", e.upstream),
             rpt_state: None,
             rpf_neighbor: e.rpf_prime,
-            join_timer_in: self.timers.remaining(&Timer::Join(*g, None), now),
+            join_timer_in: self.timer_remaining(&Timer::Join(*g, None), now),
             spt_bit: false,
             keepalive_in: None,
             register: None,
@@ -266,11 +266,11 @@ impl<A: Afi> PimRouter<A> {
             state: format!("{:?}", e.upstream),
             rpt_state: Some(format!("{:?}", e.rpt)),
             rpf_neighbor: e.rpf_prime,
-            join_timer_in: self.timers.remaining(&Timer::Join(*g, Some(*s)), now),
+            join_timer_in: self.timer_remaining(&Timer::Join(*g, Some(*s)), now),
             spt_bit: e.spt_bit,
-            keepalive_in: self.timers.remaining(&Timer::Keepalive(*g, *s), now),
+            keepalive_in: self.timer_remaining(&Timer::Keepalive(*g, *s), now),
             register: (e.register != RegisterState::NoInfo).then_some(e.register),
-            register_stop_in: self.timers.remaining(&Timer::RegisterStop(*g, *s), now),
+            register_stop_in: self.timer_remaining(&Timer::RegisterStop(*g, *s), now),
         });
         let mut all: Vec<UpstreamView<A>> = groups.chain(sources).collect();
         all.sort_by_key(|v| v.key);
