@@ -50,6 +50,28 @@ fn downstream_expiry_timer() {
     assert!(h.sent_jp().iter().any(|(_, jp)| has(jp, grp(), star(rp()), false)), "Prune(*,G) upstream");
 }
 
+/// The Expiry Timer of a state pruned and joined again: the first state's deadline (210 s)
+/// passes without effect on the second (ET 100 + 210 s), which expires at its own.
+#[test]
+fn expiry_timer_of_a_state_joined_again_after_a_prune() {
+    let mut h = Harness::standard();
+    let (src, group) = (src(), grp());
+    h.jp(IF2, n2(), me(IF2), vec![set(group, vec![sg(src)], vec![])]);
+    h.at(10.0);
+    h.jp(IF2, n2(), me(IF2), vec![set(group, vec![], vec![sg(src)])]);
+    h.at(10.0);
+    assert_eq!(h.down(IF2, sg_key(), false), "NoInfo");
+    h.at(100.0);
+    h.jp(IF2, n2(), me(IF2), vec![set(group, vec![sg(src)], vec![])]);
+    h.at(300.0);
+    h.hello(IF2, n2());
+    assert_eq!(h.down(IF2, sg_key(), false), "Join", "the first state's deadline is gone");
+    let view = h.r.join_states(h.now).into_iter().find(|j| j.ifindex == IF2).unwrap();
+    assert_eq!(view.expires_in, Some(Duration::from_secs(10)));
+    h.at(310.0);
+    assert_eq!(h.down(IF2, sg_key(), false), "NoInfo");
+}
+
 #[test]
 fn prune_with_one_neighbor_takes_effect_at_once() {
     let mut h = Harness::standard();
