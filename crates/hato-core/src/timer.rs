@@ -7,11 +7,13 @@
 //! two integers.
 //!
 //! A deadline can also be *scheduled* ([`TimerQueue::schedule`]) for a timer whose owner keeps the
-//! deadline in its own record: it enters the deadline order only, with no key index, so that
-//! arming 100,000 such timers costs no hash table. Such a deadline cannot be cancelled or moved
+//! deadline in its own record: it goes into a binary heap with no key index, so that arming
+//! 100,000 such timers costs no hash table, and a deadline later than every other (the usual
+//! `now + holdtime`) is pushed in constant time. Such a deadline cannot be cancelled or moved
 //! here; the owner checks each one [`TimerQueue::pop_expired`] returns against its record.
 
-use std::collections::BTreeMap;
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::hash::Hash;
 
 use rustc_hash::FxHashMap;
@@ -21,12 +23,41 @@ use crate::Instant;
 /// Pending deadlines keyed by `K`.
 #[derive(Debug, Clone)]
 pub struct TimerQueue<K: Eq + Hash + Clone> {
-    /// Deadline order; the sequence number keeps equal deadlines in arming order. The flag says
-    /// whether the key is in `by_key` (false for scheduled deadlines).
-    by_deadline: BTreeMap<(Instant, u64), (K, bool)>,
+    /// Deadline order of keyed deadlines; the sequence number keeps equal deadlines in arming
+    /// order (shared with `scheduled`).
+    by_deadline: BTreeMap<(Instant, u64), K>,
     /// Each key's current slot in `by_deadline`.
     by_key: FxHashMap<K, (Instant, u64)>,
+    /// Scheduled deadlines, earliest on top.
+    scheduled: BinaryHeap<Reverse<Scheduled<K>>>,
     next_seq: u64,
+}
+
+/// A scheduled deadline, ordered by (deadline, sequence number) alone.
+#[derive(Debug, Clone)]
+struct Scheduled<K> {
+    slot: (Instant, u64),
+    key: K,
+}
+
+impl<K> PartialEq for Scheduled<K> {
+    fn eq(&self, other: &Self) -> bool {
+        self.slot == other.slot
+    }
+}
+
+impl<K> Eq for Scheduled<K> {}
+
+impl<K> PartialOrd for Scheduled<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<K> Ord for Scheduled<K> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.slot.cmp(&other.slot)
+    }
 }
 
 impl<K: Eq + Hash + Clone> Default for TimerQueue<K> {
@@ -37,7 +68,12 @@ impl<K: Eq + Hash + Clone> Default for TimerQueue<K> {
 
 impl<K: Eq + Hash + Clone> TimerQueue<K> {
     pub fn new() -> Self {
-        TimerQueue { by_deadline: BTreeMap::new(), by_key: FxHashMap::default(), next_seq: 0 }
+        TimerQueue {
+            by_deadline: BTreeMap::new(),
+            by_key: FxHashMap::default(),
+            scheduled: BinaryHeap::new(),
+            next_seq: 0,
+        }
     }
 
     /// Arms `key` to expire at `deadline`, replacing any deadline it had. Returns the old deadline.
@@ -48,7 +84,7 @@ impl<K: Eq + Hash + Clone> TimerQueue<K> {
         if let Some(old_slot) = old {
             self.by_deadline.remove(&old_slot);
         }
-        self.by_deadline.insert(slot, (key, true));
+        self.by_deadline.insert(slot, key);
         old.map(|(t, _)| t)
     }
 
@@ -58,7 +94,7 @@ impl<K: Eq + Hash + Clone> TimerQueue<K> {
     pub fn schedule(&mut self, key: K, deadline: Instant) {
         let slot = (deadline, self.next_seq);
         self.next_seq += 1;
-        self.by_deadline.insert(slot, (key, false));
+        self.scheduled.push(Reverse(Scheduled { slot, key }));
     }
 
     /// Cancels `key`'s deadline; returns it if one was pending.
@@ -80,19 +116,30 @@ impl<K: Eq + Hash + Clone> TimerQueue<K> {
 
     /// The earliest pending deadline, scheduled ones included.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.by_deadline.keys().next().map(|(t, _)| *t)
+        self.next_slot().map(|((t, _), _)| t)
+    }
+
+    /// The earliest slot of either kind, and whether it is a scheduled one.
+    fn next_slot(&self) -> Option<((Instant, u64), bool)> {
+        let keyed = self.by_deadline.keys().next().map(|slot| (*slot, false));
+        let scheduled = self.scheduled.peek().map(|Reverse(s)| (s.slot, true));
+        match (keyed, scheduled) {
+            (Some(k), Some(s)) => Some(if s.0 < k.0 { s } else { k }),
+            (k, s) => k.or(s),
+        }
     }
 
     /// Removes and returns the earliest key whose deadline is at or before `now`.
     pub fn pop_expired(&mut self, now: Instant) -> Option<(K, Instant)> {
-        let entry = self.by_deadline.first_entry()?;
-        if entry.key().0 > now {
+        let ((deadline, _), scheduled) = self.next_slot()?;
+        if deadline > now {
             return None;
         }
-        let ((deadline, _), (key, keyed)) = entry.remove_entry();
-        if keyed {
-            self.by_key.remove(&key);
+        if scheduled {
+            return self.scheduled.pop().map(|Reverse(s)| (s.key, deadline));
         }
+        let (_, key) = self.by_deadline.pop_first()?;
+        self.by_key.remove(&key);
         Some((key, deadline))
     }
 
@@ -110,10 +157,11 @@ impl<K: Eq + Hash + Clone> TimerQueue<K> {
         self.by_key.is_empty()
     }
 
-    /// Cancels every deadline.
+    /// Cancels every deadline, scheduled ones included.
     pub fn clear(&mut self) {
         self.by_deadline.clear();
         self.by_key.clear();
+        self.scheduled.clear();
     }
 }
 
@@ -165,6 +213,7 @@ mod tests {
     #[derive(Debug, Clone)]
     enum Op {
         Arm(u8, u16),
+        Schedule(u8, u16),
         Cancel(u8),
         Drain(u16),
     }
@@ -172,17 +221,20 @@ mod tests {
     fn op() -> impl Strategy<Value = Op> {
         prop_oneof![
             (0u8..16, 0u16..100).prop_map(|(k, t)| Op::Arm(k, t)),
+            (100u8..104, 0u16..100).prop_map(|(k, t)| Op::Schedule(k, t)),
             (0u8..16).prop_map(Op::Cancel),
             (0u16..100).prop_map(Op::Drain),
         ]
     }
 
     proptest! {
-        /// The queue behaves like a plain map of key -> deadline scanned in full.
+        /// The queue behaves like a plain map of key -> deadline scanned in full, beside a list of
+        /// scheduled (key, deadline) pairs.
         #[test]
         fn matches_reference_model(ops in proptest::collection::vec(op(), 0..200)) {
             let mut q = TimerQueue::new();
             let mut model: BTreeMap<u8, (u64, u64)> = BTreeMap::new();
+            let mut scheduled: Vec<(u64, u64, u8)> = Vec::new();
             let mut seq = 0;
             for op in ops {
                 match op {
@@ -192,19 +244,27 @@ mod tests {
                         seq += 1;
                         prop_assert_eq!(old, model_old);
                     }
+                    Op::Schedule(k, t) => {
+                        q.schedule(k, Instant::from_secs(t.into()));
+                        scheduled.push((t.into(), seq, k));
+                        seq += 1;
+                    }
                     Op::Cancel(k) => {
                         prop_assert_eq!(q.cancel(&k), model.remove(&k).map(|(t, _)| Instant::from_secs(t)));
                     }
                     Op::Drain(now) => {
                         let mut due: Vec<_> = model.iter().filter(|(_, (t, _))| *t <= now.into()).map(|(k, (t, s))| (*t, *s, *k)).collect();
-                        due.sort();
                         for (_, _, k) in &due { model.remove(k); }
+                        due.extend(scheduled.iter().filter(|(t, ..)| *t <= now.into()));
+                        scheduled.retain(|(t, ..)| *t > now.into());
+                        due.sort();
                         let expected: Vec<u8> = due.into_iter().map(|(_, _, k)| k).collect();
                         prop_assert_eq!(q.drain_expired(Instant::from_secs(now.into())), expected);
                     }
                 }
                 prop_assert_eq!(q.len(), model.len());
-                prop_assert_eq!(q.next_deadline(), model.values().map(|(t, _)| Instant::from_secs(*t)).min());
+                let earliest = model.values().map(|(t, _)| *t).chain(scheduled.iter().map(|(t, ..)| *t)).min();
+                prop_assert_eq!(q.next_deadline(), earliest.map(Instant::from_secs));
             }
         }
     }

@@ -908,12 +908,6 @@ impl<A: Afi> PimRouter<A> {
                 }
                 self.sources_by_group.remove(group, source);
                 self.sources_by_source.remove(source, group);
-                if let Some(n) = self.source_groups.get_mut(&group) {
-                    *n = n.saturating_sub(1);
-                    if *n == 0 {
-                        self.source_groups.remove(&group);
-                    }
-                }
                 self.pending_arrivals.remove(&key);
                 self.rate_samples.remove(&key);
                 self.spt_rate_exceeded.remove(&key);

@@ -254,7 +254,8 @@ impl<A: Afi> PimRouter<A> {
         }
         let sources: Vec<(A::Addr, A::Addr)> = self
             .sources_by_group
-            .iter()
+            .sorted()
+            .into_iter()
             .filter(|key| self.sources.get(key).is_some_and(|e| toward(&e.rpf_prime)))
             .collect();
         for (g, s) in sources {

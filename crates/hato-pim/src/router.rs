@@ -214,12 +214,10 @@ pub struct PimRouter<A: Afi> {
     pub(crate) groups: BTreeMap<A::Addr, GroupEntry<A>>,
     /// (S,G) entries by (G, S), hashed: an entry is looked up a dozen times per evaluation.
     pub(crate) sources: FxHashMap<(A::Addr, A::Addr), SourceEntry<A>>,
-    /// The keys of `sources` in (G, S) order, for a group's sources and ordered walks.
+    /// The keys of `sources` by group: a group's sources in order, and the groups with any.
     pub(crate) sources_by_group: PairIndex<A>,
     /// The keys of `sources` as (S, G), so that a route change finds its entries directly.
     pub(crate) sources_by_source: PairIndex<A>,
-    /// How many `sources` entries each group has, so that groups are listed without a walk.
-    pub(crate) source_groups: BTreeMap<A::Addr, usize>,
     pub(crate) timers: TimerQueue<Timer<A>>,
     pub(crate) dirty: BTreeSet<A::Addr>,
     /// (G, S) entries to re-evaluate on their own, when their group is not dirty as a whole, in
@@ -263,7 +261,6 @@ impl<A: Afi> PimRouter<A> {
             sources: FxHashMap::default(),
             sources_by_group: PairIndex::default(),
             sources_by_source: PairIndex::default(),
-            source_groups: BTreeMap::new(),
             timers: TimerQueue::new(),
             dirty: BTreeSet::new(),
             dirty_sources: Vec::new(),
@@ -288,7 +285,7 @@ impl<A: Afi> PimRouter<A> {
     pub fn holds_group(&self, group: A::Addr) -> bool {
         let (low, high) = (IfIndex(0), IfIndex(u32::MAX));
         self.groups.contains_key(&group)
-            || self.source_groups.contains_key(&group)
+            || self.sources_by_group.contains_first(group)
             || self.members.range((group, low)..=(group, high)).next().is_some()
             || self.star_g_downstream.contains_key(&group)
             || self
@@ -486,8 +483,8 @@ impl<A: Afi> PimRouter<A> {
         let by_rp: Vec<A::Addr> = self
             .groups
             .keys()
-            .chain(self.source_groups.keys().filter(|g| !self.groups.contains_key(g)))
             .copied()
+            .chain(self.sources_by_group.firsts().filter(|g| !self.groups.contains_key(g)))
             .filter(|g| self.rp_for(*g) == Some(target))
             .collect();
         self.dirty.extend(by_rp);
@@ -664,7 +661,6 @@ impl<A: Afi> PimRouter<A> {
         self.sources.insert((group, source), SourceEntry::new());
         self.sources_by_group.insert(group, source);
         self.sources_by_source.insert(source, group);
-        *self.source_groups.entry(group).or_insert(0) += 1;
         self.mark_dirty_source(group, source);
         true
     }
