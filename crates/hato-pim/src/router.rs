@@ -212,8 +212,9 @@ pub struct PimRouter<A: Afi> {
     pub(crate) per_interface: BTreeMap<IfIndex, usize>,
     pub(crate) per_neighbor: BTreeMap<(IfIndex, A::Addr), usize>,
     pub(crate) groups: BTreeMap<A::Addr, GroupEntry<A>>,
-    /// (S,G) entries by (G, S), hashed: an entry is looked up a dozen times per evaluation.
-    pub(crate) sources: FxHashMap<(A::Addr, A::Addr), SourceEntry<A>>,
+    /// (S,G) entries by (G, S), hashed: an entry is looked up a dozen times per evaluation. Boxed:
+    /// growing the table moves pointers, not entries.
+    pub(crate) sources: FxHashMap<(A::Addr, A::Addr), Box<SourceEntry<A>>>,
     /// The keys of `sources` by group: a group's sources in order, and the groups with any.
     pub(crate) sources_by_group: PairIndex<A>,
     /// The keys of `sources` as (S, G), so that a route change finds its entries directly.
@@ -658,7 +659,7 @@ impl<A: Afi> PimRouter<A> {
             self.drop_input(DropReason::LimitGlobal, None, Some(source), out);
             return false;
         }
-        self.sources.insert((group, source), SourceEntry::new());
+        self.sources.insert((group, source), Box::new(SourceEntry::new()));
         self.sources_by_group.insert(group, source);
         self.sources_by_source.insert(source, group);
         self.mark_dirty_source(group, source);
