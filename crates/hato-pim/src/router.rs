@@ -718,20 +718,24 @@ impl<A: Afi> PimRouter<A> {
         // Re-evaluation may dirty groups again (e.g. a register state change); bound the rounds.
         for _ in 0..4 {
             let dirty = std::mem::take(&mut self.dirty);
-            let dirty_sources = std::mem::take(&mut self.dirty_sources);
+            let mut dirty_sources = std::mem::take(&mut self.dirty_sources);
             if dirty.is_empty() && dirty_sources.is_empty() {
                 break;
             }
             for group in &dirty {
                 self.refresh_group(now, *group, out);
             }
-            for (group, source) in dirty_sources {
+            for (group, source) in dirty_sources.drain(..) {
                 // Skipped when its group is evaluated as a whole, or it was evaluated since it was
                 // queued (an entry that no longer exists is evaluated once more, to withdraw it).
                 let evaluated = self.sources.get(&(group, source)).is_some_and(|e| !e.dirty);
                 if !dirty.contains(&group) && !evaluated {
                     self.refresh_one_source(now, group, source, out);
                 }
+            }
+            // Keeps the queue's capacity for the next input.
+            if self.dirty_sources.is_empty() {
+                self.dirty_sources = dirty_sources;
             }
         }
         self.flush_join_prune(out);
