@@ -9,7 +9,11 @@
 //!
 //! Reconciling: changed keys are queued; each [`MrouteTable::reconcile`] call performs at most
 //! [`RECONCILE_CHUNK`] plane operations, so a change to thousands of entries is spread over turns
-//! of the daemon's loop. A failed operation is retried at the next [`MrouteTable::retry_failed`].
+//! of the daemon's loop, and ends by submitting them to the plane. A failed operation is retried
+//! at the next [`MrouteTable::retry_failed`]. A plane that applies changes later reports their
+//! failures afterwards; each reconciliation starts by taking them, and treats them as failures
+//! of the call: an install that failed leaves nothing installed for its key (the kernel refuses
+//! an install only when it would create the entry).
 //!
 //! Keys are reconciled in key order. Cost per (S,G) on the install path: one lookup in the
 //! entries to record an intent and one to reconcile it, the queue a vector sorted once per
@@ -24,7 +28,7 @@
 use std::collections::btree_map::Entry as MapEntry;
 use std::collections::{BTreeMap, BTreeSet};
 
-use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, SgKey, VifId};
+use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, MfcChange, MfcCounters, MfcEntry, SgKey, VifId};
 use serde::Serialize;
 use smallvec::SmallVec;
 
@@ -101,6 +105,11 @@ struct Installed {
 impl Installed {
     fn new<A: Afi>(entry: &MfcEntry<A>) -> Self {
         Installed { iif: entry.iif, oifs: entry.oifs.iter().map(|(vif, ttl)| (*vif, *ttl)).collect() }
+    }
+
+    /// The plane's entry for `key`.
+    fn entry<A: Afi>(&self, key: SgKey<A>) -> MfcEntry<A> {
+        MfcEntry { key, iif: self.iif, oifs: self.oifs.iter().copied().collect() }
     }
 
     /// Whether this is `entry` (whose outgoing VIFs are in order, as these are).
@@ -381,6 +390,7 @@ impl<A: Afi> MrouteTable<A> {
         events: &mut Vec<Event>,
     ) -> ReconcileStats {
         let mut stats = ReconcileStats::default();
+        self.take_late_failures(plane, &mut stats, events);
         let mut done = 0;
         while done < budget {
             let Some((key, _)) = self.orphans.pop_first() else { break };
@@ -454,12 +464,47 @@ impl<A: Afi> MrouteTable<A> {
             // Only keys whose entry went (or was queued again further on) can be left.
             self.dirty.clear();
         }
+        plane.submit();
         stats
+    }
+
+    /// Records the plane's failures of changes it applied after accepting them: the key of a
+    /// failed install holds nothing (and is retried), a failed orphan's install needs no removal.
+    fn take_late_failures<P: ForwardingPlane<A>>(
+        &mut self,
+        plane: &mut P,
+        stats: &mut ReconcileStats,
+        events: &mut Vec<Event>,
+    ) {
+        for failure in plane.take_failures() {
+            stats.failed += 1;
+            let key = failure.key;
+            let entry = self.entries.get_mut(&table_key(key));
+            let operation = match failure.change {
+                MfcChange::Set => {
+                    let held = match entry {
+                        Some(entry) => entry.installed.take(),
+                        None => self.orphans.remove(&key),
+                    };
+                    held.map_or_else(
+                        || format!("install {key}"),
+                        |held| format!("install {}", held.entry(key)),
+                    )
+                }
+                MfcChange::Delete => format!("delete {key}"),
+            };
+            if self.entries.contains_key(&table_key(key)) {
+                self.failed.insert(key);
+            }
+            events.push(plane_failed::<A>(operation, &failure.error));
+        }
     }
 
     /// Removes every installed entry from the plane (shutdown); returns the failures.
     pub fn withdraw_all<P: ForwardingPlane<A>>(&mut self, plane: &mut P, events: &mut Vec<Event>) -> u64 {
-        let mut failures = 0;
+        let mut late = ReconcileStats::default();
+        self.take_late_failures(plane, &mut late, events);
+        let mut failures = late.failed;
         let installed: Vec<SgKey<A>> = self
             .iter()
             .filter(|(_, entry)| entry.installed.is_some())
@@ -472,6 +517,7 @@ impl<A: Afi> MrouteTable<A> {
                 events.push(plane_failed::<A>(format!("delete {key}"), &e));
             }
         }
+        plane.submit();
         self.entries.clear();
         self.orphans.clear();
         self.dirty.clear();
