@@ -216,7 +216,8 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
     let user = cli.user.clone().or_else(|| daemon.router.config().global.user.clone());
     let privileges = crate::privileges::drop_privileges(user.as_deref(), &runtime_dir)?;
     tracing::info!("running with {privileges}");
-    // After the privileges went: the writer threads start with the caller's capabilities.
+    // After the privileges went, as capabilities are per thread; the writer threads inherit the
+    // blocked signals, so that signals still reach only the signalfd.
     if let Some(plane) = daemon.router.plane4_mut() {
         plane.start_writer().map_err(|e| format!("IPv4 forwarding cache writer: {e}"))?;
     }
