@@ -192,20 +192,15 @@ fn scenario<A: TestFamily>() {
     drop(lab);
 }
 
+/// Both families in one test, one after the other: a process that a parallel test forks holds a
+/// copy of every descriptor until it executes its program, so a table closed here could still be
+/// owned for a moment when it is opened again.
 #[test]
-fn ipv4_writer_thread() {
+fn writer_thread_ipv4_then_ipv6() {
     if !is_root() {
         eprintln!("SKIPPED: namespace tests need root");
         return;
     }
     scenario::<V4>();
-}
-
-#[test]
-fn ipv6_writer_thread() {
-    if !is_root() {
-        eprintln!("SKIPPED: namespace tests need root");
-        return;
-    }
     scenario::<V6>();
 }
