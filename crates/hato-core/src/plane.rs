@@ -7,8 +7,10 @@
 //! and upcalls raised when a packet has no entry (NoCache), arrives on a VIF other than the entry's
 //! incoming one (WrongVif), or must be handed up whole (for PIM Register encapsulation).
 //!
-//! Implementations: the Linux kernel (`hato-kernel`'s `KernelPlane`) and simulators; every method
-//! is synchronous and cheap so that a simulator can implement it with a map.
+//! Implementations: the Linux kernel (`hato-kernel`'s `KernelPlane`) and simulators. Every method
+//! is cheap so that a simulator can implement it with a map. A plane may apply entry changes
+//! ([`ForwardingPlane::set_mfc`], [`ForwardingPlane::del_mfc`]) later, in order, and report their
+//! failures afterwards ([`ForwardingPlane::take_failures`]); every other operation sees them applied.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -139,12 +141,36 @@ impl<A: Afi> fmt::Display for Upcall<A> {
     }
 }
 
+/// Which entry change failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MfcChange {
+    /// An install or replacement ([`ForwardingPlane::set_mfc`]).
+    Set,
+    /// A removal ([`ForwardingPlane::del_mfc`]).
+    Delete,
+}
+
+/// An entry change that the plane accepted, then failed to apply.
+#[derive(Debug)]
+pub struct LateFailure<A: Afi, E> {
+    pub key: SgKey<A>,
+    pub change: MfcChange,
+    pub error: E,
+}
+
 /// A multicast forwarding plane for family `A`: one kernel table, or a simulated one.
 ///
 /// The router numbers VIFs itself (0 .. [`VifId::MAX`], the register VIF included) and keeps the
-/// desired entries; the plane only applies changes. Every call is synchronous and costs about a
-/// system call, so the router may reconcile thousands of entries per turn of its loop, and bound
-/// the work per turn by chunking.
+/// desired entries; the plane only applies changes. Every call costs about a system call or
+/// less, so the router may reconcile thousands of entries per turn of its loop, and bound the
+/// work per turn by chunking.
+///
+/// Entry changes may be deferred: `set_mfc` and `del_mfc` then only check and queue the change,
+/// [`ForwardingPlane::submit`] hands the queue to whatever applies it, and a change that fails
+/// later comes back from [`ForwardingPlane::take_failures`]. Changes are applied in call order,
+/// and every other operation first waits until all queued changes are applied. A synchronous
+/// plane applies each change in its call and keeps the default `submit` and `take_failures`.
 pub trait ForwardingPlane<A: Afi> {
     /// Why an operation failed.
     type Error: std::error::Error + Send + Sync + 'static;
@@ -169,6 +195,17 @@ pub trait ForwardingPlane<A: Afi> {
 
     /// Counters of one installed entry; `None` when it is not installed.
     fn entry_counters(&mut self, key: SgKey<A>) -> Result<Option<MfcCounters>, Self::Error>;
+
+    /// Starts applying the entry changes queued so far (a plane also starts on its own once
+    /// enough are queued). Callers submit at the end of each batch of changes.
+    fn submit(&mut self) {}
+
+    /// The deferred entry changes that failed, each the last change of its key (a failure that a
+    /// later change of the same key superseded is dropped), in the order they were made. A
+    /// change that is still being applied reports at a later call.
+    fn take_failures(&mut self) -> Vec<LateFailure<A, Self::Error>> {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]

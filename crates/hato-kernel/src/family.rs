@@ -2,6 +2,7 @@
 //! routing APIs: socket type, option level, structure layouts and upcall format. Everything else
 //! in [`crate::KernelPlane`] is one code path over [`MrtFamily`].
 
+use std::fmt::Debug;
 use std::io;
 use std::os::fd::BorrowedFd;
 
@@ -30,10 +31,13 @@ pub trait MrtFamily: Afi {
     fn add_vif(fd: BorrowedFd<'_>, vif: &Vif) -> io::Result<()>;
     /// `MRT_DEL_VIF` / `MRT6_DEL_MIF`.
     fn del_vif(fd: BorrowedFd<'_>, id: VifId) -> io::Result<()>;
-    /// `MRT_ADD_MFC` / `MRT6_ADD_MFC` (adds or replaces).
-    fn add_mfc(fd: BorrowedFd<'_>, entry: &MfcEntry<Self>) -> io::Result<()>;
-    /// `MRT_DEL_MFC` / `MRT6_DEL_MFC`.
-    fn del_mfc(fd: BorrowedFd<'_>, key: SgKey<Self>) -> io::Result<()>;
+    /// The argument of `MRT_ADD_MFC` / `MRT_DEL_MFC`: `struct mfcctl` / `struct mf6cctl`.
+    type MfcCtl: sys::SockOptValue + Send + Debug + 'static;
+    /// The `MRT_ADD_MFC` / `MRT6_ADD_MFC` request for `entry` (adds or replaces); refuses VIF
+    /// numbers beyond the kernel's.
+    fn add_mfc_request(entry: &MfcEntry<Self>) -> io::Result<Self::MfcCtl>;
+    /// The `MRT_DEL_MFC` / `MRT6_DEL_MFC` request for `key`.
+    fn del_mfc_request(key: SgKey<Self>) -> Self::MfcCtl;
     /// The counters of one resolved (S,G) entry in the socket's table (a hash lookup in the
     /// kernel); `None` when the table has no such entry.
     fn sg_counters(fd: BorrowedFd<'_>, key: SgKey<Self>) -> io::Result<Option<MfcCounters>>;
@@ -109,7 +113,9 @@ impl MrtFamily for V4 {
         sys::setsockopt(fd, Self::LEVEL, sys::MRT_DEL_VIF, &ctl)
     }
 
-    fn add_mfc(fd: BorrowedFd<'_>, entry: &MfcEntry<V4>) -> io::Result<()> {
+    type MfcCtl = sys::MfcCtl;
+
+    fn add_mfc_request(entry: &MfcEntry<V4>) -> io::Result<sys::MfcCtl> {
         let mut ctl = mfcctl(entry.key, check_vif(entry.iif)?);
         for (&oif, &ttl) in &entry.oifs {
             let slot = check_vif(oif)?;
@@ -117,11 +123,11 @@ impl MrtFamily for V4 {
                 *t = clamp_threshold(ttl);
             }
         }
-        sys::setsockopt(fd, Self::LEVEL, sys::MRT_ADD_MFC, &ctl)
+        Ok(ctl)
     }
 
-    fn del_mfc(fd: BorrowedFd<'_>, key: SgKey<V4>) -> io::Result<()> {
-        sys::setsockopt(fd, Self::LEVEL, sys::MRT_DEL_MFC, &mfcctl(key, 0))
+    fn del_mfc_request(key: SgKey<V4>) -> sys::MfcCtl {
+        mfcctl(key, 0)
     }
 
     fn sg_counters(fd: BorrowedFd<'_>, key: SgKey<V4>) -> io::Result<Option<MfcCounters>> {
@@ -191,7 +197,9 @@ impl MrtFamily for V6 {
         sys::setsockopt(fd, Self::LEVEL, sys::MRT_DEL_VIF, &id.0)
     }
 
-    fn add_mfc(fd: BorrowedFd<'_>, entry: &MfcEntry<V6>) -> io::Result<()> {
+    type MfcCtl = sys::Mf6cCtl;
+
+    fn add_mfc_request(entry: &MfcEntry<V6>) -> io::Result<sys::Mf6cCtl> {
         let mut ctl = mf6cctl(entry.key, check_vif(entry.iif)?);
         for &oif in entry.oifs.keys() {
             let slot = check_vif(oif)?;
@@ -199,11 +207,11 @@ impl MrtFamily for V6 {
                 *word |= 1 << (slot % 32);
             }
         }
-        sys::setsockopt(fd, Self::LEVEL, sys::MRT_ADD_MFC, &ctl)
+        Ok(ctl)
     }
 
-    fn del_mfc(fd: BorrowedFd<'_>, key: SgKey<V6>) -> io::Result<()> {
-        sys::setsockopt(fd, Self::LEVEL, sys::MRT_DEL_MFC, &mf6cctl(key, 0))
+    fn del_mfc_request(key: SgKey<V6>) -> sys::Mf6cCtl {
+        mf6cctl(key, 0)
     }
 
     fn sg_counters(fd: BorrowedFd<'_>, key: SgKey<V6>) -> io::Result<Option<MfcCounters>> {
@@ -257,14 +265,16 @@ mod tests {
         let fd = not_a_socket.as_fd();
         let key = SgKey::<V4>::sg("198.18.0.1".parse().unwrap(), "239.0.0.1".parse().unwrap());
         let entry = MfcEntry { key, iif: VifId(0), oifs: BTreeMap::from([(VifId(32), 1)]) };
-        assert_eq!(V4::add_mfc(fd, &entry).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(V4::add_mfc_request(&entry).unwrap_err().kind(), io::ErrorKind::InvalidInput);
         let vif = Vif { id: VifId(40), kind: VifKind::Register, ttl_threshold: 1 };
         assert_eq!(V6::add_vif(fd, &vif).unwrap_err().kind(), io::ErrorKind::InvalidInput);
         let vif =
             Vif { id: VifId(1), kind: VifKind::Interface(hato_core::IfIndex(70_000)), ttl_threshold: 1 };
         assert_eq!(V6::add_vif(fd, &vif).unwrap_err().kind(), io::ErrorKind::InvalidInput);
         // A valid request reaches the kernel, which refuses it on a file that is no socket.
-        assert_eq!(V4::del_mfc(fd, key).unwrap_err().raw_os_error(), Some(libc::ENOTSOCK));
+        let request = V4::del_mfc_request(key);
+        let refused = sys::setsockopt(fd, V4::LEVEL, sys::MRT_DEL_MFC, &request).unwrap_err();
+        assert_eq!(refused.raw_os_error(), Some(libc::ENOTSOCK));
     }
 
     #[test]

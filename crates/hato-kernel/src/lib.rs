@@ -9,6 +9,7 @@ pub mod netlink;
 mod plane;
 pub mod socket;
 pub mod sys;
+mod writer;
 
 pub use family::MrtFamily;
 pub use plane::{Error, KernelPlane, MfcProbe, Op, PlaneConfig, Received};

@@ -1,5 +1,14 @@
 //! [`KernelPlane`]: the Linux multicast forwarding cache of one table, programmed through its
 //! routing socket, as a [`ForwardingPlane`] for IPv4 and IPv6 alike.
+//!
+//! After [`KernelPlane::start_writer`], entry changes are deferred: `set_mfc` / `del_mfc` check
+//! the entry and queue its `MRT_ADD_MFC` / `MRT_DEL_MFC` request, and a [`Writer`] thread applies
+//! the requests in order on a clone of the routing socket's descriptor (the kernel checks the
+//! socket, not the descriptor), so that the caller's protocol work and the kernel's ~1 µs per
+//! entry overlap. Every other operation waits until the queued requests are applied. A failed
+//! request comes back from [`ForwardingPlane::take_failures`]; the kernel refuses an
+//! `MRT_ADD_MFC` only when it would create the entry (a replacement is updated in place), so a
+//! failed install leaves no entry for its key.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -8,12 +17,15 @@ use std::marker::PhantomData;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use hato_core::{ForwardingPlane, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId, V4};
+use hato_core::{
+    ForwardingPlane, LateFailure, MfcChange, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId, V4,
+};
 use rustc_hash::FxHashSet;
 
 use crate::family::MrtFamily;
 use crate::mroute_dump::{self, DumpError, DumpProgress};
 use crate::sys;
+use crate::writer::{Queued, Writer};
 
 /// How long a counter dump may take before it is abandoned.
 const DUMP_DEADLINE: Duration = Duration::from_secs(10);
@@ -105,7 +117,50 @@ pub struct KernelPlane<A: MrtFamily> {
     buf: Vec<u8>,
     /// The entries this plane installed, for reading a big table's counters entry by entry.
     installed: FxHashSet<SgKey<A>>,
+    /// Applies entry changes once started ([`KernelPlane::start_writer`]).
+    writer: Option<Writer<MfcRequest<A>>>,
     family: PhantomData<A>,
+}
+
+/// A queued `MRT_ADD_MFC` / `MRT_DEL_MFC`.
+#[derive(Debug)]
+struct MfcRequest<A: MrtFamily> {
+    key: SgKey<A>,
+    change: MfcChange,
+    request: A::MfcCtl,
+}
+
+impl<A: MrtFamily> Clone for MfcRequest<A> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A: MrtFamily> Copy for MfcRequest<A> {}
+
+impl<A: MrtFamily> Queued for MfcRequest<A> {
+    type Key = SgKey<A>;
+
+    fn key(&self) -> SgKey<A> {
+        self.key
+    }
+}
+
+impl<A: MrtFamily> MfcRequest<A> {
+    fn apply(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        let name = match self.change {
+            MfcChange::Set => sys::MRT_ADD_MFC,
+            MfcChange::Delete => sys::MRT_DEL_MFC,
+        };
+        sys::setsockopt(fd, A::LEVEL, name, &self.request)
+    }
+}
+
+fn change_op(change: MfcChange) -> Op {
+    match change {
+        MfcChange::Set => Op::SetMfc,
+        MfcChange::Delete => Op::DelMfc,
+    }
 }
 
 /// From this many installed entries on, counters are read by one `SIOCGETSGCNT` lookup per
@@ -170,8 +225,41 @@ impl<A: MrtFamily> KernelPlane<A> {
             seq: 0,
             buf: vec![0; RECV_BUFFER_LEN],
             installed: FxHashSet::default(),
+            writer: None,
             family: PhantomData,
         })
+    }
+
+    /// From now on, entry changes are applied by a thread of their own and their failures
+    /// reported later (see the module documentation); until then each is applied in its call.
+    /// The thread has the capabilities and user of the calling thread at this point: a daemon
+    /// that drops privileges (per thread, capset(2)) starts the writer afterwards.
+    pub fn start_writer(&mut self) -> Result<(), Error> {
+        if self.writer.is_some() {
+            return Ok(());
+        }
+        let fd = self.mrt.try_clone().map_err(Error::new(Op::Open))?;
+        let apply = move |request: &MfcRequest<A>| request.apply(fd.as_fd());
+        self.writer = Some(Writer::spawn("hato-mfc-writer", apply).map_err(Error::new(Op::Open))?);
+        Ok(())
+    }
+
+    /// Waits until every queued entry change is applied.
+    fn wait_applied(&mut self) {
+        if let Some(writer) = &mut self.writer {
+            writer.wait_applied();
+        }
+    }
+
+    /// Applies an entry change now, or queues it for the writer thread.
+    fn change(&mut self, request: MfcRequest<A>) -> Result<(), Error> {
+        match &mut self.writer {
+            Some(writer) => {
+                writer.push(request);
+                Ok(())
+            }
+            None => request.apply(self.mrt.as_fd()).map_err(Error::new(change_op(request.change))),
+        }
     }
 
     /// The table this plane owns; `None` when the kernel has a single table for the family.
@@ -227,25 +315,29 @@ impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
     type Error = Error;
 
     fn add_vif(&mut self, vif: &Vif) -> Result<(), Error> {
+        self.wait_applied();
         A::add_vif(self.mrt.as_fd(), vif).map_err(Error::new(Op::AddVif(vif.id)))
     }
 
     fn del_vif(&mut self, id: VifId) -> Result<(), Error> {
+        self.wait_applied();
         A::del_vif(self.mrt.as_fd(), id).map_err(Error::new(Op::DelVif(id)))
     }
 
     fn set_mfc(&mut self, entry: &MfcEntry<A>) -> Result<(), Error> {
-        A::add_mfc(self.mrt.as_fd(), entry).map_err(Error::new(Op::SetMfc))?;
+        let request = A::add_mfc_request(entry).map_err(Error::new(Op::SetMfc))?;
+        self.change(MfcRequest { key: entry.key, change: MfcChange::Set, request })?;
         self.installed.insert(entry.key);
         Ok(())
     }
 
     fn del_mfc(&mut self, key: SgKey<A>) -> Result<(), Error> {
         self.installed.remove(&key);
-        A::del_mfc(self.mrt.as_fd(), key).map_err(Error::new(Op::DelMfc))
+        self.change(MfcRequest { key, change: MfcChange::Delete, request: A::del_mfc_request(key) })
     }
 
     fn flush(&mut self) -> Result<(), Error> {
+        self.wait_applied();
         let all =
             sys::MRT_FLUSH_MFC | sys::MRT_FLUSH_MFC_STATIC | sys::MRT_FLUSH_VIFS | sys::MRT_FLUSH_VIFS_STATIC;
         self.installed.clear();
@@ -255,6 +347,7 @@ impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
     /// A dump for a small table, one lookup per installed entry for a big one
     /// ([`LOOKUP_READ_FROM`]).
     fn counters(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
+        self.wait_applied();
         if self.installed.len() < LOOKUP_READ_FROM {
             return self.dump();
         }
@@ -268,6 +361,33 @@ impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
     }
 
     fn entry_counters(&mut self, key: SgKey<A>) -> Result<Option<MfcCounters>, Error> {
+        self.wait_applied();
         A::sg_counters(self.mrt.as_fd(), key).map_err(Error::new(Op::Dump))
+    }
+
+    fn submit(&mut self) {
+        if let Some(writer) = &mut self.writer {
+            writer.submit();
+        }
+    }
+
+    /// A failed install also leaves the keys read for counters.
+    fn take_failures(&mut self) -> Vec<LateFailure<A, Error>> {
+        let Some(writer) = &mut self.writer else { return Vec::new() };
+        let installed = &mut self.installed;
+        writer
+            .take_failures()
+            .into_iter()
+            .map(|(request, source)| {
+                if request.change == MfcChange::Set {
+                    installed.remove(&request.key);
+                }
+                LateFailure {
+                    key: request.key,
+                    change: request.change,
+                    error: Error { op: change_op(request.change), source },
+                }
+            })
+            .collect()
     }
 }

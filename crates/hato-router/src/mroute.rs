@@ -9,7 +9,11 @@
 //!
 //! Reconciling: changed keys are queued; each [`MrouteTable::reconcile`] call performs at most
 //! [`RECONCILE_CHUNK`] plane operations, so a change to thousands of entries is spread over turns
-//! of the daemon's loop. A failed operation is retried at the next [`MrouteTable::retry_failed`].
+//! of the daemon's loop, and ends by submitting them to the plane. A failed operation is retried
+//! at the next [`MrouteTable::retry_failed`]. A plane that applies changes later reports their
+//! failures afterwards; each reconciliation starts by taking them, and treats them as failures
+//! of the call: an install that failed leaves nothing installed for its key (the kernel refuses
+//! an install only when it would create the entry).
 //!
 //! Keys are reconciled in key order. Cost per (S,G) on the install path: one lookup in the
 //! entries to record an intent and one to reconcile it, the queue a vector sorted once per
@@ -24,7 +28,7 @@
 use std::collections::btree_map::Entry as MapEntry;
 use std::collections::{BTreeMap, BTreeSet};
 
-use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, SgKey, VifId};
+use hato_core::{Afi, ForwardingPlane, IfIndex, Instant, MfcChange, MfcCounters, MfcEntry, SgKey, VifId};
 use serde::Serialize;
 use smallvec::SmallVec;
 
@@ -101,6 +105,11 @@ struct Installed {
 impl Installed {
     fn new<A: Afi>(entry: &MfcEntry<A>) -> Self {
         Installed { iif: entry.iif, oifs: entry.oifs.iter().map(|(vif, ttl)| (*vif, *ttl)).collect() }
+    }
+
+    /// The plane's entry for `key`.
+    fn entry<A: Afi>(&self, key: SgKey<A>) -> MfcEntry<A> {
+        MfcEntry { key, iif: self.iif, oifs: self.oifs.iter().copied().collect() }
     }
 
     /// Whether this is `entry` (whose outgoing VIFs are in order, as these are).
@@ -381,6 +390,7 @@ impl<A: Afi> MrouteTable<A> {
         events: &mut Vec<Event>,
     ) -> ReconcileStats {
         let mut stats = ReconcileStats::default();
+        self.take_late_failures(plane, &mut stats, events);
         let mut done = 0;
         while done < budget {
             let Some((key, _)) = self.orphans.pop_first() else { break };
@@ -454,12 +464,47 @@ impl<A: Afi> MrouteTable<A> {
             // Only keys whose entry went (or was queued again further on) can be left.
             self.dirty.clear();
         }
+        plane.submit();
         stats
+    }
+
+    /// Records the plane's failures of changes it applied after accepting them: the key of a
+    /// failed install holds nothing (and is retried), a failed orphan's install needs no removal.
+    fn take_late_failures<P: ForwardingPlane<A>>(
+        &mut self,
+        plane: &mut P,
+        stats: &mut ReconcileStats,
+        events: &mut Vec<Event>,
+    ) {
+        for failure in plane.take_failures() {
+            stats.failed += 1;
+            let key = failure.key;
+            let entry = self.entries.get_mut(&table_key(key));
+            let operation = match failure.change {
+                MfcChange::Set => {
+                    let held = match entry {
+                        Some(entry) => entry.installed.take(),
+                        None => self.orphans.remove(&key),
+                    };
+                    held.map_or_else(
+                        || format!("install {key}"),
+                        |held| format!("install {}", held.entry(key)),
+                    )
+                }
+                MfcChange::Delete => format!("delete {key}"),
+            };
+            if self.entries.contains_key(&table_key(key)) {
+                self.failed.insert(key);
+            }
+            events.push(plane_failed::<A>(operation, &failure.error));
+        }
     }
 
     /// Removes every installed entry from the plane (shutdown); returns the failures.
     pub fn withdraw_all<P: ForwardingPlane<A>>(&mut self, plane: &mut P, events: &mut Vec<Event>) -> u64 {
-        let mut failures = 0;
+        let mut late = ReconcileStats::default();
+        self.take_late_failures(plane, &mut late, events);
+        let mut failures = late.failed;
         let installed: Vec<SgKey<A>> = self
             .iter()
             .filter(|(_, entry)| entry.installed.is_some())
@@ -472,6 +517,7 @@ impl<A: Afi> MrouteTable<A> {
                 events.push(plane_failed::<A>(format!("delete {key}"), &e));
             }
         }
+        plane.submit();
         self.entries.clear();
         self.orphans.clear();
         self.dirty.clear();
@@ -483,4 +529,185 @@ impl<A: Afi> MrouteTable<A> {
 
 fn plane_failed<A: Afi>(operation: String, error: &dyn std::error::Error) -> Event {
     Event::PlaneFailed { family: A::FAMILY, operation, error: error.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+
+    use hato_core::{LateFailure, Vif, V4};
+
+    use super::*;
+    use crate::vifs::VifBinding;
+
+    #[derive(Debug)]
+    struct Refused;
+
+    impl fmt::Display for Refused {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("refused")
+        }
+    }
+
+    impl std::error::Error for Refused {}
+
+    /// A plane that applies entry changes when they are submitted, and then refuses to create
+    /// the entries of `refused` keys and to remove entries it does not have.
+    #[derive(Debug, Default)]
+    struct DeferredPlane {
+        queued: Vec<(SgKey<V4>, Option<MfcEntry<V4>>)>,
+        mfc: BTreeMap<SgKey<V4>, MfcEntry<V4>>,
+        refused: BTreeSet<SgKey<V4>>,
+        failures: Vec<LateFailure<V4, Refused>>,
+        deletes: usize,
+    }
+
+    impl ForwardingPlane<V4> for DeferredPlane {
+        type Error = Refused;
+
+        fn add_vif(&mut self, _vif: &Vif) -> Result<(), Refused> {
+            Ok(())
+        }
+
+        fn del_vif(&mut self, _id: VifId) -> Result<(), Refused> {
+            Ok(())
+        }
+
+        fn set_mfc(&mut self, entry: &MfcEntry<V4>) -> Result<(), Refused> {
+            self.queued.push((entry.key, Some(entry.clone())));
+            Ok(())
+        }
+
+        fn del_mfc(&mut self, key: SgKey<V4>) -> Result<(), Refused> {
+            self.queued.push((key, None));
+            Ok(())
+        }
+
+        fn flush(&mut self) -> Result<(), Refused> {
+            Ok(())
+        }
+
+        fn counters(&mut self) -> Result<BTreeMap<SgKey<V4>, MfcCounters>, Refused> {
+            Ok(self.mfc.keys().map(|key| (*key, MfcCounters::default())).collect())
+        }
+
+        fn entry_counters(&mut self, key: SgKey<V4>) -> Result<Option<MfcCounters>, Refused> {
+            Ok(self.mfc.get(&key).map(|_| MfcCounters::default()))
+        }
+
+        fn submit(&mut self) {
+            for (key, change) in std::mem::take(&mut self.queued) {
+                let failed = match change {
+                    Some(_) if self.refused.contains(&key) && !self.mfc.contains_key(&key) => {
+                        Some(MfcChange::Set)
+                    }
+                    Some(entry) => {
+                        self.mfc.insert(key, entry);
+                        None
+                    }
+                    None => {
+                        self.deletes += 1;
+                        self.mfc.remove(&key).is_none().then_some(MfcChange::Delete)
+                    }
+                };
+                if let Some(change) = failed {
+                    self.failures.push(LateFailure { key, change, error: Refused });
+                }
+            }
+        }
+
+        fn take_failures(&mut self) -> Vec<LateFailure<V4, Refused>> {
+            std::mem::take(&mut self.failures)
+        }
+    }
+
+    fn key() -> SgKey<V4> {
+        SgKey::sg("198.18.0.1".parse().unwrap(), "239.1.1.1".parse().unwrap())
+    }
+
+    fn intent() -> Option<Intent> {
+        Some(Intent { iif: Some(IfIndex(0)), oifs: [IfIndex(1)].into_iter().collect(), register: false })
+    }
+
+    /// A table with an intent for [`key`] from interface 0 to 1, both with VIFs.
+    fn setup() -> (MrouteTable<V4>, VifTable) {
+        let mut vifs = VifTable::default();
+        for i in 0..2u16 {
+            vifs.bind(IfIndex(u32::from(i)), VifBinding { vif: VifId(i), ttl_threshold: 1 });
+        }
+        let mut table = MrouteTable::default();
+        table.set_intent(Instant::from_millis(0), key(), IntentOrigin::Pim, intent());
+        (table, vifs)
+    }
+
+    fn failed_operations(events: &[Event]) -> Vec<&str> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                Event::PlaneFailed { operation, .. } => Some(operation.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_late_install_failure_leaves_the_key_uninstalled_and_retried() {
+        let (mut table, vifs) = setup();
+        let mut plane = DeferredPlane { refused: BTreeSet::from([key()]), ..DeferredPlane::default() };
+        let mut events = Vec::new();
+        let stats = table.reconcile(&mut plane, &vifs, 10, &mut events);
+        assert_eq!((stats.installed, stats.failed), (1, 0), "accepted by the call");
+        assert!(table.get(&key()).unwrap().is_installed());
+
+        let stats = table.reconcile(&mut plane, &vifs, 10, &mut events);
+        assert_eq!((stats.installed, stats.failed), (0, 1));
+        assert_eq!(failed_operations(&events), ["install (198.18.0.1, 239.1.1.1) iif vif0 oifs [vif1:1]"]);
+        assert!(!table.get(&key()).unwrap().is_installed());
+        assert!(!table.has_pending(), "retried after the next counter dump, not at once");
+
+        plane.refused.clear();
+        table.retry_failed();
+        let stats = table.reconcile(&mut plane, &vifs, 10, &mut events);
+        assert_eq!(stats.installed, 1);
+        let stats = table.reconcile(&mut plane, &vifs, 10, &mut events);
+        assert_eq!(stats.failed, 0);
+        assert!(table.get(&key()).unwrap().is_installed());
+        assert!(plane.mfc.contains_key(&key()));
+    }
+
+    #[test]
+    fn a_late_install_failure_of_a_withdrawn_key_needs_no_removal() {
+        let (mut table, vifs) = setup();
+        let mut plane = DeferredPlane { refused: BTreeSet::from([key()]), ..DeferredPlane::default() };
+        let mut events = Vec::new();
+        table.reconcile(&mut plane, &vifs, 10, &mut events);
+        table.set_intent(Instant::from_millis(1), key(), IntentOrigin::Pim, None);
+        assert!(table.has_pending(), "the entry believed installed waits for removal");
+
+        let stats = table.reconcile(&mut plane, &vifs, 10, &mut events);
+        assert_eq!((stats.removed, stats.failed), (0, 1));
+        assert_eq!(plane.deletes, 0);
+        assert!(!table.has_pending());
+        table.retry_failed();
+        assert!(!table.has_pending(), "nothing to retry for a key without intents");
+    }
+
+    #[test]
+    fn a_late_removal_failure_is_counted_once() {
+        let (mut table, vifs) = setup();
+        let mut plane = DeferredPlane::default();
+        let mut events = Vec::new();
+        table.reconcile(&mut plane, &vifs, 10, &mut events);
+        // The plane lost the entry on its own; the table still removes it.
+        plane.mfc.clear();
+        table.set_intent(Instant::from_millis(1), key(), IntentOrigin::Pim, None);
+        let stats = table.reconcile(&mut plane, &vifs, 10, &mut events);
+        assert_eq!((stats.removed, stats.failed), (1, 0));
+        let stats = table.reconcile(&mut plane, &vifs, 10, &mut events);
+        assert_eq!((stats.removed, stats.failed), (0, 1));
+        assert_eq!(failed_operations(&events), ["delete (198.18.0.1, 239.1.1.1)"]);
+        table.retry_failed();
+        assert!(!table.has_pending());
+        assert_eq!(plane.deletes, 1);
+    }
 }

@@ -2,8 +2,9 @@
 //!
 //! A thin single-threaded shell ([`shell`]) around the sans-IO [`hato_router::Router`]: it owns the
 //! kernel's multicast routing sockets, the netlink watcher, the protocol sockets, the control
-//! socket and a signalfd, and turns what they report into router inputs. `hatod import` converts
-//! mrouted, pimd and pim6sd configurations to hato's TOML.
+//! socket and a signalfd, and turns what they report into router inputs; only the writes to the
+//! kernel's forwarding cache run on a thread of their own (`KernelPlane::start_writer`).
+//! `hatod import` converts mrouted, pimd and pim6sd configurations to hato's TOML.
 
 mod control;
 mod dump;

@@ -216,6 +216,14 @@ pub fn run(cli: &Cli, file_config: Option<Config>) -> Result<(), String> {
     let user = cli.user.clone().or_else(|| daemon.router.config().global.user.clone());
     let privileges = crate::privileges::drop_privileges(user.as_deref(), &runtime_dir)?;
     tracing::info!("running with {privileges}");
+    // After the privileges went, as capabilities are per thread; the writer threads inherit the
+    // blocked signals, so that signals still reach only the signalfd.
+    if let Some(plane) = daemon.router.plane4_mut() {
+        plane.start_writer().map_err(|e| format!("IPv4 forwarding cache writer: {e}"))?;
+    }
+    if let Some(plane) = daemon.router.plane6_mut() {
+        plane.start_writer().map_err(|e| format!("IPv6 forwarding cache writer: {e}"))?;
+    }
     let pidfile = cli.pidfile.clone().unwrap_or_else(|| runtime_dir.join("hatod.pid"));
     std::fs::write(&pidfile, format!("{}\n", std::process::id()))
         .map_err(|e| format!("cannot write {}: {e}", pidfile.display()))?;

@@ -62,6 +62,25 @@ fn status_field(pid: u32, field: &str) -> String {
         .unwrap_or_default()
 }
 
+/// One `/proc/PID/task/TID/status` field of every thread of `pid`, with the thread's name.
+fn thread_fields(pid: u32, field: &str) -> Vec<(String, String)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+    let mut fields: Vec<(String, String)> = tasks
+        .map(|task| {
+            let text = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+            let value = |name: &str| {
+                text.lines()
+                    .find_map(|line| line.strip_prefix(&format!("{name}:")))
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_default()
+            };
+            (value("Name"), value(field))
+        })
+        .collect();
+    fields.sort();
+    fields
+}
+
 fn hatoctl_json(socket: &Path, request: &Request) -> Value {
     let outcome = hatoctl::control::execute(socket, request, true);
     assert_eq!(outcome.code, 0, "{outcome:?}");
@@ -140,7 +159,15 @@ fn notify_service_as_configured_user_keeps_two_capabilities_forwards_reloads_and
     assert!(ready.starts_with("READY=1\nSTATUS=running"), "{ready}");
     for set in ["CapEff", "CapPrm", "CapBnd"] {
         assert_eq!(status_field(pid, set), NET_ADMIN_AND_RAW, "{set}");
+        // Capabilities are per thread: the forwarding cache writers start after the drop.
+        for (thread, value) in thread_fields(pid, set) {
+            assert_eq!(value, NET_ADMIN_AND_RAW, "{set} of thread {thread}");
+        }
     }
+    assert!(
+        thread_fields(pid, "CapEff").iter().any(|(thread, _)| thread == "hato-mfc-writer"),
+        "the writer thread runs"
+    );
     for set in ["CapInh", "CapAmb"] {
         assert_eq!(status_field(pid, set), "0000000000000000", "{set}");
     }
