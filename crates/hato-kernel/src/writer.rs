@@ -19,6 +19,9 @@ use rustc_hash::FxHashMap;
 /// Operations per batch at most: the thread starts on a long run of operations after this many.
 pub const BATCH_LIMIT: usize = 256;
 
+/// Emptied batches kept for reuse.
+const SPARE_BATCHES: usize = 8;
+
 /// An operation the writer applies.
 pub trait Queued: Copy + Send + 'static {
     /// What a later operation supersedes an earlier failed one by.
@@ -35,6 +38,9 @@ struct Failed<Op> {
 
 struct State<Op: Queued> {
     queue: VecDeque<Vec<Op>>,
+    /// Applied batches, emptied, for the next submits: a batch allocated on one thread and freed
+    /// on the other would take the allocator's locks of both.
+    spare: Vec<Vec<Op>>,
     /// Batches submitted and batches applied, counted from the start.
     submitted: u64,
     applied: u64,
@@ -81,6 +87,7 @@ impl<Op: Queued> Writer<Op> {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
+                spare: Vec::new(),
                 submitted: 0,
                 applied: 0,
                 failures: FxHashMap::default(),
@@ -109,8 +116,9 @@ impl<Op: Queued> Writer<Op> {
         if self.batch.is_empty() {
             return;
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_LIMIT));
         let mut state = self.shared.lock();
+        let spare = state.spare.pop().unwrap_or_else(|| Vec::with_capacity(BATCH_LIMIT));
+        let batch = std::mem::replace(&mut self.batch, spare);
         state.queue.push_back(batch);
         state.submitted += 1;
         drop(state);
@@ -168,7 +176,7 @@ fn run<Op: Queued>(shared: &Shared<Op>, mut apply: impl FnMut(&Op) -> io::Result
     let _stop = StopGuard(shared);
     let mut state = shared.lock();
     loop {
-        let Some(batch) = state.queue.pop_front() else {
+        let Some(mut batch) = state.queue.pop_front() else {
             if state.shutdown {
                 return;
             }
@@ -185,6 +193,10 @@ fn run<Op: Queued>(shared: &Shared<Op>, mut apply: impl FnMut(&Op) -> io::Result
         }
         state = shared.lock();
         record_outcomes(&mut state.failures, &batch, failed, number);
+        if state.spare.len() < SPARE_BATCHES {
+            batch.clear();
+            state.spare.push(batch);
+        }
         state.applied += 1;
         shared.progress.notify_all();
     }

@@ -239,6 +239,8 @@ pub struct PimRouter<A: Afi> {
     pub(crate) rate_samples: BTreeMap<(A::Addr, A::Addr), (u64, Instant)>,
     /// (G, S) whose rate exceeded their threshold: SwitchToSptDesired stays true.
     pub(crate) spt_rate_exceeded: BTreeSet<(A::Addr, A::Addr)>,
+    /// Whether state changes are output as [`PimEvent::StateChanged`].
+    state_events: bool,
 }
 
 impl<A: Afi> PimRouter<A> {
@@ -273,6 +275,7 @@ impl<A: Afi> PimRouter<A> {
             spt_policies: PrefixTable::new(),
             rate_samples: BTreeMap::new(),
             spt_rate_exceeded: BTreeSet::new(),
+            state_events: true,
         }
     }
 
@@ -451,6 +454,12 @@ impl<A: Afi> PimRouter<A> {
         out.push(Output::Event(PimEvent::Dropped { reason, ifindex, source }));
     }
 
+    /// Whether state changes are output as events (on by default). Off, 100,000 new (S,G)
+    /// entries cost no 200,000 events that nobody prints.
+    pub fn set_state_events(&mut self, on: bool) {
+        self.state_events = on;
+    }
+
     /// Logs a state change (nothing when `from == to`, so that refreshes cost no formatting).
     pub(crate) fn log_state(
         &self,
@@ -460,7 +469,7 @@ impl<A: Afi> PimRouter<A> {
         to: MachineState,
         out: &mut Vec<Output<A>>,
     ) {
-        if from != to {
+        if from != to && self.state_events {
             out.push(Output::Event(PimEvent::StateChanged { key, ifindex, from, to }));
         }
     }

@@ -115,6 +115,7 @@ impl<A: GmpFamily, P: ForwardingPlane<A>> Family<A, P> {
     pub fn set_log_level(&mut self, level: Severity) {
         self.log_level = level;
         self.mroutes.set_log_installs(self.logs(Severity::Debug));
+        self.protocols.pim.set_state_events(self.logs(Severity::Debug));
     }
 
     /// Whether events of `severity` are produced.

@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use hato_core::{Duration, SgKey};
 
 use super::harness::*;
-use crate::{DropReason, Input, InterfaceConfig, LocalMembership, OifReason, PimConfig, SourceFilter};
+use crate::{
+    DropReason, Input, InterfaceConfig, LocalMembership, OifReason, Output, PimConfig, PimEvent, SourceFilter,
+};
 
 fn star_key() -> SgKey<hato_core::V4> {
     SgKey::star_g(grp())
@@ -70,6 +72,24 @@ fn expiry_timer_of_a_state_joined_again_after_a_prune() {
     assert_eq!(view.expires_in, Some(Duration::from_secs(10)));
     h.at(310.0);
     assert_eq!(h.down(IF2, sg_key(), false), "NoInfo");
+}
+
+#[test]
+fn state_change_events_can_be_switched_off() {
+    let state_changes = |h: &mut Harness| {
+        h.take().iter().filter(|o| matches!(o, Output::Event(PimEvent::StateChanged { .. }))).count()
+    };
+    let mut h = Harness::standard();
+    h.take();
+    h.jp(IF2, n2(), me(IF2), vec![set(grp(), vec![sg(src())], vec![])]);
+    assert_eq!(state_changes(&mut h), 2, "downstream NoInfo -> Join, upstream NotJoined -> Joined");
+
+    let mut quiet = Harness::standard();
+    quiet.r.set_state_events(false);
+    quiet.take();
+    quiet.jp(IF2, n2(), me(IF2), vec![set(grp(), vec![sg(src())], vec![])]);
+    assert_eq!(state_changes(&mut quiet), 0);
+    assert_eq!(quiet.down(IF2, sg_key(), false), "Join", "the same state without its events");
 }
 
 #[test]
