@@ -156,6 +156,8 @@ impl<A: Afi> SourceEntry<A> {
     }
 }
 
+type BoxedSourceEntry<A> = Box<SourceEntry<A>>;
+
 /// Join/Prune entries queued for one upstream neighbour: per group, per entry (0 = (*,G) with the
 /// RP as address, 1 = (S,G), 2 = (S,G,rpt)), whether it is a join, and its encoding.
 type PendingGroups<A> = BTreeMap<<A as Afi>::Addr, BTreeMap<(u8, <A as Afi>::Key), (bool, EncodedSource<A>)>>;
@@ -214,7 +216,7 @@ pub struct PimRouter<A: Afi> {
     pub(crate) groups: BTreeMap<A::Addr, GroupEntry<A>>,
     /// (S,G) entries by (G, S), hashed: an entry is looked up a dozen times per evaluation. Boxed:
     /// growing the table moves pointers, not entries.
-    pub(crate) sources: FxHashMap<(A::Addr, A::Addr), Box<SourceEntry<A>>>,
+    pub(crate) sources: FxHashMap<(A::Addr, A::Addr), BoxedSourceEntry<A>>,
     /// The keys of `sources` by group: a group's sources in order, and the groups with any.
     pub(crate) sources_by_group: PairIndex<A>,
     /// The keys of `sources` as (S, G), so that a route change finds its entries directly.
