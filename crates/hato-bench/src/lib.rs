@@ -219,7 +219,7 @@ fn kernel_floor(netns: &str, ifaces: [String; 2], workload: Workload) -> Result<
             (0..workload.sources).map(move |s| MfcEntry {
                 key: SgKey::sg(Workload::source(s), Workload::group(g)),
                 iif: VifId(0),
-                oifs: [(VifId(1), 1)].into(),
+                oifs: [(VifId(1), 1)].into_iter().collect(),
             })
         })
         .collect();

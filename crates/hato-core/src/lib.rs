@@ -16,7 +16,9 @@ pub mod vec_map;
 
 pub use afi::{AddressFamily, Afi, V4, V6};
 pub use keys::{IfIndex, SgKey, VifId};
-pub use plane::{ForwardingPlane, LateFailure, MfcChange, MfcCounters, MfcEntry, Upcall, Vif, VifKind};
+pub use plane::{
+    ForwardingPlane, LateFailure, MfcChange, MfcCounters, MfcEntry, MfcOifs, Upcall, Vif, VifKind,
+};
 pub use prefix::PrefixTable;
 pub use time::{Duration, Instant};
 pub use timer::TimerQueue;

@@ -17,6 +17,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::vec_map::VecMap;
 use crate::{Afi, IfIndex, SgKey, VifId};
 
 /// What a virtual interface stands for.
@@ -52,8 +53,11 @@ pub struct MfcEntry<A: Afi> {
     /// 1 is the usual value; IPv6 ignores the value). For (S,G) the incoming VIF is never listed.
     /// For (*,G) it must be: the kernel matches a (*,G) entry only for packets arriving on one of
     /// its outgoing VIFs, and never sends a packet back out of the VIF it arrived on.
-    pub oifs: BTreeMap<VifId, u8>,
+    pub oifs: MfcOifs,
 }
+
+/// An entry's outgoing VIFs with their TTL thresholds, in VIF order, inline up to four.
+pub type MfcOifs = VecMap<VifId, u8, 4>;
 
 impl<A: Afi> fmt::Display for MfcEntry<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -10,7 +10,7 @@ use smallvec::{smallvec, SmallVec};
 
 /// A small map ordered by key, the first `N` items inline: lookups by binary search, inserts and
 /// removals by shifting.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VecMap<K, V, const N: usize = 1> {
     items: SmallVec<[(K, V); N]>,
 }
@@ -113,6 +113,13 @@ impl<K: Ord, V, const N: usize> FromIterator<(K, V)> for VecMap<K, V, N> {
             map.insert(k, v);
         }
         map
+    }
+}
+
+impl<K: Ord, V, const N: usize, const M: usize> From<[(K, V); M]> for VecMap<K, V, N> {
+    /// As [`FromIterator`]: in key order, the last value of equal keys winning.
+    fn from(items: [(K, V); M]) -> Self {
+        items.into_iter().collect()
     }
 }
 

@@ -9,12 +9,11 @@
 #[path = "../tests/support/lab.rs"]
 mod lab;
 
-use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use hato_core::{Afi, ForwardingPlane, IfIndex, MfcEntry, SgKey, Vif, VifId, VifKind, V4, V6};
+use hato_core::{Afi, ForwardingPlane, IfIndex, MfcEntry, MfcOifs, SgKey, Vif, VifId, VifKind, V4, V6};
 use hato_kernel::{sys, KernelPlane, MrtFamily, PlaneConfig};
 use lab::{in_ns, is_root, Lab};
 
@@ -115,7 +114,7 @@ fn run<A: BenchFamily>(name: &str) {
 
     // KernelPlane, from typed entries built beforehand, in chunks.
     let entries: Vec<MfcEntry<A>> = (0..ENTRIES)
-        .map(|i| MfcEntry { key: A::bench_key(i), iif: VifId(0), oifs: BTreeMap::from([(VifId(1), 1)]) })
+        .map(|i| MfcEntry { key: A::bench_key(i), iif: VifId(0), oifs: MfcOifs::from([(VifId(1), 1)]) })
         .collect();
     let mut worst_chunk = Duration::ZERO;
     let start = Instant::now();

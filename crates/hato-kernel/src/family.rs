@@ -256,7 +256,7 @@ fn mf6cctl(key: SgKey<V6>, parent: usize) -> sys::Mf6cCtl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
+    use hato_core::MfcOifs;
     use std::os::fd::AsFd;
 
     #[test]
@@ -264,7 +264,7 @@ mod tests {
         let not_a_socket = std::fs::File::open("/dev/null").unwrap();
         let fd = not_a_socket.as_fd();
         let key = SgKey::<V4>::sg("198.18.0.1".parse().unwrap(), "239.0.0.1".parse().unwrap());
-        let entry = MfcEntry { key, iif: VifId(0), oifs: BTreeMap::from([(VifId(32), 1)]) };
+        let entry = MfcEntry { key, iif: VifId(0), oifs: MfcOifs::from([(VifId(32), 1)]) };
         assert_eq!(V4::add_mfc_request(&entry).unwrap_err().kind(), io::ErrorKind::InvalidInput);
         let vif = Vif { id: VifId(40), kind: VifKind::Register, ttl_threshold: 1 };
         assert_eq!(V6::add_vif(fd, &vif).unwrap_err().kind(), io::ErrorKind::InvalidInput);

@@ -46,6 +46,10 @@ struct State<Op: Queued> {
     applied: u64,
     failures: FxHashMap<Op::Key, Failed<Op>>,
     shutdown: bool,
+    /// The thread waits for work: a submit must wake it (otherwise it finds the batch itself).
+    idle: bool,
+    /// Callers waiting for progress: an applied batch must wake them.
+    waiting_for_progress: usize,
     /// Set when the thread has ended (normally or not), so that nobody waits for it any more.
     stopped: bool,
 }
@@ -88,6 +92,8 @@ impl<Op: Queued> Writer<Op> {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 spare: Vec::new(),
+                idle: false,
+                waiting_for_progress: 0,
                 submitted: 0,
                 applied: 0,
                 failures: FxHashMap::default(),
@@ -121,8 +127,11 @@ impl<Op: Queued> Writer<Op> {
         let batch = std::mem::replace(&mut self.batch, spare);
         state.queue.push_back(batch);
         state.submitted += 1;
+        let idle = state.idle;
         drop(state);
-        self.shared.work.notify_one();
+        if idle {
+            self.shared.work.notify_one();
+        }
     }
 
     /// Submits, then waits until every operation has been applied.
@@ -130,7 +139,9 @@ impl<Op: Queued> Writer<Op> {
         self.submit();
         let mut state = self.shared.lock();
         while state.applied < state.submitted && !state.stopped {
+            state.waiting_for_progress += 1;
             state = self.shared.progress.wait(state).unwrap_or_else(PoisonError::into_inner);
+            state.waiting_for_progress -= 1;
         }
     }
 
@@ -180,7 +191,9 @@ fn run<Op: Queued>(shared: &Shared<Op>, mut apply: impl FnMut(&Op) -> io::Result
             if state.shutdown {
                 return;
             }
+            state.idle = true;
             state = shared.work.wait(state).unwrap_or_else(PoisonError::into_inner);
+            state.idle = false;
             continue;
         };
         let number = state.applied;
@@ -198,7 +211,9 @@ fn run<Op: Queued>(shared: &Shared<Op>, mut apply: impl FnMut(&Op) -> io::Result
             state.spare.push(batch);
         }
         state.applied += 1;
-        shared.progress.notify_all();
+        if state.waiting_for_progress > 0 {
+            shared.progress.notify_all();
+        }
     }
 }
 

@@ -5,11 +5,10 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use hato_core::{ForwardingPlane, IfIndex, MfcEntry, SgKey, Upcall, Vif, VifId, VifKind, V4, V6};
+use hato_core::{ForwardingPlane, IfIndex, MfcEntry, MfcOifs, SgKey, Upcall, Vif, VifId, VifKind, V4, V6};
 use hato_kernel::{sys, KernelPlane, MrtFamily, PlaneConfig, Received};
 use socket2::{Domain, Protocol, Socket, Type};
 use support::lab::{in_ns, is_root, Lab};
@@ -202,13 +201,13 @@ fn scenario<A: TestFamily>() {
     assert_eq!(up, Upcall::NoCache { vif: vif0, source, group: unknown });
     // The kernel queued the packet: installing the entry now delivers it without a new send.
     let late_key = SgKey::sg(source, unknown);
-    rig.plane.set_mfc(&MfcEntry { key: late_key, iif: vif0, oifs: BTreeMap::from([(vif1, 1)]) }).unwrap();
+    rig.plane.set_mfc(&MfcEntry { key: late_key, iif: vif0, oifs: MfcOifs::from([(vif1, 1)]) }).unwrap();
     wait_for("the queued packet", || drain(&late_receiver) > 0);
     rig.plane.del_mfc(late_key).unwrap();
 
     // Installed (S,G): forwarded to the receiver, counted.
     let key = SgKey::sg(source, group);
-    let entry = MfcEntry::<A> { key, iif: vif0, oifs: BTreeMap::from([(vif1, 1)]) };
+    let entry = MfcEntry::<A> { key, iif: vif0, oifs: MfcOifs::from([(vif1, 1)]) };
     rig.plane.set_mfc(&entry).unwrap();
     let mut received = 0;
     wait_for("first forwarded packet", || {
@@ -242,7 +241,7 @@ fn scenario<A: TestFamily>() {
     assert_eq!(rig.drain_receiver(), 0, "forwarded after the entry was deleted");
 
     // RPF towards the receiver: the sender's traffic arrives on the wrong VIF.
-    let reversed = MfcEntry::<A> { key, iif: vif1, oifs: BTreeMap::from([(vif0, 1)]) };
+    let reversed = MfcEntry::<A> { key, iif: vif1, oifs: MfcOifs::from([(vif0, 1)]) };
     rig.plane.set_mfc(&reversed).unwrap();
     let up = rig.wait_upcall("wrongvif", rig.dest, |u| matches!(u, Upcall::WrongVif { .. }));
     assert_eq!(up, Upcall::WrongVif { vif: vif0, source, group });
@@ -261,7 +260,7 @@ fn scenario<A: TestFamily>() {
         .collect();
     for extra_key in &extra {
         rig.plane
-            .set_mfc(&MfcEntry { key: *extra_key, iif: vif0, oifs: BTreeMap::from([(vif1, 1)]) })
+            .set_mfc(&MfcEntry { key: *extra_key, iif: vif0, oifs: MfcOifs::from([(vif1, 1)]) })
             .unwrap();
     }
     let all = rig.plane.counters().unwrap();
@@ -276,7 +275,7 @@ fn scenario<A: TestFamily>() {
     // The register VIF: packets forwarded to it come up whole, IP header first.
     let register = VifId(2);
     rig.plane.add_vif(&Vif { id: register, kind: VifKind::Register, ttl_threshold: 1 }).unwrap();
-    let to_register = MfcEntry::<A> { key, iif: vif0, oifs: BTreeMap::from([(register, 1)]) };
+    let to_register = MfcEntry::<A> { key, iif: vif0, oifs: MfcOifs::from([(register, 1)]) };
     rig.plane.set_mfc(&to_register).unwrap();
     let up = rig.wait_upcall("wholepkt", rig.dest, |u| matches!(u, Upcall::WholePacket { .. }));
     assert_eq!((up.vif(), up.key()), (register, key));
@@ -287,7 +286,7 @@ fn scenario<A: TestFamily>() {
 
     // (*,G) entries are installed with the unspecified origin and dumped back as (*,G).
     let star = SgKey::star_g(group);
-    rig.plane.set_mfc(&MfcEntry { key: star, iif: vif0, oifs: BTreeMap::from([(vif1, 1)]) }).unwrap();
+    rig.plane.set_mfc(&MfcEntry { key: star, iif: vif0, oifs: MfcOifs::from([(vif1, 1)]) }).unwrap();
     assert!(rig.plane.counters().unwrap().contains_key(&star));
     rig.plane.del_mfc(star).unwrap();
     assert!(!rig.plane.counters().unwrap().contains_key(&star));

@@ -6,11 +6,10 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use hato_core::{ForwardingPlane, IfIndex, MfcChange, MfcEntry, SgKey, Vif, VifId, VifKind, V4, V6};
+use hato_core::{ForwardingPlane, IfIndex, MfcChange, MfcEntry, MfcOifs, SgKey, Vif, VifId, VifKind, V4, V6};
 use hato_kernel::{sys, KernelPlane, MrtFamily, Op, PlaneConfig};
 use socket2::{Domain, Protocol, Socket, Type};
 use support::lab::{in_ns, is_root, Lab};
@@ -82,7 +81,7 @@ impl TestFamily for V6 {
 }
 
 fn entry<A: TestFamily>(key: SgKey<A>, iif: u16, oif: u16) -> MfcEntry<A> {
-    MfcEntry { key, iif: VifId(iif), oifs: BTreeMap::from([(VifId(oif), 1)]) }
+    MfcEntry { key, iif: VifId(iif), oifs: MfcOifs::from([(VifId(oif), 1)]) }
 }
 
 fn scenario<A: TestFamily>() {

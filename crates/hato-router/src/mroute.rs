@@ -180,7 +180,7 @@ impl Entry {
         key.source?;
         let iif_interface = self.iif();
         let iif = vifs.vif_of(iif_interface?)?;
-        let mut oifs: BTreeMap<hato_core::VifId, u8> = self
+        let mut oifs: hato_core::MfcOifs = self
             .oifs_besides(iif_interface)
             .filter_map(|oif| vifs.get(oif))
             .filter(|binding| binding.vif != iif)

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use hato_config::{load, Config, ConfigDiff};
 use hato_control::{Request, Response};
 use hato_core::{
-    Afi, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId, V4, V6,
+    Afi, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, MfcOifs, SgKey, Upcall, Vif, VifId, V4, V6,
 };
 use proptest::prelude::*;
 
@@ -172,7 +172,7 @@ fn static_flow_installs_once_the_interfaces_exist() {
     assert_eq!(plane.vifs.keys().copied().collect::<Vec<_>>(), vec![VifId(0), VifId(1), VifId(2)]);
     let entry = &plane.mfc[&sg4("198.18.0.2", "239.1.1.1")];
     assert_eq!(entry.iif, VifId(0));
-    assert_eq!(entry.oifs, BTreeMap::from([(VifId(1), 1), (VifId(2), 1)]));
+    assert_eq!(entry.oifs, MfcOifs::from([(VifId(1), 1), (VifId(2), 1)]));
     let v6 = r.plane6_mut().unwrap();
     assert_eq!(v6.mfc.len(), 1);
     assert_ne!(r.poll_at(), Some(t(1)), "nothing left to reconcile");
@@ -625,7 +625,7 @@ fn ssm_member_installs_the_source_tree_until_it_leaves() {
     r.handle(t(10), igmp_report(ModeIsInclude, "232.1.1.1", &["198.18.0.2"]), &mut out);
     let key = sg4("198.18.0.2", "232.1.1.1");
     let entry = plane4(&mut r).mfc.get(&key).cloned().expect("(S,G) installed");
-    assert_eq!((entry.iif, entry.oifs), (VifId(0), BTreeMap::from([(VifId(1), 1)])));
+    assert_eq!((entry.iif, entry.oifs), (VifId(0), MfcOifs::from([(VifId(1), 1)])));
     match r.query(t(11), &Request::ShowMroute { source: None, group: Some("232.1.1.1".parse().unwrap()) }) {
         Response::Mroute(view) => {
             assert_eq!(view.entries.len(), 1);

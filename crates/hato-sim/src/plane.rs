@@ -42,8 +42,8 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt;
 
 use hato_core::{
-    AddressFamily, Afi, Duration, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, SgKey, Upcall,
-    Vif, VifId, VifKind,
+    AddressFamily, Afi, Duration, ForwardingPlane, IfIndex, Instant, MfcCounters, MfcEntry, MfcOifs, SgKey,
+    Upcall, Vif, VifId, VifKind,
 };
 use serde::Serialize;
 
@@ -217,7 +217,7 @@ pub struct Injection<A: Afi> {
 struct Resolved {
     parent: VifId,
     /// Outgoing VIFs and their thresholds (the kernel's `ttls[]` entries below 255).
-    thresholds: BTreeMap<VifId, u8>,
+    thresholds: MfcOifs,
     counters: MfcCounters,
     last_assert: Option<Instant>,
 }
@@ -546,7 +546,7 @@ impl<A: Afi> SimPlane<A> {
             return Err(SimError::VifOutOfRange(oif));
         }
         let key = normalise(entry.key);
-        let thresholds: BTreeMap<VifId, u8> = entry
+        let thresholds: MfcOifs = entry
             .oifs
             .iter()
             .filter(|(vif, _)| self.vifs.contains_key(vif))
@@ -901,7 +901,7 @@ mod tests {
         let (s, g) = ("fd00:1::2".parse().unwrap(), "ff3e::1".parse().unwrap());
         let mut p6 = SimPlane::<V6>::new(SimConfig::default(), [UP, DOWN, IfIndex(50)]);
         p6.add_vif(&vif(0, UP)).unwrap();
-        p6.set_mfc(&MfcEntry { key: SgKey::sg(s, g), iif: VifId(0), oifs: BTreeMap::new() }).unwrap();
+        p6.set_mfc(&MfcEntry { key: SgKey::sg(s, g), iif: VifId(0), oifs: MfcOifs::default() }).unwrap();
         let out = p6.inject(at(0), IfIndex(50), SimPacket::udp(s, g, 8, PORT, b""));
         assert_eq!(out.fate, Fate::WrongInterface);
         assert_eq!(p6.counters().unwrap()[&SgKey::sg(s, g)].wrong_if, 1);

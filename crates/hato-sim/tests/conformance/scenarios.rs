@@ -1,7 +1,6 @@
 //! The scenarios, each run on a freshly flushed table with VIF 0 on the upstream interface and
 //! VIF 1 on the downstream one; each uses its own groups so that nothing carries over.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hato_core::{ForwardingPlane, MfcCounters, MfcEntry, SgKey, Upcall, Vif, VifId, VifKind};
@@ -37,7 +36,7 @@ fn packet_len<A: Family>() -> u64 {
 }
 
 fn entry<A: Family>(key: SgKey<A>, iif: VifId, oifs: &[(VifId, u8)]) -> MfcEntry<A> {
-    MfcEntry { key, iif, oifs: oifs.iter().copied().collect::<BTreeMap<_, _>>() }
+    MfcEntry { key, iif, oifs: oifs.iter().copied().collect() }
 }
 
 fn set<A: Family, H: PlaneHarness<A>>(h: &mut H, entry: &MfcEntry<A>) {
