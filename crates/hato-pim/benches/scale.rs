@@ -7,7 +7,7 @@
 //!
 //! Run with `cargo bench -p hato-pim --bench scale`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use hato_core::{Duration, IfIndex, Instant, SgKey, V4};
@@ -15,6 +15,7 @@ use hato_pim::{Input, InterfaceConfig, Output, PimConfig, PimRouter, RpfUpdate};
 use hato_wire::pim::{
     EncodedGroup, EncodedSource, Hello, HelloOption, JoinPrune, JoinPruneGroup, PimMessage,
 };
+use rustc_hash::FxHashSet;
 
 #[path = "support/workload.rs"]
 mod workload;
@@ -55,7 +56,7 @@ struct Bench {
     now: Instant,
     out: Vec<Output<V4>>,
     /// (S,G) keys whose latest intent has an incoming and an outgoing interface.
-    complete: BTreeSet<SgKey<V4>>,
+    complete: FxHashSet<SgKey<V4>>,
     join_prune_sent: u64,
     entries_sent: u64,
 }
@@ -124,7 +125,7 @@ fn main() {
         router: PimRouter::new(PimConfig::default(), 1),
         now: Instant::ZERO,
         out: Vec::new(),
-        complete: BTreeSet::new(),
+        complete: FxHashSet::default(),
         join_prune_sent: 0,
         entries_sent: 0,
     };

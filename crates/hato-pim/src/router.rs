@@ -204,7 +204,8 @@ pub struct PimRouter<A: Afi> {
     pub(crate) neighbors: BTreeMap<(IfIndex, A::Addr), Neighbor<A>>,
     pub(crate) rps: PrefixTable<A, A::Addr>,
     pub(crate) ssm_ranges: Vec<A::Prefix>,
-    pub(crate) rpf: BTreeMap<A::Addr, RpfUpdate<A>>,
+    /// RPF answers by target, hashed: an evaluation asks for RPF(S) several times.
+    pub(crate) rpf: FxHashMap<A::Addr, RpfUpdate<A>>,
     pub(crate) watch_refs: BTreeMap<A::Addr, usize>,
     pub(crate) members: BTreeMap<(A::Addr, IfIndex), SourceFilter<A>>,
     /// Downstream (*,G) states by G, then I; (S,G) states live in their [`SourceEntry`].
@@ -255,7 +256,7 @@ impl<A: Afi> PimRouter<A> {
             neighbors: BTreeMap::new(),
             rps: PrefixTable::new(),
             ssm_ranges: vec![A::DEFAULT_SSM_RANGE],
-            rpf: BTreeMap::new(),
+            rpf: FxHashMap::default(),
             watch_refs: BTreeMap::new(),
             members: BTreeMap::new(),
             star_g_downstream: FxHashMap::default(),
@@ -521,8 +522,9 @@ impl<A: Afi> PimRouter<A> {
     /// Marks what depends on the neighbours of `ifindex`: the entries whose RPF target (source or
     /// RP) is reached through it, since NBR(I, next hop) may have changed.
     pub(crate) fn mark_dirty_interface(&mut self, ifindex: IfIndex) {
-        let targets: Vec<A::Addr> =
+        let mut targets: Vec<A::Addr> =
             self.rpf.iter().filter(|(_, r)| r.interface == Some(ifindex)).map(|(t, _)| *t).collect();
+        targets.sort_unstable();
         for target in targets {
             self.mark_dirty_using(target);
         }
