@@ -15,6 +15,7 @@ use std::fmt;
 use std::io;
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use hato_core::{
@@ -115,8 +116,9 @@ pub struct KernelPlane<A: MrtFamily> {
     table: Option<u32>,
     seq: u32,
     buf: Vec<u8>,
-    /// The entries this plane installed, for reading a big table's counters entry by entry.
-    installed: FxHashSet<SgKey<A>>,
+    /// The entries this plane installed, for reading a big table's counters entry by entry;
+    /// kept by whichever thread applies the changes.
+    installed: Arc<Mutex<FxHashSet<SgKey<A>>>>,
     /// Applies entry changes once started ([`KernelPlane::start_writer`]).
     writer: Option<Writer<MfcRequest<A>>>,
     family: PhantomData<A>,
@@ -144,6 +146,25 @@ impl<A: MrtFamily> Queued for MfcRequest<A> {
     fn key(&self) -> SgKey<A> {
         self.key
     }
+}
+
+/// Keeps the installed keys after an applied change: an install that succeeded adds its key;
+/// a delete, or an install that failed (the kernel refuses only to create an entry), removes it.
+fn note_outcome<A: MrtFamily>(
+    installed: &Mutex<FxHashSet<SgKey<A>>>,
+    request: &MfcRequest<A>,
+    result: &io::Result<()>,
+) {
+    let mut installed = lock(installed);
+    match (request.change, result) {
+        (MfcChange::Set, Ok(())) => installed.insert(request.key),
+        _ => installed.remove(&request.key),
+    };
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The set is consistent at every unlock: nothing panics while holding the lock.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<A: MrtFamily> MfcRequest<A> {
@@ -224,7 +245,7 @@ impl<A: MrtFamily> KernelPlane<A> {
             table,
             seq: 0,
             buf: vec![0; RECV_BUFFER_LEN],
-            installed: FxHashSet::default(),
+            installed: Arc::default(),
             writer: None,
             family: PhantomData,
         })
@@ -239,7 +260,12 @@ impl<A: MrtFamily> KernelPlane<A> {
             return Ok(());
         }
         let fd = self.mrt.try_clone().map_err(Error::new(Op::Open))?;
-        let apply = move |request: &MfcRequest<A>| request.apply(fd.as_fd());
+        let installed = Arc::clone(&self.installed);
+        let apply = move |request: &MfcRequest<A>| {
+            let result = request.apply(fd.as_fd());
+            note_outcome(&installed, request, &result);
+            result
+        };
         self.writer = Some(Writer::spawn("hato-mfc-writer", apply).map_err(Error::new(Op::Open))?);
         Ok(())
     }
@@ -258,7 +284,11 @@ impl<A: MrtFamily> KernelPlane<A> {
                 writer.push(request);
                 Ok(())
             }
-            None => request.apply(self.mrt.as_fd()).map_err(Error::new(change_op(request.change))),
+            None => {
+                let result = request.apply(self.mrt.as_fd());
+                note_outcome(&self.installed, &request, &result);
+                result.map_err(Error::new(change_op(request.change)))
+            }
         }
     }
 
@@ -326,13 +356,10 @@ impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
 
     fn set_mfc(&mut self, entry: &MfcEntry<A>) -> Result<(), Error> {
         let request = A::add_mfc_request(entry).map_err(Error::new(Op::SetMfc))?;
-        self.change(MfcRequest { key: entry.key, change: MfcChange::Set, request })?;
-        self.installed.insert(entry.key);
-        Ok(())
+        self.change(MfcRequest { key: entry.key, change: MfcChange::Set, request })
     }
 
     fn del_mfc(&mut self, key: SgKey<A>) -> Result<(), Error> {
-        self.installed.remove(&key);
         self.change(MfcRequest { key, change: MfcChange::Delete, request: A::del_mfc_request(key) })
     }
 
@@ -340,7 +367,7 @@ impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
         self.wait_applied();
         let all =
             sys::MRT_FLUSH_MFC | sys::MRT_FLUSH_MFC_STATIC | sys::MRT_FLUSH_VIFS | sys::MRT_FLUSH_VIFS_STATIC;
-        self.installed.clear();
+        lock(&self.installed).clear();
         sys::setsockopt(self.mrt.as_fd(), A::LEVEL, sys::MRT_FLUSH, &all).map_err(Error::new(Op::Flush))
     }
 
@@ -348,11 +375,12 @@ impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
     /// ([`LOOKUP_READ_FROM`]).
     fn counters(&mut self) -> Result<BTreeMap<SgKey<A>, MfcCounters>, Error> {
         self.wait_applied();
-        if self.installed.len() < LOOKUP_READ_FROM {
+        let installed: Vec<SgKey<A>> = lock(&self.installed).iter().copied().collect();
+        if installed.len() < LOOKUP_READ_FROM {
             return self.dump();
         }
         let mut out = BTreeMap::new();
-        for key in &self.installed {
+        for key in &installed {
             if let Some(counters) = A::sg_counters(self.mrt.as_fd(), *key).map_err(Error::new(Op::Dump))? {
                 out.insert(*key, counters);
             }
@@ -371,22 +399,15 @@ impl<A: MrtFamily> ForwardingPlane<A> for KernelPlane<A> {
         }
     }
 
-    /// A failed install also leaves the keys read for counters.
     fn take_failures(&mut self) -> Vec<LateFailure<A, Error>> {
         let Some(writer) = &mut self.writer else { return Vec::new() };
-        let installed = &mut self.installed;
         writer
             .take_failures()
             .into_iter()
-            .map(|(request, source)| {
-                if request.change == MfcChange::Set {
-                    installed.remove(&request.key);
-                }
-                LateFailure {
-                    key: request.key,
-                    change: request.change,
-                    error: Error { op: change_op(request.change), source },
-                }
+            .map(|(request, source)| LateFailure {
+                key: request.key,
+                change: request.change,
+                error: Error { op: change_op(request.change), source },
             })
             .collect()
     }
