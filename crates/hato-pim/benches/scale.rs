@@ -21,7 +21,7 @@ use rustc_hash::FxHashSet;
 mod workload;
 
 use workload::{
-    cpu_ns, downstream_if, group, live_bytes, my_addr, neighbor, source, DOWNSTREAM_INTERFACES, GROUPS,
+    downstream_if, group, live_bytes, measure, my_addr, neighbor, source, DOWNSTREAM_INTERFACES, GROUPS,
     SOURCES, STEADY_SECS, UPSTREAM,
 };
 
@@ -146,13 +146,11 @@ fn main() {
 
     // Setup: every group's Join arrives at t = 10 s.
     let joins: Vec<Input<V4>> = (0..GROUPS).map(join).collect();
-    let wall = std::time::Instant::now();
-    let cpu = cpu_ns();
-    for j in joins {
-        b.feed(j);
-    }
-    let setup_cpu = cpu_ns() - cpu;
-    let setup_wall = wall.elapsed();
+    let (setup_cpu, setup_wall) = measure(|| {
+        for j in joins {
+            b.feed(j);
+        }
+    });
     let states = u64::from(GROUPS * SOURCES);
     assert_eq!(b.complete.len() as u64, states, "every (S,G) intent is out");
     let live = live_bytes() - before;
@@ -201,15 +199,13 @@ fn main() {
         }
     }
     let end = start + Duration::from_secs(STEADY_SECS);
-    let cpu = cpu_ns();
-    let wall = std::time::Instant::now();
-    for ((at, _), input) in schedule {
-        b.timers_until(at);
-        b.feed(input);
-    }
-    b.timers_until(end);
-    let steady_cpu = cpu_ns() - cpu;
-    let steady_wall = wall.elapsed();
+    let (steady_cpu, steady_wall) = measure(|| {
+        for ((at, _), input) in schedule {
+            b.timers_until(at);
+            b.feed(input);
+        }
+        b.timers_until(end);
+    });
     assert_eq!(b.complete.len() as u64, states, "every (S,G) still forwarded");
     let per_sec = steady_cpu as f64 / STEADY_SECS as f64;
     println!(

@@ -30,7 +30,7 @@ use hato_wire::pim::{
 mod workload;
 
 use workload::{
-    cpu_ns, downstream_if, group, live_bytes, my_addr, neighbor, source, DOWNSTREAM_INTERFACES, GROUPS,
+    downstream_if, group, live_bytes, measure, my_addr, neighbor, source, DOWNSTREAM_INTERFACES, GROUPS,
     SOURCES, STEADY_SECS, UPSTREAM,
 };
 
@@ -230,15 +230,13 @@ fn main() {
 
     // Install: every group's Join arrives at t = 10 s; the router then reconciles until idle.
     let joins: Vec<Input> = (0..GROUPS).map(join).collect();
-    let wall = std::time::Instant::now();
-    let cpu = cpu_ns();
-    for j in joins {
-        b.handle(j);
-    }
-    let now = b.now;
-    b.run_until(now);
-    let install_cpu = cpu_ns() - cpu;
-    let install_wall = wall.elapsed();
+    let (install_cpu, install_wall) = measure(|| {
+        for j in joins {
+            b.handle(j);
+        }
+        let now = b.now;
+        b.run_until(now);
+    });
     assert_eq!(b.complete() as u64, states, "every (S,G) installed upstream → its downstream interface");
     println!(
         "install: {states} (S,G) in the plane after {:.3} s wall, {:.3} s CPU ({:.2} µs per (S,G))",
@@ -281,15 +279,13 @@ fn main() {
         }
     }
     let end = start + Duration::from_secs(STEADY_SECS);
-    let wall = std::time::Instant::now();
-    let cpu = cpu_ns();
-    for ((at, _), input) in schedule {
-        b.run_until(at);
-        b.handle(input);
-    }
-    b.run_until(end);
-    let steady_cpu = cpu_ns() - cpu;
-    let steady_wall = wall.elapsed();
+    let (steady_cpu, steady_wall) = measure(|| {
+        for ((at, _), input) in schedule {
+            b.run_until(at);
+            b.handle(input);
+        }
+        b.run_until(end);
+    });
     assert_eq!(b.complete() as u64, states, "every (S,G) still installed");
     let per_sec = steady_cpu as f64 / STEADY_SECS as f64;
     println!(

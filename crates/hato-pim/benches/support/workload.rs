@@ -61,3 +61,11 @@ pub fn cpu_ns() -> u64 {
         .and_then(|s| s.split_whitespace().next().and_then(|n| n.parse().ok()))
         .unwrap_or(0)
 }
+
+/// Runs `work`; returns the CPU nanoseconds of this thread and the wall time it took.
+pub fn measure(work: impl FnOnce()) -> (u64, std::time::Duration) {
+    let wall = std::time::Instant::now();
+    let cpu = cpu_ns();
+    work();
+    (cpu_ns() - cpu, wall.elapsed())
+}
