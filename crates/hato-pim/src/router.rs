@@ -851,13 +851,14 @@ impl<A: Afi> PimRouter<A> {
         self.arm_at(timer, now + after);
     }
 
-    /// The deadline field of a timer kept in its state's record (the Expiry and Join Timers, one
-    /// or two per (S,G) entry): `None` for other timers, `Some(None)` when the record is gone.
-    fn record_deadline(&self, timer: &Timer<A>) -> Option<Option<Instant>> {
+    /// The deadline of a timer kept in its state's record (the Expiry and Join Timers, one or two
+    /// per (S,G) entry; see [`Self::kept_in_record`]); `None` when it is not armed or the record
+    /// is gone.
+    fn record_deadline(&self, timer: &Timer<A>) -> Option<Instant> {
         match *timer {
-            Timer::Expiry(g, s, i) => Some(self.downstream_state(g, s, i).and_then(|e| e.expiry)),
-            Timer::Join(g, None) => Some(self.groups.get(&g).and_then(|e| e.join_timer)),
-            Timer::Join(g, Some(s)) => Some(self.sources.get(&(g, s)).and_then(|e| e.join_timer)),
+            Timer::Expiry(g, s, i) => self.downstream_state(g, s, i)?.expiry,
+            Timer::Join(g, None) => self.groups.get(&g)?.join_timer,
+            Timer::Join(g, Some(s)) => self.sources.get(&(g, s))?.join_timer,
             _ => None,
         }
     }
@@ -891,19 +892,18 @@ impl<A: Afi> PimRouter<A> {
     }
 
     pub(crate) fn cancel_timer(&mut self, timer: &Timer<A>) {
-        match self.record_deadline_mut(timer) {
-            Some(field) => *field = None,
-            None if !Self::kept_in_record(timer) => {
-                self.timers.cancel(timer);
-            }
-            None => {}
+        if !Self::kept_in_record(timer) {
+            self.timers.cancel(timer);
+        } else if let Some(field) = self.record_deadline_mut(timer) {
+            *field = None;
         }
     }
 
     pub(crate) fn timer_deadline(&self, timer: &Timer<A>) -> Option<Instant> {
-        match self.record_deadline(timer) {
-            Some(deadline) => deadline,
-            None => self.timers.deadline(timer),
+        if Self::kept_in_record(timer) {
+            self.record_deadline(timer)
+        } else {
+            self.timers.deadline(timer)
         }
     }
 
