@@ -17,8 +17,8 @@
 //!
 //! Keys are reconciled in key order. Cost per (S,G) on the install path: one lookup in the
 //! entries to record an intent and one to reconcile it, the queue a vector sorted once per
-//! reconciliation, no allocation besides the entry itself and the plane's [`MfcEntry`], and no
-//! text unless installs are logged ([`MrouteTable::set_log_installs`]). The entries stay in a
+//! reconciliation, no allocation besides the entry itself (an [`MfcEntry`] holds its outgoing
+//! VIFs inline), and no text unless installs are logged ([`MrouteTable::set_log_installs`]). The entries stay in a
 //! `BTreeMap`, boxed and keyed by integers: the (S,G)s of one Join/Prune message land next to
 //! those of the previous one, so the map's nodes are in cache (a hash table, tried, missed the
 //! cache on every insertion); nodes of keys and pointers are small to shift and split (boxing
